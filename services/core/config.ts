@@ -1,0 +1,172 @@
+import { readFileSync } from 'node:fs'
+import { isAbsolute, join, resolve } from 'node:path'
+import { findProjectRoot } from './project-root.js'
+
+export const DATABASE_TYPES = ['pglite', 'postgresql'] as const
+export type DatabaseType = (typeof DATABASE_TYPES)[number]
+
+/** libpq's sslmode words that node-postgres can honour; `true`/`false` are accepted as aliases. */
+export const SSL_MODES = ['disable', 'require', 'verify-ca', 'verify-full'] as const
+export type SslMode = (typeof SSL_MODES)[number]
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
+export type LogLevel = (typeof LOG_LEVELS)[number]
+
+export interface PostgresConfig {
+  /** DATABASE_URL, kept whole; it wins over the POSTGRES_* variables. Never log it. */
+  url: string | null
+  host: string | null
+  port: number
+  database: string | null
+  user: string | null
+  password: string | null
+  ssl: SslMode
+  /** Contents of POSTGRES_SSL_CA_FILE, when set. */
+  sslCa: string | null
+  sslCaFile: string | null
+  poolMax: number
+  idleTimeoutMs: number
+  connectionTimeoutMs: number
+}
+
+export interface Config {
+  port: number
+  host: string
+  logLevel: LogLevel
+  persistentDataDir: string
+  /** DB_TYPE: chooses the database without the wizard. */
+  dbType: DatabaseType | null
+  postgres: PostgresConfig
+  adminToken: string | null
+  /** Where the drizzle-kit migrations live; not an environment variable. */
+  migrationsFolder: string
+}
+
+export class ConfigError extends Error {
+  readonly problems: string[]
+  constructor(problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`)
+    this.name = 'ConfigError'
+    this.problems = problems
+  }
+}
+
+type Env = Record<string, string | undefined>
+
+/**
+ * Turns the environment into a typed config. Every bad value is collected and reported at once,
+ * each naming its variable and what it expected. Nothing else reads process.env.
+ */
+export function loadConfig(env: Env = process.env, root: string = findProjectRoot()): Config {
+  const problems: string[] = []
+  const read = new Reader(env, problems)
+
+  const sslRaw = read.text('POSTGRES_SSL')
+  const sslCaFile = read.text('POSTGRES_SSL_CA_FILE')
+  let sslCa: string | null = null
+  if (sslCaFile) {
+    try {
+      sslCa = readFileSync(resolve(root, sslCaFile), 'utf8')
+    } catch (error) {
+      problems.push(`POSTGRES_SSL_CA_FILE: cannot read ${sslCaFile} (${(error as NodeJS.ErrnoException).code ?? 'error'}); expected a readable PEM file`)
+    }
+  }
+
+  const url = read.text('DATABASE_URL')
+  if (url !== null) checkDatabaseUrl(url, problems)
+
+  const adminToken = read.text('ADMIN_TOKEN')
+  if (adminToken !== null && adminToken.length < 16) {
+    problems.push('ADMIN_TOKEN: expected at least 16 characters (use a long random value, e.g. `openssl rand -hex 24`)')
+  }
+
+  const dataDir = read.text('PERSISTENT_DATA_DIR')
+  const config: Config = {
+    port: read.integer('PORT', 3000, 0, 65535),
+    host: read.text('HOST') ?? '127.0.0.1',
+    logLevel: read.choice('LOG_LEVEL', LOG_LEVELS, 'info'),
+    persistentDataDir: dataDir ? (isAbsolute(dataDir) ? dataDir : resolve(root, dataDir)) : join(root, 'persistent_data'),
+    dbType: read.choice('DB_TYPE', DATABASE_TYPES, null),
+    postgres: {
+      url,
+      host: read.text('POSTGRES_HOST'),
+      port: read.integer('POSTGRES_PORT', 5432, 1, 65535),
+      database: read.text('POSTGRES_DATABASE'),
+      user: read.text('POSTGRES_USER'),
+      password: env.POSTGRES_PASSWORD === undefined || env.POSTGRES_PASSWORD === '' ? null : env.POSTGRES_PASSWORD,
+      ssl: parseSsl(sslRaw, problems),
+      sslCa,
+      sslCaFile,
+      poolMax: read.integer('POSTGRES_POOL_MAX', 10, 1, 1000),
+      idleTimeoutMs: read.integer('POSTGRES_POOL_IDLE_TIMEOUT_MS', 30_000, 0, 86_400_000),
+      connectionTimeoutMs: read.integer('POSTGRES_CONNECT_TIMEOUT_MS', 5_000, 100, 600_000),
+    },
+    adminToken,
+    migrationsFolder: join(root, 'drizzle'),
+  }
+
+  if (problems.length > 0) throw new ConfigError(problems)
+  return config
+}
+
+function parseSsl(raw: string | null, problems: string[]): SslMode {
+  if (raw === null) return 'disable'
+  const value = raw.toLowerCase()
+  if (value === 'false') return 'disable'
+  if (value === 'true') return 'verify-full'
+  if ((SSL_MODES as readonly string[]).includes(value)) return value as SslMode
+  problems.push(
+    `POSTGRES_SSL: expected one of false, true, ${SSL_MODES.join(', ')} but got "${raw}"` +
+      (value === 'prefer' || value === 'allow' ? ' (the pg driver cannot fall back between TLS and plain connections: choose disable or require)' : ''),
+  )
+  return 'disable'
+}
+
+function checkDatabaseUrl(url: string, problems: string[]): void {
+  // The value may hold a password: say what is wrong with it, never echo it.
+  let parsed: URL
+  try {
+    parsed = new URL(url)
+  } catch {
+    problems.push('DATABASE_URL: not a valid URL; expected postgresql://user:password@host:5432/database')
+    return
+  }
+  if (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:') {
+    problems.push(`DATABASE_URL: expected the postgresql:// or postgres:// scheme, got "${parsed.protocol}//"`)
+  }
+  const sslmode = parsed.searchParams.get('sslmode')
+  if (sslmode !== null && !(SSL_MODES as readonly string[]).includes(sslmode)) {
+    problems.push(`DATABASE_URL: sslmode=${sslmode} is not supported; expected one of ${SSL_MODES.join(', ')}`)
+  }
+}
+
+class Reader {
+  constructor(
+    private readonly env: Env,
+    private readonly problems: string[],
+  ) {}
+
+  text(name: string): string | null {
+    const value = this.env[name]?.trim()
+    return value ? value : null
+  }
+
+  integer(name: string, fallback: number, min: number, max: number): number {
+    const raw = this.text(name)
+    if (raw === null) return fallback
+    const value = Number(raw)
+    if (!/^\d+$/.test(raw) || value < min || value > max) {
+      this.problems.push(`${name}: expected a whole number from ${min} to ${max}, got "${raw}"`)
+      return fallback
+    }
+    return value
+  }
+
+  choice<T extends string, F extends T | null>(name: string, choices: readonly T[], fallback: F): T | F {
+    const raw = this.text(name)
+    if (raw === null) return fallback
+    if ((choices as readonly string[]).includes(raw)) return raw as T
+    this.problems.push(`${name}: expected one of ${choices.join(', ')}, got "${raw}"`)
+    return fallback
+  }
+}

@@ -1,0 +1,131 @@
+import { mkdir, readdir, rm } from 'node:fs/promises'
+import { join } from 'node:path'
+import { PGlite } from '@electric-sql/pglite'
+import { sql } from 'drizzle-orm'
+import { drizzle as drizzleNodePg } from 'drizzle-orm/node-postgres'
+import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core'
+import { drizzle as drizzlePglite } from 'drizzle-orm/pglite'
+import pg from 'pg'
+import type { FastifyBaseLogger } from 'fastify'
+import type { Config, DatabaseType } from '../core/config.js'
+import { ServiceError } from '../core/errors.js'
+import { describeConnectionError } from './connection-errors.js'
+import { acquirePgliteLock } from './pglite-lock.js'
+import { describeTarget, resolvePostgresSettings, type PostgresTarget } from './postgres-settings.js'
+import * as schema from '../schema.js'
+
+/** The typed Drizzle database every service receives. Both kinds are PostgreSQL underneath. */
+export type Database = PgDatabase<PgQueryResultHKT, typeof schema>
+
+export interface DatabaseConnection {
+  readonly type: DatabaseType
+  readonly db: Database
+  /** Host, port, database and user, or the data folder: for logs and status, never secret. */
+  readonly description: string
+  /** True when this opening created the PGlite data folder, so a failed setup can remove it. */
+  readonly createdFresh: boolean
+  ping(timeoutMs: number): Promise<void>
+  close(): Promise<void>
+}
+
+export function pgliteDataDir(config: Config): string {
+  return join(config.persistentDataDir, 'pglite')
+}
+
+export async function openConnection(type: DatabaseType, config: Config, log: FastifyBaseLogger): Promise<DatabaseConnection> {
+  return type === 'pglite' ? openPglite(config) : openPostgres(config, log)
+}
+
+async function openPglite(config: Config): Promise<DatabaseConnection> {
+  const dataDir = pgliteDataDir(config)
+  await mkdir(config.persistentDataDir, { recursive: true })
+  const lock = await acquirePgliteLock(join(config.persistentDataDir, 'pglite.lock'), dataDir)
+  let client: PGlite | undefined
+  let createdFresh = false
+  try {
+    createdFresh = await isMissingOrEmpty(dataDir)
+    client = await PGlite.create(dataDir)
+  } catch (error) {
+    await client?.close().catch(() => undefined)
+    if (createdFresh) await rm(dataDir, { recursive: true, force: true })
+    await lock.release()
+    throw new ServiceError('database_error', `Could not open the embedded database in ${dataDir}: ${(error as Error).message}. If the folder was copied or damaged, restore it from a backup.`, { cause: error })
+  }
+  const opened = client
+  const db = drizzlePglite({ client: opened, schema })
+  return {
+    type: 'pglite',
+    db,
+    description: dataDir,
+    createdFresh,
+    ping: (timeoutMs) => withTimeout(db.execute(sql`select 1`), timeoutMs, 'the embedded database did not answer'),
+    async close() {
+      try {
+        if (!opened.closed) await opened.close()
+      } finally {
+        await lock.release()
+      }
+    },
+  }
+}
+
+async function openPostgres(config: Config, log: FastifyBaseLogger): Promise<DatabaseConnection> {
+  const settings = resolvePostgresSettings(config.postgres)
+  if (settings.missing.length > 0) throw missingSettingsError(settings.missing)
+  if (settings.target.ssl === 'require') {
+    log.warn('POSTGRES_SSL=require encrypts the connection but does not verify the server certificate; use verify-full to verify it')
+  }
+  const pool = new pg.Pool(settings.pool)
+  // A dropped idle connection is reported here; without a listener it would crash the process.
+  pool.on('error', (error) => log.warn({ err: error }, 'an idle PostgreSQL connection failed; the pool will open a new one'))
+  try {
+    await pool.query('select 1')
+  } catch (error) {
+    await pool.end().catch(() => undefined)
+    throw describeConnectionError(error, settings.target)
+  }
+  const db = drizzleNodePg({ client: pool, schema })
+  return {
+    type: 'postgresql',
+    db,
+    description: describeTarget(settings.target),
+    createdFresh: false,
+    ping: (timeoutMs) => withTimeout(pool.query('select 1').then(() => undefined), timeoutMs, `PostgreSQL at ${settings.target.host}:${settings.target.port} did not answer`),
+    close: () => pool.end(),
+  }
+}
+
+export function missingSettingsError(missing: string[]): ServiceError {
+  return new ServiceError(
+    'missing_settings',
+    `PostgreSQL cannot be set up: ${missing.join(', ')} ${missing.length === 1 ? 'is' : 'are'} not set. Set ${missing.length === 1 ? 'it' : 'them'} in the server's environment (or set DATABASE_URL) and restart the server, then try again.`,
+    { details: { missing } },
+  )
+}
+
+export function postgresErrorFor(config: Config, error: unknown): ServiceError {
+  return describeConnectionError(error, resolvePostgresSettings(config.postgres).target satisfies PostgresTarget)
+}
+
+async function isMissingOrEmpty(dir: string): Promise<boolean> {
+  try {
+    return (await readdir(dir)).length === 0
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return true
+    throw error
+  }
+}
+
+async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<void> {
+  let timer: NodeJS.Timeout | undefined
+  try {
+    await Promise.race([
+      promise,
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new ServiceError('database_unreachable', `${what} within ${ms} ms.`)), ms)
+      }),
+    ])
+  } finally {
+    clearTimeout(timer)
+  }
+}

@@ -1,0 +1,299 @@
+import { randomUUID } from 'node:crypto'
+import { rm } from 'node:fs/promises'
+import type { FastifyBaseLogger } from 'fastify'
+import type { Config, DatabaseType } from '../core/config.js'
+import { ServiceError, isServiceError, messageOf, type ErrorCode } from '../core/errors.js'
+import { openConnection, pgliteDataDir, type Database, type DatabaseConnection } from './connection.js'
+import { migrate, readMigrations, type MigrationState } from './migrator.js'
+import { instance } from './schema.js'
+import { SELECTION_VERSION, readSelection, writeSelection } from './selection-file.js'
+
+export type Phase = 'unconfigured' | 'connecting' | 'ready' | 'failed' | 'invalid_selection' | 'closed'
+
+export interface DatabaseStatus {
+  configured: boolean
+  initialized: boolean
+  dialect: 'postgresql' | null
+  type: DatabaseType | null
+  source: 'file' | 'environment' | null
+  phase: Phase
+  selected_at: string | null
+  setup_in_progress: boolean
+  migrations: MigrationState | null
+  last_error: { code: ErrorCode; message: string; at: string } | null
+  services: { name: string; ok: boolean; error: string | null }[]
+}
+
+export interface SetupResult {
+  database_type: DatabaseType
+  restart_required: boolean
+  message: string
+  migrations_applied: string[]
+}
+
+type ReadyHook = (db: Database) => Promise<void>
+
+const RETRY_MIN_MS = 1_000
+const RETRY_MAX_MS = 30_000
+
+/**
+ * The one owner of the database connection: chooses it (selection file, DB_TYPE or the setup
+ * API), opens it, migrates it, hands it out through getDb(), retries it, and closes it.
+ */
+export class DatabaseService {
+  private phase: Phase = 'unconfigured'
+  private type: DatabaseType | null = null
+  private source: 'file' | 'environment' | null = null
+  private selectedAt: string | null = null
+  private connection: DatabaseConnection | null = null
+  private migrations: MigrationState | null = null
+  private lastError: DatabaseStatus['last_error'] = null
+  private setupRunning = false
+  private retryTimer: NodeJS.Timeout | null = null
+  private retryDelay = RETRY_MIN_MS
+  private attempt: Promise<void> | null = null
+  private readonly hooks: { name: string; run: ReadyHook }[] = []
+  private readonly hookResults = new Map<string, string | null>()
+
+  constructor(
+    private readonly config: Config,
+    private readonly log: FastifyBaseLogger,
+  ) {}
+
+  /** The Drizzle database, or a database_not_ready error saying why there is none yet. */
+  getDb(): Database {
+    if (this.phase === 'ready' && this.connection) return this.connection.db
+    throw new ServiceError('database_not_ready', this.notReadyMessage())
+  }
+
+  /** Registers a service to bring up whenever the database becomes ready (at most once per process). */
+  onReady(name: string, run: ReadyHook): void {
+    this.hooks.push({ name, run })
+  }
+
+  status(): DatabaseStatus {
+    const configured = this.type !== null || this.phase === 'invalid_selection'
+    return {
+      configured,
+      initialized: this.phase === 'ready',
+      dialect: configured ? 'postgresql' : null,
+      type: this.type,
+      source: this.source,
+      phase: this.phase,
+      selected_at: this.selectedAt,
+      setup_in_progress: this.setupRunning,
+      migrations: this.migrations,
+      last_error: this.lastError,
+      services: [...this.hookResults].map(([name, error]) => ({ name, ok: error === null, error })),
+    }
+  }
+
+  /** Checks the database answers now; for /ready. */
+  async ping(timeoutMs: number): Promise<void> {
+    const connection = this.connection
+    if (this.phase !== 'ready' || !connection) throw new ServiceError('database_not_ready', this.notReadyMessage())
+    await connection.ping(timeoutMs)
+  }
+
+  /**
+   * Reads the choice (DB_TYPE, else the selection file) and, if there is one, makes one attempt
+   * to connect and migrate. On failure the server still starts: the error shows in the status
+   * and attempts continue in the background with backoff.
+   */
+  async start(): Promise<void> {
+    const file = await readSelection(this.config.persistentDataDir)
+    if (file.kind === 'invalid') {
+      return this.invalidSelection(
+        `The database selection file ${file.path} is invalid: ${file.problem}. It was left untouched. Fix it, or move it away to run the setup again (the data itself is not in that file), then restart.`,
+      )
+    }
+    const envType = this.config.dbType
+    if (envType && file.kind === 'valid' && file.selection.type !== envType) {
+      return this.invalidSelection(
+        `DB_TYPE=${envType} disagrees with ${file.path}, which chose ${file.selection.type}. Starting on either could hide the other's data: unset DB_TYPE or move the file away, then restart.`,
+      )
+    }
+    if (envType) {
+      this.configure(envType, 'environment', file.kind === 'valid' ? file.selection.selectedAt : null)
+    } else if (file.kind === 'valid') {
+      this.configure(file.selection.type, 'file', file.selection.selectedAt)
+    } else {
+      this.log.info('no database is set up yet: open /setup to choose one')
+      return
+    }
+    await this.connectInBackground()
+  }
+
+  /** The wizard's choice: connect, migrate, record, then persist the choice. Nothing is kept if any step fails. */
+  async setup(type: DatabaseType): Promise<SetupResult> {
+    if (this.setupRunning) {
+      throw new ServiceError('setup_in_progress', 'A database setup is already running. Wait for it to finish, then check GET /api/db/status.')
+    }
+    if (this.phase === 'invalid_selection') throw new ServiceError('selection_file_invalid', this.lastError?.message ?? 'The selection file is invalid.')
+    if (this.type !== null) {
+      throw new ServiceError(
+        'already_configured',
+        this.source === 'environment'
+          ? `The database is chosen by DB_TYPE=${this.type} in the environment; the setup cannot change it.`
+          : `The database is already set up (${this.type}). To choose again, stop the server and move ${this.config.persistentDataDir}/db.selection.json away.`,
+        { details: { database_type: this.type } },
+      )
+    }
+    this.setupRunning = true
+    let connection: DatabaseConnection | null = null
+    try {
+      connection = await openConnection(type, this.config, this.log)
+      const result = await migrate(connection.db, await readMigrations(this.config.migrationsFolder), (tag) =>
+        this.log.info({ migration: tag }, 'applied migration'),
+      )
+      await connection.db.insert(instance).values({ id: randomUUID(), databaseType: type }).onConflictDoNothing()
+      const selectedAt = new Date().toISOString()
+      await writeSelection(this.config.persistentDataDir, { type, selectedAt, version: SELECTION_VERSION })
+
+      this.configure(type, 'file', selectedAt)
+      this.becomeReady(connection, result)
+      connection = null
+      const failed = await this.runHooks()
+      this.log.info({ type, migrations: result.appliedNow.length }, 'database set up')
+      return {
+        database_type: type,
+        migrations_applied: result.appliedNow,
+        restart_required: failed.length > 0,
+        message:
+          failed.length > 0
+            ? `The database is set up, but ${failed.join(', ')} could not start: restart the server to bring ${failed.length === 1 ? 'it' : 'them'} up (see the log for the cause).`
+            : 'Database setup successful. All services have been initialized and are ready to use.',
+      }
+    } catch (error) {
+      if (connection) await this.discard(connection)
+      throw error
+    } finally {
+      this.setupRunning = false
+    }
+  }
+
+  async close(): Promise<void> {
+    this.phase = 'closed'
+    if (this.retryTimer) clearTimeout(this.retryTimer)
+    this.retryTimer = null
+    await this.attempt?.catch(() => undefined)
+    const connection = this.connection
+    this.connection = null
+    await connection?.close()
+  }
+
+  private configure(type: DatabaseType, source: 'file' | 'environment', selectedAt: string | null): void {
+    this.type = type
+    this.source = source
+    this.selectedAt = selectedAt
+    this.phase = 'connecting'
+  }
+
+  private invalidSelection(message: string): void {
+    this.phase = 'invalid_selection'
+    this.lastError = { code: 'selection_file_invalid', message, at: new Date().toISOString() }
+    this.log.error(message)
+  }
+
+  private connectInBackground(): Promise<void> {
+    this.attempt = this.connectOnce().finally(() => {
+      this.attempt = null
+    })
+    return this.attempt
+  }
+
+  private async connectOnce(): Promise<void> {
+    const type = this.type
+    if (!type || this.phase === 'closed') return
+    let connection: DatabaseConnection | null = null
+    try {
+      connection = await openConnection(type, this.config, this.log)
+      const result = await migrate(connection.db, await readMigrations(this.config.migrationsFolder), (tag) =>
+        this.log.info({ migration: tag }, 'applied migration'),
+      )
+      if ((this.phase as Phase) === 'closed') {
+        await connection.close()
+        return
+      }
+      this.becomeReady(connection, result)
+      this.log.info({ type, database: connection.description, applied: result.appliedNow.length }, 'database ready')
+      connection = null
+      await this.runHooks()
+    } catch (error) {
+      if (connection) await connection.close().catch(() => undefined)
+      if ((this.phase as Phase) === 'closed') return
+      this.recordFailure(error)
+    }
+  }
+
+  private recordFailure(error: unknown): void {
+    const serviceError = isServiceError(error) ? error : null
+    this.phase = 'failed'
+    this.lastError = {
+      code: serviceError?.code ?? 'database_error',
+      message: serviceError?.message ?? `The database could not be opened: ${messageOf(error)}`,
+      at: new Date().toISOString(),
+    }
+    const delay = this.retryDelay
+    this.retryDelay = Math.min(this.retryDelay * 2, RETRY_MAX_MS)
+    this.log.error({ err: error, retryInMs: delay }, `database not usable: ${this.lastError.message} Retrying in ${Math.round(delay / 1000)} s.`)
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null
+      void this.connectInBackground()
+    }, delay)
+    this.retryTimer.unref()
+  }
+
+  private becomeReady(connection: DatabaseConnection, migrations: MigrationState): void {
+    this.connection = connection
+    this.migrations = { total: migrations.total, applied: migrations.applied, pending: migrations.pending, unknown: migrations.unknown }
+    this.lastError = null
+    this.retryDelay = RETRY_MIN_MS
+    this.phase = 'ready'
+    if (migrations.unknown > 0) {
+      this.log.warn({ unknown: migrations.unknown }, 'the database has migrations this build does not know: it was migrated by a newer version')
+    }
+  }
+
+  /** Runs each ready hook once; returns the names of those that failed. */
+  private async runHooks(): Promise<string[]> {
+    const failed: string[] = []
+    for (const hook of this.hooks) {
+      if (this.hookResults.has(hook.name)) continue
+      try {
+        await hook.run(this.getDb())
+        this.hookResults.set(hook.name, null)
+      } catch (error) {
+        this.hookResults.set(hook.name, messageOf(error))
+        this.log.error({ err: error, service: hook.name }, `service ${hook.name} could not start`)
+        failed.push(hook.name)
+      }
+    }
+    return failed
+  }
+
+  private async discard(connection: DatabaseConnection): Promise<void> {
+    await connection.close().catch((error) => this.log.warn({ err: error }, 'closing the failed connection failed'))
+    // A PGlite folder this attempt created holds nothing anyone chose: leave no trace of it.
+    if (connection.type === 'pglite' && connection.createdFresh) {
+      await rm(pgliteDataDir(this.config), { recursive: true, force: true })
+    }
+  }
+
+  private notReadyMessage(): string {
+    switch (this.phase) {
+      case 'unconfigured':
+        return 'No database is set up yet. Open /setup in a browser (or POST /api/db/setup) to choose one, or set DB_TYPE and restart.'
+      case 'connecting':
+        return `The ${this.type} database is starting (connecting and applying migrations). Try again in a moment.`
+      case 'failed':
+        return `The ${this.type} database is configured but not usable: ${this.lastError?.message} The server keeps retrying; see GET /api/db/status.`
+      case 'invalid_selection':
+        return this.lastError?.message ?? 'The database selection is invalid.'
+      case 'closed':
+        return 'The server is shutting down; the database is closed.'
+      case 'ready':
+        return 'The database is ready.'
+    }
+  }
+}

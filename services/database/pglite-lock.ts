@@ -1,0 +1,138 @@
+import { randomBytes } from 'node:crypto'
+import { hostname } from 'node:os'
+import { link, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises'
+import { ServiceError } from '../core/errors.js'
+
+/**
+ * PGlite has no lock of its own: two processes opening one data directory silently corrupt it.
+ * This lock file records its owner; the owner touches it every HEARTBEAT_MS. It is taken over
+ * only when its owner is provably gone: a dead PID on this host, or no heartbeat for STALE_MS
+ * (the owner was on another host or container and stopped without cleaning up).
+ */
+export const HEARTBEAT_MS = 10_000
+export const STALE_MS = 60_000
+
+interface Owner {
+  pid: number
+  hostname: string
+  startedAt: string
+  token: string
+}
+
+export interface PgliteLock {
+  readonly path: string
+  release(): Promise<void>
+}
+
+const heldHere = new Set<string>()
+
+export async function acquirePgliteLock(path: string, dataDir: string): Promise<PgliteLock> {
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const owner: Owner = { pid: process.pid, hostname: hostname(), startedAt: new Date().toISOString(), token: randomBytes(8).toString('hex') }
+    if (heldHere.has(path)) throw lockedError(path, dataDir, owner, 'this same process')
+    if (await tryCreate(path, owner)) return held(path, owner)
+
+    const current = await readOwner(path)
+    if (current === 'gone') continue
+    const verdict = await staleness(path, current)
+    if (verdict !== 'stale') throw lockedError(path, dataDir, current === 'unreadable' ? null : current, verdict)
+    await takeOver(path, current)
+  }
+  throw new ServiceError('database_locked', `Could not take the lock ${path} after several attempts: another process keeps taking it. Make sure only one process uses ${dataDir}.`)
+}
+
+async function tryCreate(path: string, owner: Owner): Promise<boolean> {
+  // link() fails with EEXIST if the lock exists, so the file appears with its content at once.
+  const temp = `${path}.${owner.token}.tmp`
+  await writeFile(temp, JSON.stringify(owner))
+  try {
+    await link(temp, path)
+    return true
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false
+    throw error
+  } finally {
+    await rm(temp, { force: true })
+  }
+}
+
+async function readOwner(path: string): Promise<Owner | 'unreadable' | 'gone'> {
+  try {
+    const data = JSON.parse(await readFile(path, 'utf8')) as Partial<Owner>
+    if (typeof data.pid === 'number' && typeof data.hostname === 'string' && typeof data.token === 'string') return data as Owner
+    return 'unreadable'
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 'gone'
+    return 'unreadable'
+  }
+}
+
+async function staleness(path: string, owner: Owner | 'unreadable'): Promise<'stale' | string> {
+  if (owner !== 'unreadable' && owner.hostname === hostname()) {
+    if (owner.pid === process.pid) return 'stale' // our PID, but not held by us: left by an earlier life of this PID
+    if (!isAlive(owner.pid)) return 'stale'
+    return `process ${owner.pid} on this machine (running since ${owner.startedAt})`
+  }
+  const age = Date.now() - (await stat(path)).mtimeMs
+  if (age > STALE_MS) return 'stale'
+  const who = owner === 'unreadable' ? 'an unknown process' : `process ${owner.pid} on host ${owner.hostname}`
+  return `${who}, last seen ${Math.round(age / 1000)} s ago (taken over after ${STALE_MS / 1000} s without a sign of life)`
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
+async function takeOver(path: string, stale: Owner | 'unreadable'): Promise<void> {
+  // Move the stale file aside, then check it is the one we judged: another process may have
+  // replaced it in between, and its fresh lock must be put back, not deleted.
+  const aside = `${path}.${randomBytes(4).toString('hex')}.stale`
+  try {
+    await rename(path, aside)
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return
+    throw error
+  }
+  const moved = await readOwner(aside)
+  const same = stale === 'unreadable' ? moved === 'unreadable' : moved !== 'gone' && moved !== 'unreadable' && moved.token === stale.token
+  if (!same) {
+    await link(aside, path).catch(() => undefined)
+  }
+  await rm(aside, { force: true })
+}
+
+function held(path: string, owner: Owner): PgliteLock {
+  heldHere.add(path)
+  const beat = setInterval(() => {
+    const now = new Date()
+    utimes(path, now, now).catch(() => undefined)
+  }, HEARTBEAT_MS)
+  beat.unref()
+  let released = false
+  return {
+    path,
+    async release() {
+      if (released) return
+      released = true
+      clearInterval(beat)
+      heldHere.delete(path)
+      const current = await readOwner(path)
+      if (current !== 'gone' && current !== 'unreadable' && current.token === owner.token) await rm(path, { force: true })
+    },
+  }
+}
+
+function lockedError(path: string, dataDir: string, owner: Owner | null, who: string): ServiceError {
+  return new ServiceError(
+    'database_locked',
+    `The embedded database in ${dataDir} is in use by ${who}. PGlite allows one process at a time: ` +
+      `stop that process first (a running server applies migrations itself at startup, so "npm run db:up" is not needed while it runs). ` +
+      `If no such process exists, delete ${path}.`,
+    { details: { lock_file: path, owner_pid: owner?.pid ?? null } },
+  )
+}

@@ -1,0 +1,92 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from 'typebox'
+import { DATABASE_TYPES } from '../core/config.js'
+import { ServiceError, isServiceError } from '../core/errors.js'
+import { ErrorBody } from '../core/http/schemas.js'
+import type { DatabaseService } from './database-service.js'
+
+const MigrationState = Type.Object({
+  total: Type.Integer(),
+  applied: Type.Integer(),
+  pending: Type.Array(Type.String()),
+  unknown: Type.Integer(),
+})
+
+export const DatabaseStatusBody = Type.Object({
+  configured: Type.Boolean(),
+  initialized: Type.Boolean(),
+  dialect: Type.Union([Type.Literal('postgresql'), Type.Null()]),
+  type: Type.Union([Type.Enum(DATABASE_TYPES), Type.Null()]),
+  source: Type.Union([Type.Literal('file'), Type.Literal('environment'), Type.Null()]),
+  phase: Type.String(),
+  selected_at: Type.Union([Type.String(), Type.Null()]),
+  setup_in_progress: Type.Boolean(),
+  migrations: Type.Union([MigrationState, Type.Null()]),
+  last_error: Type.Union([Type.Object({ code: Type.String(), message: Type.String(), at: Type.String() }), Type.Null()]),
+  services: Type.Array(Type.Object({ name: Type.String(), ok: Type.Boolean(), error: Type.Union([Type.String(), Type.Null()]) })),
+})
+
+const SetupRequest = Type.Object({ type: Type.Enum(DATABASE_TYPES) }, { additionalProperties: false })
+
+const SetupResponse = Type.Object({
+  message: Type.String(),
+  restart_required: Type.Boolean(),
+  database_type: Type.Enum(DATABASE_TYPES),
+  migrations_applied: Type.Array(Type.String()),
+})
+
+const routes: FastifyPluginAsyncTypebox<{ database: DatabaseService }> = async (app, { database }) => {
+  app.get(
+    '/api/db/status',
+    {
+      schema: {
+        summary: 'Whether a database is configured and initialized',
+        description: 'Answers from memory: never waits on the database and never contains a secret.',
+        response: { 200: DatabaseStatusBody },
+      },
+    },
+    async () => database.status(),
+  )
+
+  app.post(
+    '/api/db/setup',
+    {
+      preHandler: app.requireAdmin,
+      attachValidation: true,
+      errorHandler: (error, request, reply) => {
+        // A body that is not JSON at all fails before validation: answer it like a wrong one.
+        const badBody = !isServiceError(error) && error.statusCode === 400
+        app.errorHandler(badBody ? invalidBody(error.message) : error, request, reply)
+      },
+      schema: {
+        summary: 'Choose the database, apply the migrations and bring every service up',
+        security: [{ adminToken: [] }],
+        body: SetupRequest,
+        response: {
+          200: SetupResponse,
+          400: ErrorBody,
+          401: ErrorBody,
+          409: ErrorBody,
+          429: ErrorBody,
+          500: ErrorBody,
+          502: ErrorBody,
+          503: ErrorBody,
+        },
+      },
+    },
+    async (request) => {
+      if (request.validationError) throw invalidBody(request.validationError.message)
+      return database.setup(request.body.type)
+    },
+  )
+}
+
+export default routes
+
+function invalidBody(problem: string): ServiceError {
+  return new ServiceError(
+    'invalid_request',
+    `Expected a JSON body {"type": "<kind>"} with no other fields, where <kind> is one of: ${DATABASE_TYPES.join(', ')} (${problem}).`,
+    { details: { supported_types: [...DATABASE_TYPES] } },
+  )
+}

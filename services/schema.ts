@@ -1,0 +1,2 @@
+// Every service's tables, for drizzle-kit (drizzle.config.ts) and for the typed Database.
+export * from './database/schema.js'
