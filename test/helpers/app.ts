@@ -1,0 +1,55 @@
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Writable } from 'node:stream'
+import { inject, describe } from 'vitest'
+import { buildApp, type App } from '../../services/app.js'
+import { loadConfig, type Config } from '../../services/core/config.js'
+import { loggerOptions } from '../../services/core/logger.js'
+
+export const TEST_ADMIN_TOKEN = 'test-admin-token-0123456789abcdef'
+export const AUTH = { authorization: `Bearer ${TEST_ADMIN_TOKEN}` }
+
+/** `describe` for tests that need the PostgreSQL server; skipped (loudly, by global-setup) without one. */
+export const describePostgres = inject('postgresReachable') ? describe : describe.skip
+
+export async function tempDir(prefix = 'groundwork-test-'): Promise<string> {
+  return mkdtemp(join(tmpdir(), prefix))
+}
+
+export function testConfig(env: Record<string, string | undefined> = {}): Config {
+  return loadConfig({ LOG_LEVEL: 'silent', ADMIN_TOKEN: TEST_ADMIN_TOKEN, ...env })
+}
+
+export interface TestApp {
+  app: App
+  config: Config
+  dataDir: string
+  /** Every log line the app wrote, as text, through the production logger options (redaction included). */
+  logs: string[]
+  close(): Promise<void>
+}
+
+/** The production app on a temp persistent_data/ folder, logging at trace level into `logs`. */
+export async function buildTestApp(env: Record<string, string | undefined> = {}, options: { dataDir?: string } = {}): Promise<TestApp> {
+  const dataDir = options.dataDir ?? (await tempDir())
+  const config = testConfig({ PERSISTENT_DATA_DIR: dataDir, ...env })
+  const logs: string[] = []
+  const stream = new Writable({
+    write(chunk, _encoding, done) {
+      logs.push(chunk.toString())
+      done()
+    },
+  })
+  const app = await buildApp(config, { logger: { ...(loggerOptions('trace', false) as object), stream } })
+  return {
+    app,
+    config,
+    dataDir,
+    logs,
+    async close() {
+      await app.close()
+      if (!options.dataDir) await rm(dataDir, { recursive: true, force: true })
+    },
+  }
+}
