@@ -1,4 +1,5 @@
 import type { TestProject } from 'vitest/node'
+import { createPgliteTemplate } from './helpers/pglite-template.js'
 import { ADMIN_URL, postgresReachable } from './helpers/postgres.js'
 
 /**
@@ -15,10 +16,16 @@ export default async function setup(project: TestProject) {
     process.stderr.write(`\n!!! No PostgreSQL server at ${where}: the PostgreSQL tests are SKIPPED. Start one or set TEST_DATABASE_URL.\n\n`)
   }
   project.provide('postgresReachable', reachable)
+
+  const template = await createPgliteTemplate()
+  project.provide('pgliteTemplate', template.dir)
+  return () => template.remove()
 }
 
 declare module 'vitest' {
   export interface ProvidedContext {
     postgresReachable: boolean
+    /** A migrated PGlite data folder to copy (see helpers/pglite-template.ts). */
+    pgliteTemplate: string
   }
 }

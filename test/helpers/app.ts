@@ -6,6 +6,7 @@ import { inject, describe } from 'vitest'
 import { buildApp, type App } from '../../services/app.js'
 import { loadConfig, type Config } from '../../services/core/config.js'
 import { loggerOptions } from '../../services/core/logger.js'
+import { seedPgliteSetup } from './pglite-template.js'
 
 export const TEST_ADMIN_TOKEN = 'test-admin-token-0123456789abcdef'
 export const AUTH = { authorization: `Bearer ${TEST_ADMIN_TOKEN}` }
@@ -30,9 +31,13 @@ export interface TestApp {
   close(): Promise<void>
 }
 
-/** The production app on a temp persistent_data/ folder, logging at trace level into `logs`. */
-export async function buildTestApp(env: Record<string, string | undefined> = {}, options: { dataDir?: string } = {}): Promise<TestApp> {
+/**
+ * The production app on a temp persistent_data/ folder, logging at trace level into `logs`.
+ * `seedPglite` starts it as if the embedded database had already been set up (a fast copy).
+ */
+export async function buildTestApp(env: Record<string, string | undefined> = {}, options: { dataDir?: string; seedPglite?: boolean } = {}): Promise<TestApp> {
   const dataDir = options.dataDir ?? (await tempDir())
+  if (options.seedPglite) await seedPgliteSetup(dataDir)
   const config = testConfig({ PERSISTENT_DATA_DIR: dataDir, ...env })
   const logs: string[] = []
   const stream = new Writable({

@@ -1,0 +1,31 @@
+import { cp, mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import pino from 'pino'
+import { inject } from 'vitest'
+import { loadConfig } from '../../services/core/config.js'
+import { openConnection } from '../../services/database/connection.js'
+import { migrate, readMigrations } from '../../services/database/migrator.js'
+import { SELECTION_VERSION, writeSelection } from '../../services/database/selection-file.js'
+
+/**
+ * A fresh PGlite folder costs seconds and ~1 GB to create; reopening a copy costs a fraction.
+ * global-setup builds one migrated folder per run and tests copy it.
+ */
+export async function createPgliteTemplate(): Promise<{ dir: string; remove(): Promise<void> }> {
+  const root = await mkdtemp(join(tmpdir(), 'groundwork-template-'))
+  const config = loadConfig({ PERSISTENT_DATA_DIR: root, LOG_LEVEL: 'silent' })
+  const connection = await openConnection('pglite', config, pino({ level: 'silent' }))
+  try {
+    await migrate(connection.db, await readMigrations(config.migrationsFolder))
+  } finally {
+    await connection.close()
+  }
+  return { dir: join(root, 'pglite'), remove: () => rm(root, { recursive: true, force: true }) }
+}
+
+/** Makes dataDir look like a finished pglite setup: the migrated database and the selection file. */
+export async function seedPgliteSetup(dataDir: string): Promise<void> {
+  await cp(inject('pgliteTemplate'), join(dataDir, 'pglite'), { recursive: true })
+  await writeSelection(dataDir, { type: 'pglite', selectedAt: new Date().toISOString(), version: SELECTION_VERSION })
+}
