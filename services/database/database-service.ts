@@ -6,7 +6,8 @@ import { ServiceError, isServiceError, messageOf, type ErrorCode } from '../core
 import { openConnection, pgliteDataDir, type Database, type DatabaseConnection } from './connection.js'
 import { migrate, readMigrations, type MigrationState } from './migrator.js'
 import { instance } from './schema.js'
-import { SELECTION_VERSION, readSelection, writeSelection } from './selection-file.js'
+import { readChoice } from './choice.js'
+import { SELECTION_VERSION, writeSelection } from './selection-file.js'
 
 export type Phase = 'unconfigured' | 'connecting' | 'ready' | 'failed' | 'invalid_selection' | 'closed'
 
@@ -101,26 +102,13 @@ export class DatabaseService {
    * and attempts continue in the background with backoff.
    */
   async start(): Promise<void> {
-    const file = await readSelection(this.config.persistentDataDir)
-    if (file.kind === 'invalid') {
-      return this.invalidSelection(
-        `The database selection file ${file.path} is invalid: ${file.problem}. It was left untouched. Fix it, or move it away to run the setup again (the data itself is not in that file), then restart.`,
-      )
-    }
-    const envType = this.config.dbType
-    if (envType && file.kind === 'valid' && file.selection.type !== envType) {
-      return this.invalidSelection(
-        `DB_TYPE=${envType} disagrees with ${file.path}, which chose ${file.selection.type}. Starting on either could hide the other's data: unset DB_TYPE or move the file away, then restart.`,
-      )
-    }
-    if (envType) {
-      this.configure(envType, 'environment', file.kind === 'valid' ? file.selection.selectedAt : null)
-    } else if (file.kind === 'valid') {
-      this.configure(file.selection.type, 'file', file.selection.selectedAt)
-    } else {
+    const choice = await readChoice(this.config)
+    if (choice.kind === 'invalid') return this.invalidSelection(choice.message)
+    if (choice.kind === 'none') {
       this.log.info('no database is set up yet: open /setup to choose one')
       return
     }
+    this.configure(choice.type, choice.source, choice.selectedAt)
     await this.connectInBackground()
   }
 
