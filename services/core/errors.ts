@@ -1,3 +1,5 @@
+import { DrizzleQueryError } from 'drizzle-orm/errors'
+
 /**
  * Every error a service means a person to read. `code` is stable and machine-readable; the
  * message says what failed, why, and what to do. HTTP statuses are assigned in one place
@@ -44,4 +46,14 @@ export function isServiceError(error: unknown): error is ServiceError {
 
 export function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error)
+}
+
+/**
+ * The driver's own error behind Drizzle's wrapper: DrizzleQueryError's message is the SQL text,
+ * while the cause holds what the database said (its message and SQLSTATE code).
+ */
+export function driverError(error: unknown): unknown {
+  let current = error
+  while (current instanceof DrizzleQueryError && current.cause) current = current.cause
+  return current
 }

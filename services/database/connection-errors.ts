@@ -1,4 +1,4 @@
-import { ServiceError, messageOf } from '../core/errors.js'
+import { ServiceError, driverError, messageOf } from '../core/errors.js'
 import type { PostgresTarget } from './postgres-settings.js'
 
 const UNREACHABLE = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'ECONNRESET', 'EPIPE'])
@@ -10,7 +10,8 @@ function variable(target: PostgresTarget, part: 'host' | 'user' | 'password' | '
 }
 
 /** Turns a pg connection failure into a message that says which part failed and what to check. */
-export function describeConnectionError(error: unknown, target: PostgresTarget): ServiceError {
+export function describeConnectionError(wrapped: unknown, target: PostgresTarget): ServiceError {
+  const error = driverError(wrapped)
   const err = error as { code?: string; message?: string }
   const code = err.code ?? ''
   const text = messageOf(error)

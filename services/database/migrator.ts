@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { sql } from 'drizzle-orm'
-import { ServiceError, messageOf } from '../core/errors.js'
+import { ServiceError, driverError, messageOf } from '../core/errors.js'
 import type { Database } from './connection.js'
 import { rowsOf } from './results.js'
 
@@ -101,8 +101,8 @@ export async function migrate(db: Database, files: MigrationFile[], onApply: (ta
         } catch (error) {
           throw new ServiceError(
             'migration_failed',
-            `Migration ${migration.tag} failed at statement ${index + 1} of ${migration.statements.length}: ${messageOf(error)}. Nothing was applied (the whole run was rolled back). Fix drizzle/${migration.tag}.sql or the database, then restart or run "npm run db:up".`,
-            { cause: error, details: { migration: migration.tag } },
+            `Migration ${migration.tag} failed at statement ${index + 1} of ${migration.statements.length}: ${messageOf(driverError(error))}. Nothing was applied (the whole run was rolled back). Fix drizzle/${migration.tag}.sql or the database, then restart or run "npm run db:up".`,
+            { cause: driverError(error), details: { migration: migration.tag } },
           )
         }
       }

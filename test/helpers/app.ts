@@ -35,10 +35,10 @@ export interface TestApp {
  * The production app on a temp persistent_data/ folder, logging at trace level into `logs`.
  * `seedPglite` starts it as if the embedded database had already been set up (a fast copy).
  */
-export async function buildTestApp(env: Record<string, string | undefined> = {}, options: { dataDir?: string; seedPglite?: boolean } = {}): Promise<TestApp> {
+export async function buildTestApp(env: Record<string, string | undefined> = {}, options: { dataDir?: string; seedPglite?: boolean; config?: Partial<Config> } = {}): Promise<TestApp> {
   const dataDir = options.dataDir ?? (await tempDir())
   if (options.seedPglite) await seedPgliteSetup(dataDir)
-  const config = testConfig({ PERSISTENT_DATA_DIR: dataDir, ...env })
+  const config = { ...testConfig({ PERSISTENT_DATA_DIR: dataDir, ...env }), ...options.config }
   const logs: string[] = []
   const stream = new Writable({
     write(chunk, _encoding, done) {

@@ -1,0 +1,80 @@
+import { mkdtemp, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { ConfigError, loadConfig } from './config.js'
+import { findProjectRoot } from './project-root.js'
+
+function problemsOf(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env)
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems
+    throw error
+  }
+  throw new Error('expected a ConfigError')
+}
+
+describe('loadConfig', () => {
+  it('gives the documented defaults for an empty environment', () => {
+    const config = loadConfig({})
+    expect(config).toMatchObject({ port: 3000, host: '127.0.0.1', logLevel: 'info', dbType: null, adminToken: null })
+    expect(config.postgres).toMatchObject({ url: null, port: 5432, ssl: 'disable', poolMax: 10, connectionTimeoutMs: 5000 })
+  })
+
+  it('puts persistent_data/ and drizzle/ at the project root, whatever the working directory', () => {
+    const root = findProjectRoot()
+    const cwd = process.cwd()
+    process.chdir(tmpdir())
+    try {
+      const config = loadConfig({})
+      expect(config.persistentDataDir).toBe(join(root, 'persistent_data'))
+      expect(config.migrationsFolder).toBe(join(root, 'drizzle'))
+    } finally {
+      process.chdir(cwd)
+    }
+  })
+
+  it('resolves a relative PERSISTENT_DATA_DIR against the project root', () => {
+    expect(loadConfig({ PERSISTENT_DATA_DIR: 'data/here' }).persistentDataDir).toBe(join(findProjectRoot(), 'data/here'))
+  })
+
+  it('reports every bad variable at once, each by name with what it expected', () => {
+    const problems = problemsOf({ PORT: 'eighty', LOG_LEVEL: 'loud', DB_TYPE: 'mysql', POSTGRES_POOL_MAX: '0', ADMIN_TOKEN: 'short' })
+    expect(problems).toEqual([
+      expect.stringMatching(/^ADMIN_TOKEN: expected at least 16 characters/),
+      'PORT: expected a whole number from 0 to 65535, got "eighty"',
+      'LOG_LEVEL: expected one of fatal, error, warn, info, debug, trace, silent, got "loud"',
+      'DB_TYPE: expected one of pglite, postgresql, got "mysql"',
+      'POSTGRES_POOL_MAX: expected a whole number from 1 to 1000, got "0"',
+    ])
+  })
+
+  it.each([
+    ['false', 'disable'],
+    ['true', 'verify-full'],
+    ['require', 'require'],
+    ['verify-ca', 'verify-ca'],
+    ['VERIFY-FULL', 'verify-full'],
+  ])('reads POSTGRES_SSL=%s as sslmode %s', (raw, mode) => {
+    expect(loadConfig({ POSTGRES_SSL: raw }).postgres.ssl).toBe(mode)
+  })
+
+  it('rejects sslmodes the pg driver cannot honour, saying what to use instead', () => {
+    expect(problemsOf({ POSTGRES_SSL: 'prefer' })[0]).toMatch(/POSTGRES_SSL: .*choose disable or require/)
+  })
+
+  it('reads the CA file named by POSTGRES_SSL_CA_FILE, and names it when it cannot', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'ca-'))
+    await writeFile(join(dir, 'ca.pem'), 'PEM')
+    expect(loadConfig({ POSTGRES_SSL_CA_FILE: join(dir, 'ca.pem') }).postgres.sslCa).toBe('PEM')
+    expect(problemsOf({ POSTGRES_SSL_CA_FILE: join(dir, 'nope.pem') })[0]).toMatch(/^POSTGRES_SSL_CA_FILE: cannot read .*nope\.pem \(ENOENT\)/)
+  })
+
+  it('never echoes a DATABASE_URL it rejects, since it may hold a password', () => {
+    const problems = problemsOf({ DATABASE_URL: 'mysql://admin:hunter2-secret@db/app' })
+    expect(problems[0]).toMatch(/^DATABASE_URL: expected the postgresql:\/\/ or postgres:\/\/ scheme/)
+    expect(problems.join()).not.toContain('hunter2-secret')
+    expect(problemsOf({ DATABASE_URL: 'not a url hunter2-secret' }).join()).not.toContain('hunter2-secret')
+  })
+})

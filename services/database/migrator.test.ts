@@ -1,0 +1,140 @@
+import { mkdir, rm, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { drizzle } from 'drizzle-orm/node-postgres'
+import { migrate as drizzleMigrate } from 'drizzle-orm/node-postgres/migrator'
+import pg from 'pg'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { describePostgres, tempDir } from '../../test/helpers/app.js'
+import { REAL_MIGRATIONS, migrationsWith } from '../../test/helpers/migrations.js'
+import { createTestDatabase, type TestDatabase } from '../../test/helpers/postgres.js'
+import * as schema from '../schema.js'
+import type { Database } from './connection.js'
+import { inspectMigrations, migrate, readMigrations } from './migrator.js'
+
+describe('reading the migrations folder', () => {
+  it('reads drizzle-kit\'s journal: tags, timestamps, the same hash drizzle records, statements split at breakpoints', async () => {
+    const files = await readMigrations(REAL_MIGRATIONS)
+    expect(files.map((file) => file.tag)).toEqual(['0000_database_instance'])
+    expect(files[0]!.hash).toMatch(/^[0-9a-f]{64}$/)
+    expect(files[0]!.statements.join('')).toContain('CREATE TABLE "instance"')
+  })
+
+  it('treats a missing folder as an error that says the folder must ship, never as nothing to do', async () => {
+    await expect(readMigrations(join(await tempDir(), 'drizzle'))).rejects.toMatchObject({
+      code: 'migrations_missing',
+      message: expect.stringMatching(/_journal\.json is missing.*must ship with the service/),
+    })
+  })
+
+  it('treats an empty journal as an error', async () => {
+    const folder = join(await tempDir(), 'drizzle')
+    await mkdir(join(folder, 'meta'), { recursive: true })
+    await writeFile(join(folder, 'meta', '_journal.json'), JSON.stringify({ version: '7', dialect: 'postgresql', entries: [] }))
+    await expect(readMigrations(folder)).rejects.toMatchObject({ code: 'migrations_missing', message: expect.stringContaining('lists no migrations') })
+  })
+
+  it('names a migration file the journal lists but the folder lacks', async () => {
+    const folder = await migrationsWith([{ tag: '0001_extra', sql: 'select 1' }])
+    await rm(join(folder, '0001_extra.sql'))
+    await expect(readMigrations(folder)).rejects.toMatchObject({ code: 'migrations_missing', message: expect.stringContaining('0001_extra.sql') })
+  })
+})
+
+describePostgres('migrating a PostgreSQL database', () => {
+  let database: TestDatabase
+  let pool: pg.Pool
+  let db: Database
+  const pools: pg.Pool[] = []
+
+  function connect() {
+    const created = new pg.Pool({ connectionString: database.url, max: 3 })
+    pools.push(created)
+    return { pool: created, db: drizzle({ client: created, schema }) as unknown as Database }
+  }
+
+  beforeEach(async () => {
+    database = await createTestDatabase()
+    ;({ pool, db } = connect())
+  })
+  afterEach(async () => {
+    await Promise.all(pools.splice(0).map((p) => p.end()))
+    await database.drop()
+  })
+
+  const journal = () => database.query<{ hash: string; created_at: string }>('select hash, created_at from drizzle.__drizzle_migrations order by id')
+
+  it('applies every migration once and records it in drizzle\'s own journal table', async () => {
+    const files = await readMigrations(REAL_MIGRATIONS)
+    const applied: string[] = []
+    const result = await migrate(db, files, (tag) => applied.push(tag))
+    expect(result).toMatchObject({ total: 1, applied: 1, pending: [], appliedNow: ['0000_database_instance'] })
+    expect(applied).toEqual(['0000_database_instance'])
+    expect(await journal()).toEqual([{ hash: files[0]!.hash, created_at: String(files[0]!.when) }])
+
+    const again = await migrate(db, files)
+    expect(again.appliedNow).toEqual([])
+    expect(await journal()).toHaveLength(1)
+  })
+
+  it('agrees with drizzle\'s own migrator on what is applied, in both directions', async () => {
+    await drizzleMigrate(drizzle({ client: pool }), { migrationsFolder: REAL_MIGRATIONS })
+    expect((await migrate(db, await readMigrations(REAL_MIGRATIONS))).appliedNow).toEqual([])
+
+    const folder = await migrationsWith([{ tag: '0001_widgets', sql: 'create table widgets (id int primary key)' }])
+    expect((await migrate(db, await readMigrations(folder))).appliedNow).toEqual(['0001_widgets'])
+    await drizzleMigrate(drizzle({ client: pool }), { migrationsFolder: folder })
+    expect(await journal()).toHaveLength(2)
+  })
+
+  it('rolls back the whole run when a migration fails, and names the migration and statement', async () => {
+    const folder = await migrationsWith([
+      { tag: '0001_good', sql: 'create table good_one (id int primary key)' },
+      { tag: '0002_bad', sql: 'create table bad_one (id int primary key);\n--> statement-breakpoint\nalter table no_such_table add column x int;' },
+    ])
+    const error = await migrate(db, await readMigrations(folder)).catch((e: unknown) => e)
+    expect(error).toMatchObject({ code: 'migration_failed', details: { migration: '0002_bad' } })
+    expect((error as Error).message).toMatch(/^Migration 0002_bad failed at statement 2 of 2: relation "no_such_table" does not exist\. Nothing was applied/)
+
+    const tables = await database.query("select table_name from information_schema.tables where table_schema = 'public'")
+    expect(tables).toEqual([])
+    expect(await database.query("select to_regclass('drizzle.__drizzle_migrations') as t")).toEqual([{ t: null }])
+  })
+
+  it('refuses a never-applied migration older than the newest applied one, which drizzle would skip silently', async () => {
+    const files = await readMigrations(await migrationsWith([{ tag: '0001_late', sql: 'create table late (id int)' }]))
+    await migrate(db, files)
+    const branch = await migrationsWith([
+      { tag: '0001_late', sql: 'create table late (id int)' },
+      { tag: '0002_from_branch', sql: 'create table branch (id int)', when: files[0]!.when + 500 },
+    ])
+    const branchFiles = (await readMigrations(branch)).sort((a, b) => a.when - b.when)
+    await expect(migrate(db, branchFiles)).rejects.toMatchObject({
+      code: 'migrations_out_of_order',
+      details: { migrations: ['0002_from_branch'] },
+      message: expect.stringContaining('npm run db:generate'),
+    })
+    expect(await database.query("select to_regclass('public.branch') as t")).toEqual([{ t: null }])
+  })
+
+  it('lets several instances migrate one fresh database at once, applying each migration exactly once', async () => {
+    const files = await readMigrations(await migrationsWith([{ tag: '0001_counter', sql: 'create table counter (id int primary key)' }]))
+    const instances = Array.from({ length: 4 }, () => connect().db)
+    const results = await Promise.all(instances.map((instanceDb) => migrate(instanceDb, files)))
+    expect(results.map((r) => r.appliedNow.length).sort()).toEqual([0, 0, 0, 2])
+    expect(await journal()).toHaveLength(2)
+  })
+
+  it('inspects without changing anything: a fresh database shows every migration pending', async () => {
+    const files = await readMigrations(REAL_MIGRATIONS)
+    expect(await inspectMigrations(db, files)).toEqual({ total: 1, applied: 0, pending: ['0000_database_instance'], unknown: 0 })
+    expect(await database.query("select to_regclass('drizzle.__drizzle_migrations') as t")).toEqual([{ t: null }])
+    await migrate(db, files)
+    expect(await inspectMigrations(db, files)).toMatchObject({ applied: 1, pending: [] })
+  })
+
+  it('counts migrations the database has but this build does not know (a newer version migrated it)', async () => {
+    await migrate(db, await readMigrations(await migrationsWith([{ tag: '0001_future', sql: 'create table future (id int)' }])))
+    expect(await inspectMigrations(db, await readMigrations(REAL_MIGRATIONS))).toMatchObject({ applied: 1, pending: [], unknown: 1 })
+  })
+})
+

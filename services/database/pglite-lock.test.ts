@@ -1,0 +1,72 @@
+import { spawn } from 'node:child_process'
+import { readFile, utimes, writeFile } from 'node:fs/promises'
+import { hostname } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import { tempDir } from '../../test/helpers/app.js'
+import { STALE_MS, acquirePgliteLock, type PgliteLock } from './pglite-lock.js'
+
+const held: PgliteLock[] = []
+afterEach(async () => {
+  await Promise.all(held.splice(0).map((lock) => lock.release()))
+})
+
+async function lockIn(dir: string) {
+  const lock = await acquirePgliteLock(join(dir, 'pglite.lock'), join(dir, 'pglite'))
+  held.push(lock)
+  return lock
+}
+
+function ownerFile(pid: number, host = hostname()) {
+  return JSON.stringify({ pid, hostname: host, startedAt: '2026-01-01T00:00:00.000Z', token: 'other' })
+}
+
+describe('the PGlite lock', () => {
+  it('records its owner and is removed on release', async () => {
+    const dir = await tempDir()
+    const lock = await lockIn(dir)
+    expect(JSON.parse(await readFile(lock.path, 'utf8'))).toMatchObject({ pid: process.pid, hostname: hostname() })
+    await lock.release()
+    await expect(readFile(lock.path)).rejects.toMatchObject({ code: 'ENOENT' })
+  })
+
+  it('refuses a second holder in the same process', async () => {
+    const dir = await tempDir()
+    await lockIn(dir)
+    await expect(lockIn(dir)).rejects.toMatchObject({ code: 'database_locked', message: expect.stringContaining('this same process') })
+  })
+
+  it('refuses while another live process holds it, naming the process and the file to delete if it is gone', async () => {
+    const dir = await tempDir()
+    const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' })
+    try {
+      await writeFile(join(dir, 'pglite.lock'), ownerFile(child.pid!))
+      const error = await lockIn(dir).catch((e: unknown) => e)
+      expect(error).toMatchObject({ code: 'database_locked', details: { owner_pid: child.pid } })
+      expect((error as Error).message).toContain(`process ${child.pid} on this machine`)
+      expect((error as Error).message).toContain(`delete ${join(dir, 'pglite.lock')}`)
+    } finally {
+      child.kill()
+    }
+  })
+
+  it('takes over a lock whose process on this machine has died', async () => {
+    const dir = await tempDir()
+    const child = spawn(process.execPath, ['-e', ''], { stdio: 'ignore' })
+    await new Promise((resolve) => child.on('exit', resolve))
+    await writeFile(join(dir, 'pglite.lock'), ownerFile(child.pid!))
+    const lock = await lockIn(dir)
+    expect(JSON.parse(await readFile(lock.path, 'utf8')).pid).toBe(process.pid)
+  })
+
+  it('respects a lock from another host while it shows signs of life, and takes it over once it is silent', async () => {
+    const dir = await tempDir()
+    const path = join(dir, 'pglite.lock')
+    await writeFile(path, ownerFile(1234, 'another-container'))
+    await expect(lockIn(dir)).rejects.toMatchObject({ code: 'database_locked', message: expect.stringContaining('process 1234 on host another-container') })
+    const longAgo = new Date(Date.now() - STALE_MS - 5_000)
+    await utimes(path, longAgo, longAgo)
+    const lock = await lockIn(dir)
+    expect(JSON.parse(await readFile(lock.path, 'utf8')).hostname).toBe(hostname())
+  })
+})
