@@ -130,10 +130,9 @@ export class DatabaseService {
     this.setupRunning = true
     let connection: DatabaseConnection | null = null
     try {
+      const files = await readMigrations(this.config.migrationsFolder)
       connection = await openConnection(type, this.config, this.log)
-      const result = await migrate(connection.db, await readMigrations(this.config.migrationsFolder), (tag) =>
-        this.log.info({ migration: tag }, 'applied migration'),
-      )
+      const result = await migrate(connection.db, files, (tag) => this.log.info({ migration: tag }, 'applied migration'))
       await connection.db.insert(instance).values({ id: randomUUID(), databaseType: type }).onConflictDoNothing()
       const selectedAt = new Date().toISOString()
       await writeSelection(this.config.persistentDataDir, { type, selectedAt, version: SELECTION_VERSION })
@@ -195,10 +194,9 @@ export class DatabaseService {
     if (!type || this.phase === 'closed') return
     let connection: DatabaseConnection | null = null
     try {
+      const files = await readMigrations(this.config.migrationsFolder)
       connection = await openConnection(type, this.config, this.log)
-      const result = await migrate(connection.db, await readMigrations(this.config.migrationsFolder), (tag) =>
-        this.log.info({ migration: tag }, 'applied migration'),
-      )
+      const result = await migrate(connection.db, files, (tag) => this.log.info({ migration: tag }, 'applied migration'))
       if ((this.phase as Phase) === 'closed') {
         await connection.close()
         return

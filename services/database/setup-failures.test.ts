@@ -1,0 +1,129 @@
+import { access, readdir } from 'node:fs/promises'
+import { join } from 'node:path'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { AUTH, buildTestApp, describePostgres, type TestApp } from '../../test/helpers/app.js'
+import { closedPort, startBlackhole } from '../../test/helpers/blackhole.js'
+import { migrationsWith } from '../../test/helpers/migrations.js'
+import { createTestDatabase, type TestDatabase } from '../../test/helpers/postgres.js'
+
+const exists = (path: string) => access(path).then(() => true, () => false)
+const apps: TestApp[] = []
+afterEach(async () => {
+  await Promise.all(apps.splice(0).map((t) => t.close()))
+})
+
+async function appWith(...args: Parameters<typeof buildTestApp>) {
+  const t = await buildTestApp(...args)
+  apps.push(t)
+  return t
+}
+
+const setup = (t: TestApp, type: string) => t.app.inject({ method: 'POST', url: '/api/db/setup', headers: AUTH, payload: { type } })
+
+/** After a failed setup the service must be exactly as before: unconfigured, no file, retryable. */
+async function expectNothingWritten(t: TestApp) {
+  expect(await exists(join(t.dataDir, 'db.selection.json'))).toBe(false)
+  expect(t.app.database.status()).toMatchObject({ configured: false, initialized: false, setup_in_progress: false })
+}
+
+describe('a failed setup writes nothing', () => {
+  it('for an unreachable server: 502 naming host:port and what to check', async () => {
+    const port = await closedPort()
+    const t = await appWith({ POSTGRES_HOST: '127.0.0.1', POSTGRES_PORT: String(port), POSTGRES_USER: 'app', POSTGRES_DATABASE: 'app' })
+    const res = await setup(t, 'postgresql')
+    expect(res.statusCode).toBe(502)
+    expect(res.json()).toEqual({
+      error: 'database_unreachable',
+      message: expect.stringMatching(new RegExp(`^Could not reach PostgreSQL at 127\\.0\\.0\\.1:${port} \\(ECONNREFUSED\\)\\. Check POSTGRES_HOST/POSTGRES_PORT`)),
+    })
+    await expectNothingWritten(t)
+  })
+
+  it('for a server that accepts but never answers: within the connect timeout, and the status never waits', async () => {
+    const hole = await startBlackhole()
+    try {
+      const t = await appWith({
+        POSTGRES_HOST: '127.0.0.1',
+        POSTGRES_PORT: String(hole.port),
+        POSTGRES_USER: 'app',
+        POSTGRES_DATABASE: 'app',
+        POSTGRES_CONNECT_TIMEOUT_MS: '2000',
+      })
+      await t.app.ready()
+      let finished = false
+      const pending = Promise.resolve(setup(t, 'postgresql')).finally(() => {
+        finished = true
+      })
+      // While the setup hangs on the server, the status answers from memory.
+      let sawInProgress = false
+      while (!finished && !sawInProgress) {
+        const status = (await t.app.inject({ method: 'GET', url: '/api/db/status' })).json()
+        sawInProgress = status.setup_in_progress === true && status.configured === false
+        await new Promise((resolve) => setTimeout(resolve, 10))
+      }
+      expect(sawInProgress).toBe(true)
+      const res = await pending
+      expect(res.statusCode).toBe(502)
+      expect(res.json()).toMatchObject({ error: 'database_unreachable', message: expect.stringContaining(`127.0.0.1:${hole.port}`) })
+      await expectNothingWritten(t)
+    } finally {
+      await hole.close()
+    }
+  })
+
+  it('for a failing PGlite migration: 500 naming it, and the new data folder removed', async () => {
+    const migrationsFolder = await migrationsWith([{ tag: '0001_broken', sql: 'create table broken (id int primary key);\n--> statement-breakpoint\nselect * from missing_table;' }])
+    const t = await appWith({}, { config: { migrationsFolder } })
+    const res = await setup(t, 'pglite')
+    expect(res.statusCode).toBe(500)
+    expect(res.json()).toMatchObject({ error: 'migration_failed', migration: '0001_broken', message: expect.stringMatching(/^Migration 0001_broken failed at statement 2 of 2: relation "missing_table" does not exist/) })
+    await expectNothingWritten(t)
+    expect(await readdir(t.dataDir)).toEqual([])
+  })
+
+  it('when the migrations folder is missing: 500 saying it must ship, never "nothing to do"', async () => {
+    const t = await appWith({}, { config: { migrationsFolder: '/nonexistent/drizzle' } })
+    const res = await setup(t, 'pglite')
+    expect(res.statusCode).toBe(500)
+    expect(res.json()).toMatchObject({ error: 'migrations_missing', message: expect.stringContaining('/nonexistent/drizzle/meta/_journal.json') })
+    await expectNothingWritten(t)
+    expect(await exists(join(t.dataDir, 'pglite'))).toBe(false)
+  })
+})
+
+describePostgres('a failed PostgreSQL setup writes nothing', () => {
+  let database: TestDatabase
+  beforeAll(async () => {
+    database = await createTestDatabase()
+  })
+  afterAll(() => database.drop())
+
+  it('for a refused login: 502 naming the user and the variables to check', async () => {
+    const t = await appWith({ ...database.env, POSTGRES_USER: 'no_such_role' })
+    const res = await setup(t, 'postgresql')
+    expect(res.statusCode).toBe(502)
+    expect(res.json()).toMatchObject({ error: 'database_auth_failed', message: expect.stringMatching(/user "no_such_role".*POSTGRES_USER/) })
+    await expectNothingWritten(t)
+  })
+
+  it('for a missing database: 502 saying how to create it', async () => {
+    const t = await appWith({ ...database.env, POSTGRES_DATABASE: `${database.name}_missing` })
+    const res = await setup(t, 'postgresql')
+    expect(res.statusCode).toBe(502)
+    expect(res.json()).toMatchObject({ error: 'database_not_found', message: expect.stringContaining(`createdb -h ${database.env.POSTGRES_HOST}`) })
+    await expectNothingWritten(t)
+  })
+
+  it('for a failing migration: rolled back on the server, and the setup can be retried once fixed', async () => {
+    const broken = await migrationsWith([{ tag: '0001_broken', sql: 'create table half_done (id int);\n--> statement-breakpoint\nselect 1/0;' }])
+    const t = await appWith(database.env, { config: { migrationsFolder: broken } })
+    const res = await setup(t, 'postgresql')
+    expect(res.statusCode).toBe(500)
+    expect(res.json()).toMatchObject({ error: 'migration_failed', migration: '0001_broken', message: expect.stringContaining('division by zero') })
+    await expectNothingWritten(t)
+    expect(await database.query("select to_regclass('public.half_done') as a, to_regclass('public.instance') as b")).toEqual([{ a: null, b: null }])
+
+    const fixed = await appWith(database.env, { dataDir: t.dataDir })
+    expect((await setup(fixed, 'postgresql')).statusCode).toBe(200)
+  })
+})
