@@ -1,11 +1,10 @@
-import { randomUUID } from 'node:crypto'
 import { rm } from 'node:fs/promises'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Config, DatabaseType } from '../core/config.js'
 import { ServiceError, isServiceError, messageOf, type ErrorCode } from '../core/errors.js'
 import { openConnection, pgliteDataDir, type Database, type DatabaseConnection } from './connection.js'
-import { migrate, readMigrations, type MigrationState } from './migrator.js'
-import { instance } from './schema.js'
+import { initializeDatabase } from './initialize.js'
+import { readMigrations, type MigrationState } from './migrator.js'
 import { readChoice } from './choice.js'
 import { SELECTION_VERSION, writeSelection } from './selection-file.js'
 
@@ -132,8 +131,7 @@ export class DatabaseService {
     try {
       const files = await readMigrations(this.config.migrationsFolder)
       connection = await openConnection(type, this.config, this.log)
-      const result = await migrate(connection.db, files, (tag) => this.log.info({ migration: tag }, 'applied migration'))
-      await connection.db.insert(instance).values({ id: randomUUID(), databaseType: type }).onConflictDoNothing()
+      const result = await initializeDatabase(connection.db, type, files, (tag) => this.log.info({ migration: tag }, 'applied migration'))
       const selectedAt = new Date().toISOString()
       await writeSelection(this.config.persistentDataDir, { type, selectedAt, version: SELECTION_VERSION })
 
@@ -196,7 +194,7 @@ export class DatabaseService {
     try {
       const files = await readMigrations(this.config.migrationsFolder)
       connection = await openConnection(type, this.config, this.log)
-      const result = await migrate(connection.db, files, (tag) => this.log.info({ migration: tag }, 'applied migration'))
+      const result = await initializeDatabase(connection.db, type, files, (tag) => this.log.info({ migration: tag }, 'applied migration'))
       if ((this.phase as Phase) === 'closed') {
         await connection.close()
         return

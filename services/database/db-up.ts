@@ -4,7 +4,8 @@ import { isServiceError, messageOf } from '../core/errors.js'
 import { loggerOptions } from '../core/logger.js'
 import { readChoice } from './choice.js'
 import { openConnection } from './connection.js'
-import { migrate, readMigrations } from './migrator.js'
+import { initializeDatabase } from './initialize.js'
+import { readMigrations } from './migrator.js'
 
 /**
  * `npm run db:up`: applies pending migrations to the selected database with the same code the
@@ -35,7 +36,7 @@ async function main(): Promise<number> {
   const connection = await openConnection(choice.type, config, log)
   try {
     log.info({ type: choice.type, database: connection.description }, `applying migrations to the ${choice.type} database`)
-    const result = await migrate(connection.db, files, (tag) => log.info({ migration: tag }, `applied ${tag}`))
+    const result = await initializeDatabase(connection.db, choice.type, files, (tag) => log.info({ migration: tag }, `applied ${tag}`))
     log.info(
       { applied: result.appliedNow.length, total: result.total },
       result.appliedNow.length === 0 ? `the database is up to date (${result.total} migrations applied)` : `applied ${result.appliedNow.length} migration(s); ${result.total} in all`,

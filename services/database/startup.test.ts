@@ -1,0 +1,148 @@
+import { readFile, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import { AUTH, buildTestApp, describePostgres, tempDir, type TestApp } from '../../test/helpers/app.js'
+import { adminQuery, createTestDatabase, type TestDatabase } from '../../test/helpers/postgres.js'
+import { instance } from './schema.js'
+import { affectedRows } from './results.js'
+
+const apps: TestApp[] = []
+const databases: TestDatabase[] = []
+afterEach(async () => {
+  await Promise.all(apps.splice(0).map((t) => t.close()))
+  await Promise.all(databases.splice(0).map((d) => d.drop()))
+})
+
+async function started(...args: Parameters<typeof buildTestApp>) {
+  const t = await buildTestApp(...args)
+  apps.push(t)
+  await t.app.ready()
+  return t
+}
+
+async function database() {
+  const created = await createTestDatabase()
+  databases.push(created)
+  return created
+}
+
+async function until<T>(probe: () => T | Promise<T>, ok: (value: T) => boolean, deadlineMs = 20_000): Promise<T> {
+  const deadline = Date.now() + deadlineMs
+  for (;;) {
+    const value = await probe()
+    if (ok(value) || Date.now() > deadline) return value
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+}
+
+describe('starting with a selection file', () => {
+  it('reports a corrupt file in the status and the log, naming it, and never overwrites it', async () => {
+    const dataDir = await tempDir()
+    const path = join(dataDir, 'db.selection.json')
+    await writeFile(path, '{"type": "pglite", oops')
+    const t = await started({}, { dataDir })
+
+    const status = (await t.app.inject({ method: 'GET', url: '/api/db/status' })).json()
+    expect(status).toMatchObject({ configured: true, initialized: false, phase: 'invalid_selection', last_error: { code: 'selection_file_invalid' } })
+    expect(status.last_error.message).toBe(
+      `The database selection file ${path} is invalid: it is not valid JSON. It was left untouched. Fix it, or move it away to run the setup again (the data itself is not in that file), then restart.`,
+    )
+    expect(t.logs.some((line) => line.includes('"level":50') && line.includes(path))).toBe(true)
+
+    const setup = await t.app.inject({ method: 'POST', url: '/api/db/setup', headers: AUTH, payload: { type: 'pglite' } })
+    expect(setup.statusCode).toBe(409)
+    expect(setup.json()).toMatchObject({ error: 'selection_file_invalid' })
+    expect(await readFile(path, 'utf8')).toBe('{"type": "pglite", oops')
+    expect((await t.app.inject({ method: 'GET', url: '/ready' })).statusCode).toBe(503)
+  })
+
+  it('opens the chosen embedded database at startup, ready with nothing left to apply', async () => {
+    const t = await started({}, { seedPglite: true })
+    expect(t.app.database.status()).toMatchObject({ configured: true, initialized: true, type: 'pglite', source: 'file', migrations: { applied: 1, pending: [] } })
+    expect(t.logs.join('')).not.toContain('applied migration')
+    expect(affectedRows(await t.app.getDb().update(instance).set({ databaseType: 'pglite' }))).toBe(1)
+  })
+
+  it('refuses to start on a DB_TYPE that disagrees with the selection file', async () => {
+    const t = await started({ DB_TYPE: 'postgresql' }, { seedPglite: true })
+    expect(t.app.database.status()).toMatchObject({ phase: 'invalid_selection', last_error: { message: expect.stringContaining('DB_TYPE=postgresql disagrees with') } })
+  })
+})
+
+describePostgres('starting on PostgreSQL', () => {
+  it('keeps the choice across a restart and re-applies nothing', async () => {
+    const db = await database()
+    const dataDir = await tempDir()
+    const first = await started(db.env, { dataDir })
+    expect((await first.app.inject({ method: 'POST', url: '/api/db/setup', headers: AUTH, payload: { type: 'postgresql' } })).statusCode).toBe(200)
+    await first.close()
+
+    const second = await started(db.env, { dataDir })
+    expect(second.app.database.status()).toMatchObject({ configured: true, initialized: true, type: 'postgresql', source: 'file', migrations: { applied: 1, pending: [] } })
+    expect(second.logs.join('')).not.toContain('applied migration')
+    expect(await db.query('select count(*)::int as n from drizzle.__drizzle_migrations')).toEqual([{ n: 1 }])
+    expect(await db.query('select count(*)::int as n from instance')).toEqual([{ n: 1 }])
+  })
+
+  it('configures itself from DB_TYPE without the wizard, and then answers the setup with 409', async () => {
+    const db = await database()
+    const t = await started({ ...db.env, DB_TYPE: 'postgresql' })
+    expect(t.app.database.status()).toMatchObject({ configured: true, initialized: true, source: 'environment', type: 'postgresql' })
+    const res = await t.app.inject({ method: 'POST', url: '/api/db/setup', headers: AUTH, payload: { type: 'pglite' } })
+    expect(res.statusCode).toBe(409)
+    expect(res.json()).toMatchObject({ error: 'already_configured', database_type: 'postgresql', message: expect.stringContaining('DB_TYPE=postgresql') })
+  })
+
+  it('starts even when the database is missing, shows why, and comes up by itself once it exists', async () => {
+    const name = `test_late_${Date.now()}`
+    const db = await database()
+    const t = await started({ ...db.env, POSTGRES_DATABASE: name, DB_TYPE: 'postgresql' })
+    try {
+      const status = t.app.database.status()
+      expect(status).toMatchObject({ configured: true, initialized: false, phase: 'failed', last_error: { code: 'database_not_found' } })
+      expect(() => t.app.getDb()).toThrow(/configured but not usable: The database "test_late_\d+" does not exist/)
+      const ready = await t.app.inject({ method: 'GET', url: '/ready' })
+      expect(ready.statusCode).toBe(503)
+      expect(ready.json()).toMatchObject({ error: 'database_not_ready' })
+
+      await adminQuery(`create database "${name}"`)
+      const after = await until(() => t.app.database.status(), (s) => s.initialized)
+      expect(after).toMatchObject({ initialized: true, phase: 'ready', last_error: null })
+      expect((await t.app.inject({ method: 'GET', url: '/ready' })).statusCode).toBe(200)
+    } finally {
+      await t.close()
+      await adminQuery(`drop database if exists "${name}" with (force)`)
+    }
+  })
+
+  it('survives the server dropping its idle connections', async () => {
+    const db = await database()
+    const t = await started({ ...db.env, DB_TYPE: 'postgresql' })
+    await t.app.getDb().select().from(instance)
+    await adminQuery(`select pg_terminate_backend(pid) from pg_stat_activity where datname = '${db.name}' and pid <> pg_backend_pid()`)
+    await until(() => t.logs.join(''), (logs) => logs.includes('an idle PostgreSQL connection failed'), 5_000)
+    expect(await t.app.getDb().select().from(instance)).toHaveLength(1)
+    expect(affectedRows(await t.app.getDb().update(instance).set({ databaseType: 'postgresql' }))).toBe(1)
+  })
+
+  it('asks for a restart, naming the service, when one cannot be brought up after setup', async () => {
+    const db = await database()
+    const t = await buildTestApp(db.env)
+    apps.push(t)
+    const started: string[] = []
+    t.app.database.onReady('mailer', async () => {
+      started.push('mailer')
+    })
+    t.app.database.onReady('search-index', async () => {
+      throw new Error('index folder is read-only')
+    })
+    const res = await t.app.inject({ method: 'POST', url: '/api/db/setup', headers: AUTH, payload: { type: 'postgresql' } })
+    expect(res.statusCode).toBe(200)
+    expect(res.json()).toMatchObject({ restart_required: true, message: expect.stringContaining('search-index could not start: restart the server') })
+    expect(started).toEqual(['mailer'])
+    expect(t.app.database.status().services).toEqual([
+      { name: 'mailer', ok: true, error: null },
+      { name: 'search-index', ok: false, error: 'index folder is read-only' },
+    ])
+  })
+})
