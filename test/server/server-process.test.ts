@@ -1,0 +1,61 @@
+import { access, readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { tempDir } from '../helpers/app.js'
+import { seedPgliteSetup } from '../helpers/pglite-template.js'
+import { runTs, waitForOutput, type Running } from '../helpers/processes.js'
+
+const exists = (path: string) => access(path).then(() => true, () => false)
+
+describe('the server process on the embedded database', () => {
+  let dataDir: string
+  let server: Running
+  let base: string
+
+  beforeAll(async () => {
+    dataDir = await tempDir()
+    await seedPgliteSetup(dataDir)
+    server = runTs('services/server.ts', { PERSISTENT_DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'info' })
+    const [, url] = await waitForOutput(server, /Server listening at (http:\/\/127\.0\.0\.1:\d+)/)
+    base = url!
+  })
+  afterAll(() => {
+    if (server.child.exitCode === null) server.child.kill('SIGKILL')
+  })
+
+  it('serves a ready database over a real socket', async () => {
+    const res = await fetch(`${base}/ready`)
+    expect(res.status).toBe(200)
+    expect(await (await fetch(`${base}/api/db/status`)).json()).toMatchObject({ initialized: true, type: 'pglite' })
+  })
+
+  it('generates an admin token into a 0600 file and logs where it is, never its value', async () => {
+    const path = join(dataDir, 'admin.token')
+    const token = (await readFile(path, 'utf8')).trim()
+    expect(token.length).toBeGreaterThanOrEqual(32)
+    expect((await import('node:fs')).statSync(path).mode & 0o777).toBe(0o600)
+    expect(server.output()).toContain(`cat ${path}`)
+    expect(server.output()).not.toContain(token)
+  })
+
+  it('keeps a second process off its PGlite folder: db:up fails with a clear message', async () => {
+    const dbUp = runTs('services/database/db-up.ts', { PERSISTENT_DATA_DIR: dataDir })
+    expect(await dbUp.exited).toBe(1)
+    expect(dbUp.output()).toContain(`is in use by process ${server.child.pid} on this machine`)
+    expect(dbUp.output()).toContain('stop that process first')
+  })
+
+  it('shuts down on SIGTERM: exits 0, closes the database and releases its lock', async () => {
+    expect(await exists(join(dataDir, 'pglite.lock'))).toBe(true)
+    server.child.kill('SIGTERM')
+    expect(await server.exited).toBe(0)
+    expect(server.output()).toContain('"signal":"SIGTERM"')
+    expect(await exists(join(dataDir, 'pglite.lock'))).toBe(false)
+  })
+
+  it('refuses to start with a bad variable, naming it', async () => {
+    const bad = runTs('services/server.ts', { PERSISTENT_DATA_DIR: dataDir, PORT: 'http' })
+    expect(await bad.exited).toBe(1)
+    expect(bad.output()).toContain('PORT: expected a whole number from 0 to 65535, got "http"')
+  })
+})
