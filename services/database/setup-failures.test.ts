@@ -39,6 +39,21 @@ describe('a failed setup writes nothing', () => {
     await expectNothingWritten(t)
   })
 
+  it('without a secret in the answer, the status or the log, even when DATABASE_URL holds the password', async () => {
+    const port = await closedPort()
+    const secret = 'url-password-s3cr3t'
+    const t = await appWith({ DATABASE_URL: `postgresql://app:${secret}@127.0.0.1:${port}/app`, POSTGRES_PASSWORD: 'env-password-s3cr3t' })
+    const res = await setup(t, 'postgresql')
+    expect(res.statusCode).toBe(502)
+    const status = await t.app.inject({ method: 'GET', url: '/api/db/status' })
+    for (const text of [res.body, status.body, t.logs.join('')]) {
+      expect(text).not.toContain(secret)
+      expect(text).not.toContain('env-password-s3cr3t')
+      expect(text).not.toContain(AUTH.authorization.slice(7))
+    }
+    expect(t.logs.join('')).toContain('database_unreachable')
+  })
+
   it('for a server that accepts but never answers: within the connect timeout, and the status never waits', async () => {
     const hole = await startBlackhole()
     try {
