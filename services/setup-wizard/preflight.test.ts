@@ -1,0 +1,105 @@
+import { randomUUID } from 'node:crypto'
+import { afterEach, expect, it } from 'vitest'
+import { AUTH, buildTestApp, describePostgres, testConfig } from '../../test/helpers/app.js'
+import { adminQuery, createTestDatabase, type TestDatabase } from '../../test/helpers/postgres.js'
+import { readMigrations } from '../database/migrator.js'
+import { runPreflight, type PreflightReport } from './preflight.js'
+
+describePostgres('the preflight against the real PostgreSQL server', () => {
+  const cleanups: (() => Promise<void>)[] = []
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
+  })
+
+  async function database(): Promise<TestDatabase> {
+    const db = await createTestDatabase()
+    cleanups.push(() => db.drop())
+    return db
+  }
+
+  async function preflight(env: Record<string, string>): Promise<PreflightReport> {
+    const config = testConfig(env)
+    return runPreflight(config.postgres, await readMigrations(config.migrationsFolder))
+  }
+
+  const byCheck = (report: PreflightReport) => Object.fromEntries(report.checks.map((check) => [check.check, check]))
+
+  it('passes every check on an empty database, and leaves it exactly as it was', async () => {
+    const db = await database()
+    const objectsBefore = await db.query(`select count(*)::int as n from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname not in ('pg_catalog', 'information_schema', 'pg_toast')`)
+    const report = await preflight(db.env)
+    expect(report.ok).toBe(true)
+    expect(report.warnings).toBe(0)
+    expect(report.checks.map((check) => check.status)).toEqual(Array(7).fill('passed'))
+    const checks = byCheck(report)
+    expect(checks.reachable?.detail).toMatch(/^127\.0\.0\.1:5432 accepted a connection in \d+ ms\.$/)
+    expect(checks.version?.detail).toMatch(/^PostgreSQL \d+\.\d+.*: version 13 or newer is supported\.$/)
+    expect(checks.contents?.detail).toBe("The database is empty: the setup will create groundwork's tables (1 migration).")
+    expect(await db.query(`select count(*)::int as n from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname not in ('pg_catalog', 'information_schema', 'pg_toast')`)).toEqual(objectsBefore)
+    expect(await db.query(`select nspname from pg_namespace where nspname = 'drizzle'`)).toEqual([])
+  })
+
+  it('recognises a database the setup already migrated, and how far', async () => {
+    const db = await database()
+    const t = await buildTestApp(db.env)
+    cleanups.push(() => t.close())
+    expect((await t.app.inject({ method: 'POST', url: '/api/db/setup', headers: AUTH, payload: { type: 'postgresql' } })).statusCode).toBe(200)
+    const report = await preflight(db.env)
+    expect(byCheck(report).contents).toMatchObject({ status: 'passed', detail: 'A groundwork database: 1 of 1 migration applied; the setup will use it as it is.' })
+  })
+
+  it('warns, naming them, about tables groundwork did not create', async () => {
+    const db = await database()
+    await db.query('create table customers (id int); create table orders (id int)')
+    const report = await preflight(db.env)
+    expect(report).toMatchObject({ ok: true, warnings: 1 })
+    expect(byCheck(report).contents).toMatchObject({
+      status: 'warning',
+      ok: true,
+      detail: 'The database holds 2 tables that groundwork did not create (public.customers, public.orders).',
+      remedy: expect.stringContaining('Prefer an empty database'),
+    })
+  })
+
+  it('fails when a table of ours exists without a migration record, since the migration would then fail', async () => {
+    const db = await database()
+    await db.query('create table instance (id int)')
+    const contents = byCheck(await preflight(db.env)).contents
+    expect(contents).toMatchObject({ status: 'failed', detail: expect.stringContaining('public.instance already exists, but no groundwork migration was ever recorded here') })
+  })
+
+  it('passes the login but fails "database exists" for a missing database, with the command that creates it', async () => {
+    const db = await database()
+    const report = await preflight({ ...db.env, POSTGRES_DATABASE: `${db.name}_missing` })
+    const checks = byCheck(report)
+    expect(checks.login?.status).toBe('passed')
+    expect(checks.database).toMatchObject({
+      status: 'failed',
+      detail: `The database "${db.name}_missing" does not exist on 127.0.0.1:5432.`,
+      remedy: expect.stringContaining(`createdb -h 127.0.0.1 -p 5432 -U postgres ${db.name}_missing`),
+    })
+    expect(checks.version?.status).toBe('skipped')
+  })
+
+  it('fails the login for a role that does not exist, saying what to check', async () => {
+    const db = await database()
+    const login = byCheck(await preflight({ ...db.env, POSTGRES_USER: 'nobody_here' })).login
+    expect(login).toMatchObject({ status: 'failed', detail: expect.stringContaining('does not let user "nobody_here" in') })
+    expect(login?.remedy).toMatch(/Check POSTGRES_USER, that the role exists with LOGIN.*pg_hba\.conf/)
+  })
+
+  it('fails "permission to create tables" for a role without CREATE, with the GRANTs to run, and passes once granted', async () => {
+    const db = await database()
+    const role = `preflight_${randomUUID().replace(/-/g, '').slice(0, 12)}`
+    await adminQuery(`create role ${role} login`)
+    cleanups.unshift(() => adminQuery(`drop role if exists ${role}`))
+    const env = { ...db.env, POSTGRES_USER: role }
+
+    const denied = byCheck(await preflight(env)).permissions
+    expect(denied).toMatchObject({ status: 'failed', detail: `User "${role}" may not create tables in schema "public" or the "drizzle" schema.` })
+    expect(denied?.remedy).toContain(`GRANT CREATE ON SCHEMA "public" TO "${role}"; GRANT CREATE ON DATABASE "${db.name}" TO "${role}";`)
+
+    await db.query(`grant create on schema public to ${role}; grant create on database "${db.name}" to ${role}`)
+    expect(byCheck(await preflight(env)).permissions?.status).toBe('passed')
+  })
+})
