@@ -8,6 +8,7 @@ import { loggerOptions } from './core/logger.js'
 import databasePlugin from './database/plugin.js'
 import databaseRoutes from './database/routes.js'
 import healthRoutes from './health/routes.js'
+import setupWizard from './setup-wizard/plugin.js'
 
 export interface AppOptions {
   /** Overrides the production logger (tests pass a stream to read the log). */
@@ -31,6 +32,7 @@ export async function buildApp(config: Config, options: AppOptions = {}) {
   await app.register(adminAuth, { token: await loadAdminToken(config, app.log) })
   await app.register(healthRoutes, { database: app.database })
   await app.register(databaseRoutes, { database: app.database })
+  await app.register(setupWizard, { config, database: app.database })
 
   return app
 }
