@@ -1,0 +1,72 @@
+import { existsSync } from 'node:fs'
+import { mkdir, mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { chromium, type BrowserContext, type Page } from 'playwright-core'
+import { describe } from 'vitest'
+import { findProjectRoot } from '../../services/core/project-root.js'
+import { buildTestApp, type TestApp } from '../helpers/app.js'
+import { addPageChecks } from './page-checks.js'
+
+export const CHROMIUM = '/usr/bin/chromium'
+
+const available = existsSync(CHROMIUM)
+if (!available) {
+  if (process.env.CI === 'true') throw new Error(`CI=true but ${CHROMIUM} is missing: install it (apt-get install -y chromium) so the browser tests can run.`)
+  process.stderr.write(`\n!!! ${CHROMIUM} is missing: the browser tests are SKIPPED. Install it with: apt-get install -y chromium\n\n`)
+}
+
+/** `describe` for tests that drive Chromium; skipped (loudly, above) without it. */
+export const describeBrowser = available ? describe : describe.skip
+
+export const SCREENSHOTS = join(findProjectRoot(), 'test-results', 'setup-wizard')
+
+export interface Browser {
+  context: BrowserContext
+  /** A new tab: its own sessionStorage, so each flow starts without a token. */
+  page(viewport?: { width: number; height: number }): Promise<Page>
+  close(): Promise<void>
+}
+
+/** One headless Chromium on a fresh profile folder; a file launches it once and opens a tab per flow. */
+export async function launchBrowser(): Promise<Browser> {
+  const profile = await mkdtemp(join(tmpdir(), 'groundwork-chromium-'))
+  await mkdir(SCREENSHOTS, { recursive: true })
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
+    viewport: { width: 1100, height: 900 },
+    locale: 'en-GB',
+    timezoneId: 'UTC',
+  })
+  await addPageChecks(context)
+  return {
+    context,
+    async page(viewport) {
+      const page = await context.newPage()
+      if (viewport) await page.setViewportSize(viewport)
+      return page
+    },
+    async close() {
+      await context.close()
+      await rm(profile, { recursive: true, force: true })
+    },
+  }
+}
+
+export interface Served extends TestApp {
+  url: string
+}
+
+/** The production app on a real socket, as a browser reaches it. */
+export async function serveApp(env: Record<string, string | undefined> = {}, options: { seedPglite?: boolean; before?: (t: TestApp) => void } = {}): Promise<Served> {
+  const t = await buildTestApp(env, options)
+  options.before?.(t)
+  const address = await t.app.listen({ port: 0, host: '127.0.0.1' })
+  return { ...t, url: address }
+}
+
+export async function screenshot(page: Page, name: string): Promise<void> {
+  await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true })
+}
