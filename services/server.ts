@@ -12,7 +12,11 @@ try {
   process.exit(1)
 }
 
-const app = await buildApp(config)
+const app = await buildApp(config).catch((error: unknown) => {
+  // Before the app exists there is no logger of ours; this is the one place that writes directly.
+  process.stderr.write(`The server could not be built: ${error instanceof Error ? error.message : String(error)}\n`)
+  process.exit(1)
+})
 
 // SIGTERM/SIGINT: stop accepting, let in-flight requests finish, close the database, exit 0.
 closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {
