@@ -1,0 +1,167 @@
+import { execFile } from 'node:child_process'
+import { existsSync, readFileSync } from 'node:fs'
+import { rm } from 'node:fs/promises'
+import { createServer } from 'node:net'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { TEST_ADMIN_TOKEN } from '../helpers/app.js'
+import { seedPgliteSetup } from '../helpers/pglite-template.js'
+import { listeningAt, run, waitFor, type Running } from './built-process.js'
+import { all, env as dockerEnv, execForm, healthcheckCommand } from './dockerfile.js'
+import { PROJECT_ROOT, layOutRuntimeImage, type Layout } from './image-layout.js'
+
+// What the image would run, checked by running the compiled code laid out exactly as the
+// Dockerfile's runtime stage lays it out (no Docker engine here to build the image itself).
+
+const journal = JSON.parse(readFileSync(join(PROJECT_ROOT, 'drizzle', 'meta', '_journal.json'), 'utf8')) as { entries: { tag: string }[] }
+const TAGS = journal.entries.map((entry) => entry.tag)
+
+beforeAll(async () => {
+  try {
+    await promisify(execFile)('npm', ['run', 'build'], { cwd: PROJECT_ROOT })
+  } catch (error) {
+    const { stdout, stderr } = error as { stdout?: string; stderr?: string }
+    throw new Error(`npm run build failed, so the image build would too:\n${stdout ?? ''}${stderr ?? ''}`)
+  }
+}, 180_000)
+
+/** The runtime stage's ENV, with a free loopback port so the test neither collides nor listens on the network. */
+function imageEnv(layout: Layout, extra: Record<string, string>): Record<string, string> {
+  return { ...dockerEnv(layout.stage), PORT: '0', HOST: '127.0.0.1', ADMIN_TOKEN: TEST_ADMIN_TOKEN, ...extra }
+}
+
+function imageCommand(layout: Layout): string[] {
+  const cmd = execForm(all(layout.stage, 'CMD').at(-1) ?? '')
+  if (!cmd) throw new Error('The runtime stage has no exec-form CMD')
+  return cmd
+}
+
+async function get(url: string): Promise<{ status: number; body: Record<string, unknown> }> {
+  const res = await fetch(url, { signal: AbortSignal.timeout(5_000) })
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> }
+}
+
+async function startImage(layout: Layout, env: Record<string, string>): Promise<{ server: Running; url: string }> {
+  const server = run(imageCommand(layout), layout.dir, imageEnv(layout, env))
+  // A fresh PGlite takes seconds to create: the server listens once its first attempt is over.
+  const url = await waitFor('"Server listening at"', server, 90_000, async () => listeningAt(server.output()))
+  return { server, url }
+}
+
+describe('the runtime image, laid out from the Dockerfile, on a fresh embedded database', () => {
+  let layout: Layout
+  let server: Running
+  let url: string
+
+  beforeAll(async () => {
+    layout = await layOutRuntimeImage()
+    ;({ server, url } = await startImage(layout, { DB_TYPE: 'pglite' }))
+  }, 120_000)
+  afterAll(async () => {
+    await server?.stop()
+    if (layout) await rm(layout.dir, { recursive: true, force: true })
+  })
+
+  it('applies every migration it ships and answers /ready 200', async () => {
+    const ready = await waitFor('/ready 200', server, 30_000, async () => ((await get(`${url}/ready`)).status === 200 ? true : undefined))
+    expect(ready).toBe(true)
+    const status = (await get(`${url}/api/db/status`)).body
+    expect(status).toMatchObject({ configured: true, initialized: true, type: 'pglite', source: 'environment', last_error: null })
+    expect(status.migrations).toEqual({ total: TAGS.length, applied: TAGS.length, pending: [], unknown: 0 })
+    for (const tag of TAGS) expect(server.output()).toContain(`"migration":"${tag}"`)
+  }, 60_000)
+
+  it('keeps its data in the folder the Dockerfile declares as the VOLUME', () => {
+    const volume = all(layout.stage, 'VOLUME')
+    expect(volume).toEqual(['/app/persistent_data'])
+    expect(existsSync(join(layout.dir, 'persistent_data', 'pglite'))).toBe(true)
+  })
+
+  it("passes the Dockerfile's HEALTHCHECK while it runs and fails it when nothing listens", async () => {
+    const probe = healthcheckCommand(layout.stage)
+    expect(probe, 'an exec-form HEALTHCHECK CMD').not.toBeNull()
+    const port = new URL(url).port
+
+    const healthy = await run(probe!, layout.dir, { PORT: port }).exited
+    expect(healthy).toEqual({ code: 0, signal: null })
+
+    const unhealthy = await run(probe!, layout.dir, { PORT: String(await closedPort()) }).exited
+    expect(unhealthy.code).not.toBe(0)
+  })
+
+  it('exits 0 on SIGTERM, as `docker stop` sends it to the exec-form CMD', async () => {
+    const exit = await server.stop()
+    expect(exit, server.output()).toEqual({ code: 0, signal: null })
+    expect(server.output()).toContain('"signal":"SIGTERM"')
+  })
+})
+
+describe('the runtime image without drizzle/ (the Dockerfile line removed), on an existing database', () => {
+  let layout: Layout
+  let server: Running
+  let url: string
+
+  beforeAll(async () => {
+    layout = await layOutRuntimeImage({ skip: 'drizzle' })
+    expect(existsSync(join(layout.dir, 'drizzle'))).toBe(false)
+    await seedPgliteSetup(join(layout.dir, 'persistent_data'))
+    ;({ server, url } = await startImage(layout, { DB_TYPE: 'pglite' }))
+  }, 120_000)
+  afterAll(async () => {
+    await server?.stop()
+    if (layout) await rm(layout.dir, { recursive: true, force: true })
+  })
+
+  it('never starts "fine": the status reports migrations_missing and /ready answers 503', async () => {
+    const status = await waitFor('a last_error in the status', server, 30_000, async () => {
+      const body = (await get(`${url}/api/db/status`)).body
+      return body.last_error ? body : undefined
+    })
+    expect(status).toMatchObject({ configured: true, initialized: false, last_error: { code: 'migrations_missing' } })
+    expect((status.last_error as { message: string }).message).toContain(join(layout.dir, 'drizzle', 'meta', '_journal.json'))
+
+    const ready = await get(`${url}/ready`)
+    expect(ready.status).toBe(503)
+    expect(ready.body).toMatchObject({ error: 'database_not_ready' })
+    expect(server.output()).toContain('migrations_missing')
+  }, 60_000)
+})
+
+describe('db-up in the runtime image', () => {
+  const layouts: Layout[] = []
+  afterAll(() => Promise.all(layouts.map((layout) => rm(layout.dir, { recursive: true, force: true }))))
+
+  const DB_UP = ['node', 'dist/services/database/db-up.js']
+
+  async function dbUp(options: { skip?: string }): Promise<{ code: number | null; output: string }> {
+    const layout = await layOutRuntimeImage(options)
+    layouts.push(layout)
+    await seedPgliteSetup(join(layout.dir, 'persistent_data'))
+    const running = run(DB_UP, layout.dir, imageEnv(layout, {}))
+    const exit = await running.exited
+    return { code: exit.code, output: running.output() }
+  }
+
+  it('finds the shipped migrations and reports the database up to date', async (ctx) => {
+    if (!existsSync(join(PROJECT_ROOT, DB_UP[1]!))) ctx.skip()
+    const { code, output } = await dbUp({})
+    expect(code, output).toBe(0)
+    expect(output).toContain('up to date')
+  })
+
+  it('exits non-zero naming the missing journal when drizzle/ is not in the image', async (ctx) => {
+    if (!existsSync(join(PROJECT_ROOT, DB_UP[1]!))) ctx.skip()
+    const { code, output } = await dbUp({ skip: 'drizzle' })
+    expect(code).toBe(1)
+    expect(output).toMatch(/migrations journal .*_journal\.json is missing/)
+  })
+})
+
+async function closedPort(): Promise<number> {
+  const server = createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as { port: number }
+  await new Promise((resolve) => server.close(resolve))
+  return port
+}
