@@ -96,9 +96,10 @@ export class DatabaseService {
   }
 
   /**
-   * Reads the choice (DB_TYPE, else the selection file) and, if there is one, makes one attempt
-   * to connect and migrate. On failure the server still starts: the error shows in the status
-   * and attempts continue in the background with backoff.
+   * Reads the choice (DB_TYPE, else the selection file) and, if there is one, starts connecting
+   * and migrating in the background. The server listens meanwhile: creating a PGlite folder or
+   * waiting for another instance's migrations can take longer than any startup deadline, and
+   * /ready says 503 until the database is ready. On failure, attempts go on with backoff.
    */
   async start(): Promise<void> {
     const choice = await readChoice(this.config)
@@ -108,7 +109,12 @@ export class DatabaseService {
       return
     }
     this.configure(choice.type, choice.source, choice.selectedAt)
-    await this.connectInBackground()
+    void this.connectInBackground()
+  }
+
+  /** Resolves when the connection attempt under way (if any) has ended, whether it succeeded or not. */
+  async settled(): Promise<void> {
+    await this.attempt
   }
 
   /** The wizard's choice: connect, migrate, record, then persist the choice. Nothing is kept if any step fails. */

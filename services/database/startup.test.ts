@@ -16,7 +16,7 @@ afterEach(async () => {
 async function started(...args: Parameters<typeof buildTestApp>) {
   const t = await buildTestApp(...args)
   apps.push(t)
-  await t.app.ready()
+  await t.ready()
   return t
 }
 

@@ -62,7 +62,7 @@ describe('/ once a database is chosen', () => {
 
   beforeAll(async () => {
     t = await buildTestApp({}, { seedPglite: true })
-    await t.app.ready()
+    await t.ready()
   })
   afterAll(() => t.close())
 

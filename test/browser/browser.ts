@@ -63,6 +63,7 @@ export interface Served extends TestApp {
 export async function serveApp(env: Record<string, string | undefined> = {}, options: { seedPglite?: boolean; before?: (t: TestApp) => void } = {}): Promise<Served> {
   const t = await buildTestApp(env, options)
   options.before?.(t)
+  await t.ready()
   const address = await t.app.listen({ port: 0, host: '127.0.0.1' })
   return { ...t, url: address }
 }

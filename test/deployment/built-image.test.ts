@@ -44,7 +44,7 @@ async function get(url: string): Promise<{ status: number; body: Record<string, 
 
 async function startImage(layout: Layout, env: Record<string, string>): Promise<{ server: Running; url: string }> {
   const server = run(imageCommand(layout), layout.dir, imageEnv(layout, env))
-  // A fresh PGlite takes seconds to create: the server listens once its first attempt is over.
+  // The server listens at once; the database (a fresh PGlite: seconds) comes up in the background.
   const url = await waitFor('"Server listening at"', server, 90_000, async () => listeningAt(server.output()))
   return { server, url }
 }

@@ -28,6 +28,8 @@ export interface TestApp {
   dataDir: string
   /** Every log line the app wrote, as text, through the production logger options (redaction included). */
   logs: string[]
+  /** app.ready(), then the end of the first connection attempt the app started in the background. */
+  ready(): Promise<void>
   close(): Promise<void>
 }
 
@@ -52,6 +54,10 @@ export async function buildTestApp(env: Record<string, string | undefined> = {},
     config,
     dataDir,
     logs,
+    async ready() {
+      await app.ready()
+      await app.database.settled()
+    },
     async close() {
       await app.close()
       if (!options.dataDir) await rm(dataDir, { recursive: true, force: true })

@@ -23,8 +23,15 @@ describe('the server process on the embedded database', () => {
     if (server.child.exitCode === null) server.child.kill('SIGKILL')
   })
 
-  it('serves a ready database over a real socket', async () => {
-    const res = await fetch(`${base}/ready`)
+  it('listens at once, then serves a ready database over a real socket', async () => {
+    // The database opens in the background: /ready answers 503 until it is up.
+    const deadline = Date.now() + 30_000
+    let res = await fetch(`${base}/ready`)
+    while (res.status !== 200 && Date.now() < deadline) {
+      expect(res.status).toBe(503)
+      await new Promise((resolve) => setTimeout(resolve, 100))
+      res = await fetch(`${base}/ready`)
+    }
     expect(res.status).toBe(200)
     expect(await (await fetch(`${base}/api/db/status`)).json()).toMatchObject({ initialized: true, type: 'pglite' })
   })
