@@ -174,6 +174,8 @@ describeBrowser('the /setup wizard in Chromium', () => {
     expect(await page.locator('#pg-facts').innerText()).toMatch(/Host\s+db\.internal[\s\S]*Password\s+not set/)
     expect(await page.locator('#pg-missing').innerText()).toContain('To use PostgreSQL, set POSTGRES_DATABASE, POSTGRES_USER')
     expect(await page.locator('#pg-missing-example').innerText()).toContain('POSTGRES_HOST=db.internal')
+    // Without complete PostgreSQL settings, the embedded database is the preselected default.
+    expect(await page.getByRole('radio', { name: 'Embedded (PGlite)' }).isChecked()).toBe(true)
 
     await page.getByRole('radio', { name: 'PostgreSQL' }).check()
     await page.getByRole('button', { name: 'Continue' }).click()
@@ -261,7 +263,10 @@ describeBrowser('the /setup wizard in Chromium', () => {
       await page.keyboard.type(TEST_ADMIN_TOKEN)
       await page.keyboard.press('Enter')
       await heading(page, 'Choose a database').waitFor()
-      await tab('kind-pglite')
+      // Complete PostgreSQL settings make PostgreSQL the preselected choice; arrows change it.
+      await tab('kind-postgresql')
+      await page.keyboard.press('ArrowUp')
+      expect(await page.getByRole('radio', { name: 'Embedded (PGlite)' }).isChecked()).toBe(true)
       await page.keyboard.press('ArrowDown')
       expect(await page.getByRole('radio', { name: 'PostgreSQL' }).isChecked()).toBe(true)
       await tab('choose-submit')

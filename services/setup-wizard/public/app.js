@@ -310,7 +310,9 @@ function showChoose(push) {
     $('pg-missing-how').textContent = pg.how_to_set ?? ''
     $('pg-missing-example').textContent = pg.example ?? ''
   }
-  for (const radio of document.querySelectorAll('input[name="kind"]')) radio.checked = radio.value === state.kind
+  // The default: the embedded database, unless the server was given complete PostgreSQL settings.
+  const preselected = state.kind ?? (pg.missing.length === 0 ? 'postgresql' : 'pglite')
+  for (const radio of document.querySelectorAll('input[name="kind"]')) radio.checked = radio.value === preselected
   setGroupError('')
   navigate('choose', push)
   show('choose')
