@@ -4,6 +4,7 @@ import adminAuth from './admin-auth/plugin.js'
 import { loadAdminToken } from './admin-auth/admin-token.js'
 import type { Config } from './core/config.js'
 import { registerErrorHandling } from './core/http/error-handler.js'
+import { registerOpenApi } from './core/http/openapi.js'
 import { loggerOptions } from './core/logger.js'
 import databasePlugin from './database/plugin.js'
 import databaseRoutes from './database/routes.js'
@@ -27,6 +28,7 @@ export async function buildApp(config: Config, options: AppOptions = {}) {
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   registerErrorHandling(app)
+  await registerOpenApi(app)
 
   await app.register(databasePlugin, { config })
   await app.register(adminAuth, { token: await loadAdminToken(config, app.log) })
