@@ -236,10 +236,16 @@ export class DatabaseService {
 
   private becomeReady(connection: DatabaseConnection, migrations: MigrationState): void {
     this.connection = connection
-    this.migrations = { total: migrations.total, applied: migrations.applied, pending: migrations.pending, unknown: migrations.unknown }
+    this.migrations = { total: migrations.total, applied: migrations.applied, pending: migrations.pending, unknown: migrations.unknown, changed: migrations.changed }
     this.lastError = null
     this.retryDelay = RETRY_MIN_MS
     this.phase = 'ready'
+    if (migrations.changed.length > 0) {
+      this.log.warn(
+        { changed: migrations.changed },
+        `migration file(s) ${migrations.changed.join(', ')} changed after they were applied; the database did not get the change. Put the change in a new migration (npm run db:generate) and restore the old file from git.`,
+      )
+    }
     if (migrations.unknown > 0) {
       this.log.warn({ unknown: migrations.unknown }, 'the database has migrations this build does not know: it was migrated by a newer version')
     }

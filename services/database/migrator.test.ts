@@ -126,10 +126,18 @@ describePostgres('migrating a PostgreSQL database', () => {
 
   it('inspects without changing anything: a fresh database shows every migration pending', async () => {
     const files = await readMigrations(REAL_MIGRATIONS)
-    expect(await inspectMigrations(db, files)).toEqual({ total: 1, applied: 0, pending: ['0000_database_instance'], unknown: 0 })
+    expect(await inspectMigrations(db, files)).toEqual({ total: 1, applied: 0, pending: ['0000_database_instance'], unknown: 0, changed: [] })
     expect(await database.query("select to_regclass('drizzle.__drizzle_migrations') as t")).toEqual([{ t: null }])
     await migrate(db, files)
     expect(await inspectMigrations(db, files)).toMatchObject({ applied: 1, pending: [] })
+  })
+
+  it('names an applied migration whose file was edited afterwards, since the database never got the edit', async () => {
+    const folder = await migrationsWith([{ tag: '0001_edited', sql: 'create table edited (id int)' }])
+    await migrate(db, await readMigrations(folder))
+    const { writeFile } = await import('node:fs/promises')
+    await writeFile(join(folder, '0001_edited.sql'), 'create table edited (id int, extra text)')
+    expect(await inspectMigrations(db, await readMigrations(folder))).toMatchObject({ applied: 2, pending: [], changed: ['0001_edited'] })
   })
 
   it('counts migrations the database has but this build does not know (a newer version migrated it)', async () => {

@@ -25,6 +25,8 @@ export interface MigrationState {
   pending: string[]
   /** Recorded in the database but unknown to this build: the database is newer than the code. */
   unknown: number
+  /** Applied, but the file has changed since: the database did not get the change. */
+  changed: string[]
 }
 
 export interface MigrateResult extends MigrationState {
@@ -134,12 +136,14 @@ function plan(files: MigrationFile[], applied: AppliedMigration[]): { state: Mig
     )
   }
   const known = new Set(files.map((file) => file.when))
+  const appliedHash = new Map(applied.map((row) => [row.createdAt, row.hash]))
   return {
     state: {
       total: files.length,
       applied: files.length - pending.length,
       pending: pending.map((file) => file.tag),
       unknown: applied.filter((row) => !known.has(row.createdAt)).length,
+      changed: files.filter((file) => appliedHash.has(file.when) && appliedHash.get(file.when) !== file.hash).map((file) => file.tag),
     },
     pending,
   }

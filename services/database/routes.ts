@@ -10,6 +10,7 @@ const MigrationState = Type.Object({
   applied: Type.Integer(),
   pending: Type.Array(Type.String()),
   unknown: Type.Integer(),
+  changed: Type.Array(Type.String()),
 })
 
 export const DatabaseStatusBody = Type.Object({

@@ -36,7 +36,7 @@ describe('setting up the embedded database through the API', () => {
 
     const status = (await t.app.inject({ method: 'GET', url: '/api/db/status' })).json()
     expect(status).toMatchObject({ configured: true, initialized: true, dialect: 'postgresql', type: 'pglite', source: 'file' })
-    expect(status.migrations).toEqual({ total: 1, applied: 1, pending: [], unknown: 0 })
+    expect(status.migrations).toEqual({ total: 1, applied: 1, pending: [], unknown: 0, changed: [] })
     expect((await t.app.inject({ method: 'GET', url: '/ready' })).statusCode).toBe(200)
   })
 

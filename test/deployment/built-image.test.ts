@@ -68,7 +68,7 @@ describe('the runtime image, laid out from the Dockerfile, on a fresh embedded d
     expect(ready).toBe(true)
     const status = (await get(`${url}/api/db/status`)).body
     expect(status).toMatchObject({ configured: true, initialized: true, type: 'pglite', source: 'environment', last_error: null })
-    expect(status.migrations).toEqual({ total: TAGS.length, applied: TAGS.length, pending: [], unknown: 0 })
+    expect(status.migrations).toEqual({ total: TAGS.length, applied: TAGS.length, pending: [], unknown: 0, changed: [] })
     for (const tag of TAGS) expect(server.output()).toContain(`"migration":"${tag}"`)
   }, 60_000)
 
