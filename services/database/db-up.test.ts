@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { describePostgres, tempDir } from '../../test/helpers/app.js'
-import { closedPort } from '../../test/helpers/blackhole.js'
+import { closedPort } from '../../test/helpers/network.js'
 import { createTestDatabase, type TestDatabase } from '../../test/helpers/postgres.js'
 import { runTs } from '../../test/helpers/processes.js'
 
 const dbUp = async (env: Record<string, string>) => {
   const run = runTs('services/database/db-up.ts', { LOG_LEVEL: 'info', ...env })
-  const code = await run.exited
+  const { code } = await run.exited
   return { code, output: run.output() }
 }
 

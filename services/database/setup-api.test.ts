@@ -1,10 +1,8 @@
-import { access } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { AUTH, buildTestApp, describePostgres, type TestApp } from '../../test/helpers/app.js'
+import { AUTH, buildTestApp, describePostgres, exists, type TestApp } from '../../test/helpers/app.js'
 import { createTestDatabase, type TestDatabase } from '../../test/helpers/postgres.js'
 
-const exists = (path: string) => access(path).then(() => true, () => false)
 
 describe('POST /api/db/setup guards and validation', () => {
   let t: TestApp

@@ -1,12 +1,11 @@
-import { access, readdir } from 'node:fs/promises'
+import { readdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { AUTH, buildTestApp, describePostgres, type TestApp } from '../../test/helpers/app.js'
-import { closedPort, startBlackhole } from '../../test/helpers/blackhole.js'
+import { AUTH, buildTestApp, describePostgres, exists, type TestApp } from '../../test/helpers/app.js'
+import { closedPort, startBlackhole } from '../../test/helpers/network.js'
 import { migrationsWith } from '../../test/helpers/migrations.js'
 import { createTestDatabase, type TestDatabase } from '../../test/helpers/postgres.js'
 
-const exists = (path: string) => access(path).then(() => true, () => false)
 const apps: TestApp[] = []
 afterEach(async () => {
   await Promise.all(apps.splice(0).map((t) => t.close()))

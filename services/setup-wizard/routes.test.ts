@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { closedPort } from '../../test/browser/closed-port.js'
+import { closedPort } from '../../test/helpers/network.js'
 import { AUTH, TEST_ADMIN_TOKEN, buildTestApp, type TestApp } from '../../test/helpers/app.js'
 
 const apps: TestApp[] = []

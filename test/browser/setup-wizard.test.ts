@@ -6,7 +6,7 @@ import { afterAll, afterEach, beforeAll, expect, it } from 'vitest'
 import { TEST_ADMIN_TOKEN, describePostgres } from '../helpers/app.js'
 import { adminQuery, createTestDatabase, type TestDatabase } from '../helpers/postgres.js'
 import { describeBrowser, launchBrowser, screenshot, serveApp, type Browser, type Served } from './browser.js'
-import { closedPort } from './closed-port.js'
+import { closedPort } from '../helpers/network.js'
 import { fitsWidth, focused, historyLength, lowContrastTexts, sessionStorageSize } from './page-checks.js'
 
 const heading = (page: Page, name: string | RegExp) => page.getByRole('heading', { level: 2, name })

@@ -7,7 +7,7 @@ import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { TEST_ADMIN_TOKEN } from '../helpers/app.js'
 import { seedPgliteSetup } from '../helpers/pglite-template.js'
-import { listeningAt, run, waitFor, type Running } from './built-process.js'
+import { listeningAt, run, waitFor, type Running } from '../helpers/processes.js'
 import { all, env as dockerEnv, execForm, healthcheckCommand } from './dockerfile.js'
 import { PROJECT_ROOT, layOutRuntimeImage, type Layout } from './image-layout.js'
 

@@ -1,37 +1,72 @@
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
+import { spawn, type ChildProcess } from 'node:child_process'
 import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { findProjectRoot } from '../../services/core/project-root.js'
+
+export interface Exit {
+  code: number | null
+  signal: NodeJS.Signals | null
+}
+
+export interface Running {
+  child: ChildProcess
+  /** stdout and stderr, as written so far. */
+  output(): string
+  exited: Promise<Exit>
+  /** SIGTERM, then the exit (SIGKILL after the deadline, so no child outlives the tests). */
+  stop(deadlineMs?: number): Promise<Exit>
+}
+
+/** Runs argv (a Dockerfile exec form; "node" is this Node) in cwd with exactly `env`, nothing inherited but PATH. */
+export function run(argv: string[], cwd: string, env: Record<string, string>): Running {
+  const [command, ...args] = argv
+  const child = spawn(command === 'node' ? process.execPath : command!, args, {
+    cwd,
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let text = ''
+  child.stdout!.on('data', (chunk: Buffer) => (text += chunk.toString()))
+  child.stderr!.on('data', (chunk: Buffer) => (text += chunk.toString()))
+  const exited = new Promise<Exit>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })))
+  return {
+    child,
+    output: () => text,
+    exited,
+    async stop(deadlineMs = 15_000) {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM')
+      const timer = setTimeout(() => child.kill('SIGKILL'), deadlineMs)
+      try {
+        return await exited
+      } finally {
+        clearTimeout(timer)
+      }
+    },
+  }
+}
+
+/** Polls `check` until it returns a value, the process exits, or the deadline passes; each failure says why. */
+export async function waitFor<T>(what: string, running: Running, deadlineMs: number, check: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + deadlineMs
+  let exit: Exit | null = null
+  void running.exited.then((value) => (exit = value))
+  for (;;) {
+    const value = await check().catch(() => undefined)
+    if (value !== undefined) return value
+    if (exit) throw new Error(`The process exited (${JSON.stringify(exit)}) before ${what}. Its output:\n${running.output()}`)
+    if (Date.now() > deadline) throw new Error(`No ${what} within ${deadlineMs} ms. The output so far:\n${running.output()}`)
+    await sleep(200)
+  }
+}
+
+/** The address from Fastify's "Server listening at http://…" log line (PORT=0 picks a free port). */
+export function listeningAt(output: string): string | undefined {
+  return /Server listening at (http:\/\/[^\s"]+)/.exec(output)?.[1]
+}
 
 export const ROOT = findProjectRoot()
 
-export interface Running {
-  child: ChildProcessWithoutNullStreams
-  output(): string
-  exited: Promise<number | null>
-}
-
-/** Runs a TypeScript entry point the way npm scripts do (tsx), with a clean environment plus `env`. */
+/** Runs a TypeScript entry point of this project the way its npm scripts do (through tsx). */
 export function runTs(entry: string, env: Record<string, string>): Running {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, entry)], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
-  })
-  let text = ''
-  child.stdout.on('data', (chunk) => (text += chunk))
-  child.stderr.on('data', (chunk) => (text += chunk))
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
-  return { child, output: () => text, exited }
-}
-
-/** Waits for a line of output to match, up to a deadline; the output so far goes in the error. */
-export async function waitForOutput(running: Running, pattern: RegExp, deadlineMs = 30_000): Promise<RegExpMatchArray> {
-  const deadline = Date.now() + deadlineMs
-  for (;;) {
-    const match = running.output().match(pattern)
-    if (match) return match
-    if (Date.now() > deadline || running.child.exitCode !== null) {
-      throw new Error(`output never matched ${pattern}; it was:\n${running.output()}`)
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
+  return run(['node', '--import', 'tsx', join(ROOT, entry)], ROOT, { HOME: process.env.HOME ?? '/tmp', ...env })
 }

@@ -1,11 +1,10 @@
-import { access, readFile } from 'node:fs/promises'
+import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { tempDir } from '../helpers/app.js'
+import { exists, tempDir } from '../helpers/app.js'
 import { seedPgliteSetup } from '../helpers/pglite-template.js'
-import { runTs, waitForOutput, type Running } from '../helpers/processes.js'
+import { listeningAt, runTs, waitFor, type Running } from '../helpers/processes.js'
 
-const exists = (path: string) => access(path).then(() => true, () => false)
 
 describe('the server process on the embedded database', () => {
   let dataDir: string
@@ -16,11 +15,10 @@ describe('the server process on the embedded database', () => {
     dataDir = await tempDir()
     await seedPgliteSetup(dataDir)
     server = runTs('services/server.ts', { PERSISTENT_DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'info' })
-    const [, url] = await waitForOutput(server, /Server listening at (http:\/\/127\.0\.0\.1:\d+)/)
-    base = url!
+    base = await waitFor('"Server listening at"', server, 30_000, async () => listeningAt(server.output()))
   })
-  afterAll(() => {
-    if (server.child.exitCode === null) server.child.kill('SIGKILL')
+  afterAll(async () => {
+    await server?.stop()
   })
 
   it('listens at once, then serves a ready database over a real socket', async () => {
@@ -47,7 +45,7 @@ describe('the server process on the embedded database', () => {
 
   it('keeps a second process off its PGlite folder: db:up fails with a clear message', async () => {
     const dbUp = runTs('services/database/db-up.ts', { PERSISTENT_DATA_DIR: dataDir })
-    expect(await dbUp.exited).toBe(1)
+    expect((await dbUp.exited).code).toBe(1)
     expect(dbUp.output()).toContain(`is in use by process ${server.child.pid} on this machine`)
     expect(dbUp.output()).toContain('stop that process first')
   })
@@ -55,14 +53,14 @@ describe('the server process on the embedded database', () => {
   it('shuts down on SIGTERM: exits 0, closes the database and releases its lock', async () => {
     expect(await exists(join(dataDir, 'pglite.lock'))).toBe(true)
     server.child.kill('SIGTERM')
-    expect(await server.exited).toBe(0)
+    expect(await server.exited).toEqual({ code: 0, signal: null })
     expect(server.output()).toContain('"signal":"SIGTERM"')
     expect(await exists(join(dataDir, 'pglite.lock'))).toBe(false)
   })
 
   it('refuses to start with a bad variable, naming it', async () => {
     const bad = runTs('services/server.ts', { PERSISTENT_DATA_DIR: dataDir, PORT: 'http' })
-    expect(await bad.exited).toBe(1)
+    expect((await bad.exited).code).toBe(1)
     expect(bad.output()).toContain('PORT: expected a whole number from 0 to 65535, got "http"')
   })
 })
