@@ -65,7 +65,17 @@ export async function serveApp(env: Record<string, string | undefined> = {}, opt
   options.before?.(t)
   await t.ready()
   const address = await t.app.listen({ port: 0, host: '127.0.0.1' })
-  return { ...t, url: address }
+  return {
+    ...t,
+    url: address,
+    async close() {
+      // The shared browser profile keeps its keep-alive sockets after a tab closes; one that was
+      // busy when the close began would hold app.close() for the keep-alive timeout (72 s).
+      const closing = t.close()
+      t.app.server.closeAllConnections()
+      await closing
+    },
+  }
 }
 
 export async function screenshot(page: Page, name: string): Promise<void> {
