@@ -4,6 +4,7 @@ import adminAuth from './admin-auth/plugin.js'
 import { loadAdminToken } from './admin-auth/admin-token.js'
 import type { Config } from './core/config.js'
 import { registerErrorHandling } from './core/http/error-handler.js'
+import { closeConnectionsWhenClosing } from './core/http/graceful-close.js'
 import { registerOpenApi } from './core/http/openapi.js'
 import { loggerOptions } from './core/logger.js'
 import databasePlugin from './database/plugin.js'
@@ -28,6 +29,7 @@ export async function buildApp(config: Config, options: AppOptions = {}) {
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   registerErrorHandling(app)
+  closeConnectionsWhenClosing(app)
   await registerOpenApi(app)
 
   await app.register(databasePlugin, { config })

@@ -1,9 +1,12 @@
 import { createServer, type Socket } from 'node:net'
 
 /** A TCP port on 127.0.0.1 that accepts connections and never answers: a hung database server. */
-export async function startBlackhole(): Promise<{ port: number; close(): Promise<void> }> {
+export async function startBlackhole(): Promise<{ port: number; connected(): Promise<void>; close(): Promise<void> }> {
   const sockets = new Set<Socket>()
+  let arrived: () => void = () => undefined
+  const firstConnection = new Promise<void>((resolve) => (arrived = resolve))
   const server = createServer((socket) => {
+    arrived()
     sockets.add(socket)
     socket.on('close', () => sockets.delete(socket))
     socket.on('error', () => undefined)
@@ -13,6 +16,8 @@ export async function startBlackhole(): Promise<{ port: number; close(): Promise
   if (address === null || typeof address === 'string') throw new Error('no TCP address')
   return {
     port: address.port,
+    /** Resolves once something has connected. */
+    connected: () => firstConnection,
     close: () =>
       new Promise((resolve) => {
         for (const socket of sockets) socket.destroy()
