@@ -11,7 +11,7 @@ import type { Config, DatabaseType } from '../core/config.js'
 import { ServiceError } from '../core/errors.js'
 import { describeConnectionError } from './connection-errors.js'
 import { acquirePgliteLock } from './pglite-lock.js'
-import { describeTarget, resolvePostgresSettings, type PostgresTarget } from './postgres-settings.js'
+import { describeTarget, resolvePostgresSettings } from './postgres-settings.js'
 import * as schema from '../schema.js'
 
 /** The typed Drizzle database every service receives. Both kinds are PostgreSQL underneath. */
@@ -95,16 +95,12 @@ async function openPostgres(config: Config, log: FastifyBaseLogger): Promise<Dat
   }
 }
 
-export function missingSettingsError(missing: string[]): ServiceError {
+function missingSettingsError(missing: string[]): ServiceError {
   return new ServiceError(
     'missing_settings',
     `PostgreSQL cannot be set up: ${missing.join(', ')} ${missing.length === 1 ? 'is' : 'are'} not set. Set ${missing.length === 1 ? 'it' : 'them'} in the server's environment (or set DATABASE_URL) and restart the server, then try again.`,
     { details: { missing } },
   )
-}
-
-export function postgresErrorFor(config: Config, error: unknown): ServiceError {
-  return describeConnectionError(error, resolvePostgresSettings(config.postgres).target satisfies PostgresTarget)
 }
 
 async function isMissingOrEmpty(dir: string): Promise<boolean> {

@@ -20,7 +20,7 @@ export interface PostgresSettings {
   pool: PoolConfig
 }
 
-export const REQUIRED_POSTGRES_VARIABLES = ['POSTGRES_HOST', 'POSTGRES_DATABASE', 'POSTGRES_USER'] as const
+const REQUIRED_POSTGRES_VARIABLES = ['POSTGRES_HOST', 'POSTGRES_DATABASE', 'POSTGRES_USER'] as const
 
 /** Resolves DATABASE_URL (which wins) or POSTGRES_* into one pg Pool configuration. */
 export function resolvePostgresSettings(config: PostgresConfig, overrides: { connectionTimeoutMs?: number; max?: number } = {}): PostgresSettings {

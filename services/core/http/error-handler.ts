@@ -25,10 +25,6 @@ const STATUS: Record<ErrorCode, number> = {
   database_locked: 503,
 }
 
-export function statusFor(code: ErrorCode): number {
-  return STATUS[code]
-}
-
 export function registerErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (isServiceError(error)) {
