@@ -57,4 +57,18 @@ describePostgres('npm run db:up on PostgreSQL', () => {
     expect(second.output).not.toContain('applied 0000')
     expect(await database.query('select database_type from instance')).toEqual([{ database_type: 'postgresql' }])
   })
+
+  it('lets two processes migrate one fresh database at once: each migration is applied exactly once', async () => {
+    const fresh = await createTestDatabase()
+    try {
+      const env = { ...fresh.env, DB_TYPE: 'postgresql' }
+      const [a, b] = await Promise.all([dbUp({ ...env, PERSISTENT_DATA_DIR: await tempDir() }), dbUp({ ...env, PERSISTENT_DATA_DIR: await tempDir() })])
+      expect([a.code, b.code]).toEqual([0, 0])
+      expect([a.output, b.output].filter((output) => output.includes('applied 0000_database_instance'))).toHaveLength(1)
+      expect(await fresh.query('select count(*)::int as n from drizzle.__drizzle_migrations')).toEqual([{ n: 1 }])
+      expect(await fresh.query('select count(*)::int as n from instance')).toEqual([{ n: 1 }])
+    } finally {
+      await fresh.drop()
+    }
+  })
 })
