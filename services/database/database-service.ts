@@ -122,6 +122,7 @@ export class DatabaseService {
     if (this.setupRunning) {
       throw new ServiceError('setup_in_progress', 'A database setup is already running. Wait for it to finish, then check GET /api/db/status.')
     }
+    if (this.phase === 'closed') throw new ServiceError('database_not_ready', this.notReadyMessage())
     if (this.phase === 'invalid_selection') throw new ServiceError('selection_file_invalid', this.lastError?.message ?? 'The selection file is invalid.')
     if (this.type !== null) {
       throw new ServiceError(
