@@ -1,7 +1,7 @@
 import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { AUTH, buildTestApp, describePostgres, tempDir, type TestApp } from '../../test/helpers/app.js'
+import { AUTH, buildTestApp, describePostgres, exists, tempDir, type TestApp } from '../../test/helpers/app.js'
 import { adminQuery, createTestDatabase, type TestDatabase } from '../../test/helpers/postgres.js'
 import { instance } from './schema.js'
 import { affectedRows } from './results.js'
@@ -66,6 +66,16 @@ describe('starting with a selection file', () => {
   it('refuses to start on a DB_TYPE that disagrees with the selection file', async () => {
     const t = await started({ DB_TYPE: 'postgresql' }, { seedPglite: true })
     expect(t.app.database.status()).toMatchObject({ phase: 'invalid_selection', last_error: { message: expect.stringContaining('DB_TYPE=postgresql disagrees with') } })
+  })
+})
+
+describe('shutting down', () => {
+  it('refuses a setup that arrives after the database service has closed, and getDb() says why', async () => {
+    const t = await started()
+    await t.app.database.close()
+    await expect(t.app.database.setup('pglite')).rejects.toMatchObject({ code: 'database_not_ready', message: expect.stringContaining('shutting down') })
+    expect(() => t.app.getDb()).toThrow(/shutting down/)
+    expect(await exists(join(t.dataDir, 'pglite'))).toBe(false)
   })
 })
 
