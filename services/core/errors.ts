@@ -21,6 +21,7 @@ export type ErrorCode =
   | 'database_tls_failed'
   | 'database_permission_denied'
   | 'database_locked'
+  | 'persistent_data_unwritable'
   | 'database_error'
   | 'migrations_missing'
   | 'migrations_out_of_order'

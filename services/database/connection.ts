@@ -8,8 +8,9 @@ import { drizzle as drizzlePglite } from 'drizzle-orm/pglite'
 import pg from 'pg'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Config, DatabaseType } from '../core/config.js'
-import { ServiceError } from '../core/errors.js'
+import { ServiceError, isServiceError } from '../core/errors.js'
 import { describeConnectionError } from './connection-errors.js'
+import { unwritable } from './persistent-data.js'
 import { acquirePgliteLock } from './pglite-lock.js'
 import { describeTarget, resolvePostgresSettings } from './postgres-settings.js'
 import * as schema from '../schema.js'
@@ -38,8 +39,14 @@ export async function openConnection(type: DatabaseType, config: Config, log: Fa
 
 async function openPglite(config: Config): Promise<DatabaseConnection> {
   const dataDir = pgliteDataDir(config)
-  await mkdir(config.persistentDataDir, { recursive: true })
-  const lock = await acquirePgliteLock(join(config.persistentDataDir, 'pglite.lock'), dataDir)
+  const lockPath = join(config.persistentDataDir, 'pglite.lock')
+  let lock
+  try {
+    await mkdir(config.persistentDataDir, { recursive: true })
+    lock = await acquirePgliteLock(lockPath, dataDir)
+  } catch (error) {
+    throw isServiceError(error) ? error : unwritable(config.persistentDataDir, lockPath, error)
+  }
   let client: PGlite | undefined
   let createdFresh = false
   try {

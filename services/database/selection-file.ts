@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { mkdir, open, readFile, rename, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { DATABASE_TYPES, type DatabaseType } from '../core/config.js'
+import { unwritable } from './persistent-data.js'
 
 export const SELECTION_FILE = 'db.selection.json'
 export const SELECTION_VERSION = '1.0'
@@ -58,6 +59,14 @@ export async function readSelection(dataDir: string): Promise<SelectionRead> {
  * temp file in the same folder, fsync, rename over, fsync the folder.
  */
 export async function writeSelection(dataDir: string, selection: Selection): Promise<void> {
+  try {
+    await writeAtomically(dataDir, selection)
+  } catch (error) {
+    throw unwritable(dataDir, selectionPath(dataDir), error)
+  }
+}
+
+async function writeAtomically(dataDir: string, selection: Selection): Promise<void> {
   await mkdir(dataDir, { recursive: true })
   const path = selectionPath(dataDir)
   const temp = join(dataDir, `.${SELECTION_FILE}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`)

@@ -1,6 +1,6 @@
-import { readdir } from 'node:fs/promises'
+import { mkdir, readdir, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFinished } from 'vitest'
 import { AUTH, buildTestApp, describePostgres, exists, type TestApp } from '../../test/helpers/app.js'
 import { closedPort, startBlackhole } from '../../test/helpers/network.js'
 import { migrationsWith } from '../../test/helpers/migrations.js'
@@ -105,6 +105,27 @@ describe('a failed setup writes nothing', () => {
   })
 })
 
+/** Puts a plain file where the data folder was, so nothing can be created in it (root ignores permissions). */
+async function breakDataDir(dataDir: string) {
+  await rm(dataDir, { recursive: true, force: true })
+  await writeFile(dataDir, 'not a folder')
+}
+
+describe('a data folder that cannot be written', () => {
+  it('fails an embedded setup with 500 naming PERSISTENT_DATA_DIR, not an unexplained error', async () => {
+    const t = await appWith()
+    await t.ready()
+    await breakDataDir(t.dataDir)
+    const res = await setup(t, 'pglite')
+    expect(res.statusCode).toBe(500)
+    expect(res.json()).toEqual({
+      error: 'persistent_data_unwritable',
+      message: expect.stringMatching(new RegExp(`^Could not write ${t.dataDir}/pglite\\.lock \\((ENOTDIR|EEXIST)\\)\\. The folder ${t.dataDir} \\(PERSISTENT_DATA_DIR\\) must be a writable folder`)),
+    })
+    expect(t.app.database.status()).toMatchObject({ configured: false, setup_in_progress: false })
+  })
+})
+
 describePostgres('a failed PostgreSQL setup writes nothing', () => {
   let database: TestDatabase
   beforeAll(async () => {
@@ -126,6 +147,25 @@ describePostgres('a failed PostgreSQL setup writes nothing', () => {
     expect(res.statusCode).toBe(502)
     expect(res.json()).toMatchObject({ error: 'database_not_found', message: expect.stringContaining(`createdb -h ${database.env.POSTGRES_HOST}`) })
     await expectNothingWritten(t)
+  })
+
+  it('when the selection file cannot be written: 500 naming the folder, unconfigured, and retryable once fixed', async () => {
+    // Its own database: this setup gets as far as migrating.
+    const own = await createTestDatabase()
+    onTestFinished(() => own.drop())
+    const t = await appWith(own.env)
+    await t.ready()
+    await breakDataDir(t.dataDir)
+    const res = await setup(t, 'postgresql')
+    expect(res.statusCode).toBe(500)
+    expect(res.json()).toMatchObject({ error: 'persistent_data_unwritable', message: expect.stringContaining(`${t.dataDir}/db.selection.json`) })
+    expect(t.app.database.status()).toMatchObject({ configured: false, initialized: false, setup_in_progress: false })
+    expect(() => t.app.getDb()).toThrow(/No database is set up yet/)
+
+    await rm(t.dataDir, { force: true })
+    await mkdir(t.dataDir)
+    expect((await setup(t, 'postgresql')).statusCode).toBe(200)
+    expect(await exists(join(t.dataDir, 'db.selection.json'))).toBe(true)
   })
 
   it('for a failing migration: rolled back on the server, and the setup can be retried once fixed', async () => {

@@ -23,6 +23,16 @@ async function choose(page: Page, kind: 'Embedded (PGlite)' | 'PostgreSQL'): Pro
   await page.getByRole('button', { name: 'Continue' }).click()
 }
 
+/** Opens the wizard in a new tab and walks it to the PostgreSQL check, pressing Test connection. */
+async function testConnection(browser: Browser, s: Served): Promise<Page> {
+  const page = await browser.page()
+  await page.goto(`${s.url}/setup/`)
+  await unlock(page)
+  await choose(page, 'PostgreSQL')
+  await page.getByRole('button', { name: 'Test connection' }).click()
+  return page
+}
+
 async function checkResults(page: Page): Promise<Record<string, string>> {
   const items = page.locator('#pg-checks > li')
   await items.first().waitFor()
@@ -286,11 +296,7 @@ describeBrowser('the /setup wizard in Chromium', () => {
       const db = await database()
       const missing = `${db.name}_later`
       const s = await serve({ ...db.env, POSTGRES_DATABASE: missing })
-      const page = await browser.page()
-      await page.goto(`${s.url}/setup/`)
-      await unlock(page)
-      await choose(page, 'PostgreSQL')
-      await page.getByRole('button', { name: 'Test connection' }).click()
+      const page = await testConnection(browser, s)
       expect(await checkResults(page)).toMatchObject({ reachable: 'passed', login: 'passed', database: 'failed', version: 'skipped' })
       expect(await page.locator('#pg-checks > li[data-check="database"]').innerText()).toContain(`createdb -h 127.0.0.1 -p 5432 -U postgres ${missing}`)
       await screenshot(page, 'postgres-database-missing')
@@ -309,11 +315,7 @@ describeBrowser('the /setup wizard in Chromium', () => {
     it('shows a failed setup in plain words with its remedy, and succeeds when retried after the fix', async () => {
       const db = await database()
       const s = await serve(db.env)
-      const page = await browser.page()
-      await page.goto(`${s.url}/setup/`)
-      await unlock(page)
-      await choose(page, 'PostgreSQL')
-      await page.getByRole('button', { name: 'Test connection' }).click()
+      const page = await testConnection(browser, s)
       await page.getByText('All checks passed').waitFor()
 
       await adminQuery(`drop database "${db.name}" with (force)`)
@@ -335,11 +337,7 @@ describeBrowser('the /setup wizard in Chromium', () => {
       const db = await database()
       await db.query('create table customers (id int primary key)')
       const s = await serve(db.env)
-      const page = await browser.page()
-      await page.goto(`${s.url}/setup/`)
-      await unlock(page)
-      await choose(page, 'PostgreSQL')
-      await page.getByRole('button', { name: 'Test connection' }).click()
+      const page = await testConnection(browser, s)
       expect((await checkResults(page)).contents).toBe('warning')
       expect(await page.locator('#pg-checks > li[data-check="contents"]').innerText()).toContain('public.customers')
 
@@ -361,11 +359,7 @@ describeBrowser('the /setup wizard in Chromium', () => {
             throw new Error('SMTP server not reachable')
           }),
       })
-      const page = await browser.page()
-      await page.goto(`${s.url}/setup/`)
-      await unlock(page)
-      await choose(page, 'PostgreSQL')
-      await page.getByRole('button', { name: 'Test connection' }).click()
+      const page = await testConnection(browser, s)
       await page.getByText('All checks passed').waitFor()
       await page.getByRole('button', { name: 'Set up PostgreSQL' }).click()
       await heading(page, 'Set up complete').waitFor()

@@ -15,6 +15,7 @@ const STATUS: Record<ErrorCode, number> = {
   migration_failed: 500,
   migrations_missing: 500,
   internal_error: 500,
+  persistent_data_unwritable: 500,
   database_unreachable: 502,
   database_auth_failed: 502,
   database_not_found: 502,
