@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { expect, it } from 'vitest'
 import { describeEachKind } from '../../test/helpers/database-kinds.js'
-import { KvService } from './service.js'
 
 const WRITERS = 40
 
@@ -10,7 +9,7 @@ const WRITERS = 40
 describeEachKind(
   'concurrent path writers on one key',
   (_kind, app) => {
-    const kv = () => new KvService(() => app().app.getDb())
+    const kv = () => app().app.kv
 
     it('lose nothing, even when they race to create the key', async () => {
       const k = `race/${randomUUID()}`

@@ -1,5 +1,7 @@
-// PROVISIONAL until the module shape's defineErrors lands on main.
-export const KV_ERRORS = {
+import { defineErrors } from '../core/errors.js'
+
+/** The KV store's codes. Both "no such key" and "no such path" are kv_not_found; the message tells which. */
+export const kvError = defineErrors({
   kv_not_found: 404,
   kv_path_conflict: 400,
   kv_invalid_key: 400,
@@ -8,20 +10,4 @@ export const KV_ERRORS = {
   kv_invalid_cursor: 400,
   kv_invalid_limit: 400,
   kv_value_too_large: 413,
-} as const
-
-export type KvErrorCode = keyof typeof KV_ERRORS
-
-export class KvError extends Error {
-  constructor(
-    readonly code: KvErrorCode,
-    message: string,
-    readonly details: Record<string, unknown> = {},
-  ) {
-    super(message)
-  }
-}
-
-export function kvError(code: KvErrorCode, message: string, options: { details?: Record<string, unknown> } = {}): KvError {
-  return new KvError(code, message, options.details)
-}
+})

@@ -38,7 +38,7 @@ export function encodeCursor(lastKey: string): string {
 export function decodeCursor(cursor: string): string {
   const key = Buffer.from(cursor, 'base64url').toString('utf8')
   // Node's decoder skips bad characters; re-encoding tells a cursor we made from anything else.
-  if (key === '' || encodeCursor(key) !== cursor) {
+  if (key === '' || key.includes('\u0000') || encodeCursor(key) !== cursor) {
     throw kvError('kv_invalid_cursor', 'The cursor is not one this service returned. Pass next_cursor from the previous page unchanged, or leave it out to start from the first key.')
   }
   return key

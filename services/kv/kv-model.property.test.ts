@@ -3,7 +3,6 @@ import fc from 'fast-check'
 import { expect, it } from 'vitest'
 import { describeEachKind } from '../../test/helpers/database-kinds.js'
 import type { JsonValue } from './json-value.js'
-import { KvService } from './service.js'
 
 /*
  * A reference model of the KV rules, written from the issue rather than from path.ts: values are
@@ -85,7 +84,7 @@ class Model {
 const KEYS = ['a', 'ab', 'a/b', 'B', 'é', '😀', 'x y', 'k\u0001']
 const PARTS = ['a', 'b', '0', '1', '3', '007', '__proto__', 'n\u0000', '\u0001', '\u00010']
 const text = fc.string({ unit: fc.constantFrom('a', 'b', '0', '.', 'é', '😀', '"', '\\', '\u0000', '\u0001'), maxLength: 6 })
-const { json } = fc.letrec((tie) => ({
+const { json } = fc.letrec<{ json: JsonValue }>((tie) => ({
   json: fc.oneof(
     { depthSize: 'small', withCrossShrink: true },
     fc.constant(null),
@@ -130,7 +129,7 @@ async function outcome(run: () => Promise<unknown>): Promise<Outcome> {
 
 describeEachKind('the KV service against a reference model', (_kind, app) => {
   it('agrees on long random sequences of get, set (both path forms), delete and list', async () => {
-    const kv = new KvService(() => app().app.getDb())
+    const kv = app().app.kv
     await fc.assert(
       fc.asyncProperty(fc.array(op, { minLength: 20, maxLength: 80 }), async (ops) => {
         const ns = `prop/${randomUUID()}/`

@@ -7,7 +7,9 @@ import { defineEntry, type JsonValue } from './json-value.js'
  * Both characters are rare, so nearly every value is stored exactly as given.
  */
 const MARK = '\u0001'
+// eslint-disable-next-line no-control-regex -- matching these two control characters is the point
 const ENCODE = /[\u0000\u0001]/g
+// eslint-disable-next-line no-control-regex -- as above
 const DECODE = /\u0001([\u00010])/g
 
 /** The JSON text to store for `json` (a value's JSON.stringify text). */

@@ -1,9 +1,6 @@
 import { and, asc, eq, gt, like, sql } from 'drizzle-orm'
-import type { Database } from '../database/connection.js'
+import type { Executor } from '../database/connection.js'
 import { kvEntries } from './schema.js'
-
-// PROVISIONAL: the module shape exports Executor from services/database/connection.ts.
-export type Executor = Database | Parameters<Parameters<Database['transaction']>[0]>[0]
 
 // Values travel as JSON text both ways (`::jsonb` in, `::text` out): the two drivers parse and
 // serialize jsonb differently, and the text lets the service see its escapes cheaply.

@@ -5,12 +5,11 @@ import { describeEachKind } from '../../test/helpers/database-kinds.js'
 import { rowsOf } from '../database/results.js'
 import { MAX_VALUE_BYTES } from './json-value.js'
 import { kvEntries } from './schema.js'
-import { KvService } from './service.js'
 
 const code = (c: string) => expect.objectContaining({ code: c })
 
 describeEachKind('the KV service', (kind, app) => {
-  const kv = () => new KvService(() => app().app.getDb())
+  const kv = () => app().app.kv
   const key = () => `test/${randomUUID()}`
   const storedText = async (k: string) => rowsOf<{ t: string }>(await app().app.getDb().execute(sql`select value::text as t from kv_entries where key = ${k}`))[0]?.t
 
@@ -249,6 +248,9 @@ describeEachKind('the KV service', (kind, app) => {
       await expect(kv().list({ limit: 1.5 })).rejects.toThrow(code('kv_invalid_limit'))
       await expect(kv().list({ cursor: '!!!' })).rejects.toThrow(code('kv_invalid_cursor'))
       await expect(kv().list({ cursor: 'YQ=' })).rejects.toThrow(code('kv_invalid_cursor'))
+      // Well-formed base64url, but of text no key can hold: refused, never sent to PostgreSQL.
+      await expect(kv().list({ cursor: Buffer.from('a\u0000').toString('base64url') })).rejects.toThrow(code('kv_invalid_cursor'))
+      await expect(kv().list({ cursor: Buffer.from([0xff, 0x61]).toString('base64url') })).rejects.toThrow(code('kv_invalid_cursor'))
     })
 
     it('defaults to 100 keys a page and allows up to 1000', async () => {

@@ -1,10 +1,10 @@
-import type { Database } from '../database/connection.js'
+import type { Database, Executor } from '../database/connection.js'
 import { kvError } from './errors.js'
 import { checkSize, toJsonValue, type JsonValue } from './json-value.js'
 import { checkKey, checkLimit, decodeCursor, encodeCursor, isPossiblePrefix } from './keys.js'
 import { fromStoredText, toStoredText } from './nul-escape.js'
 import { parsePath, readAt, writeAt, type PathInput } from './path.js'
-import { deleteEntry, findValue, listKeys, lockValue, updateValue, upsertValue, type Executor } from './repository.js'
+import { deleteEntry, findValue, listKeys, lockValue, updateValue, upsertValue } from './repository.js'
 
 export interface ListOptions {
   /** Only keys that start with this text (taken literally: no wildcards). */
