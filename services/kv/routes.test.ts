@@ -54,6 +54,15 @@ describeEachKind('the KV HTTP API', (_kind, app) => {
       expect((await get(k, '?path=c.5')).json()).toEqual({ key: k, value: 5 })
     })
 
+    it('reads names that hold dots with repeated ?part= parameters', async () => {
+      const k = key()
+      await put(k, { value: 1, path: ['x.y', ''] })
+      expect((await get(k, '?part=x.y&part=')).json()).toEqual({ key: k, value: 1 })
+      expect((await get(k, '?part=x.y')).json()).toEqual({ key: k, value: { '': 1 } })
+      expect((await get(k, '?path=x.y')).statusCode).toBe(404)
+      expect((await get(k, '?path=x&part=y')).json()).toMatchObject({ error: 'invalid_request' })
+    })
+
     it('answers 400 kv_path_conflict for a named part inside an array and changes nothing', async () => {
       const k = key()
       await put(k, { value: { list: [1] } })

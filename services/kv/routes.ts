@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
+import { coreError } from '../core/errors.js'
 import { errorResponses } from '../core/http/schemas.js'
 import type { KvService } from './service.js'
 
@@ -12,7 +13,12 @@ const KeyParams = Type.Object({
 })
 const Entry = Type.Object({ key: Type.String(), value: Type.Unknown({ description: 'Any JSON value' }) })
 const GetQuery = Type.Object(
-  { path: Type.Optional(Type.String({ description: 'A dot path inside the value, such as a.b.0; all-digit parts index arrays' })) },
+  {
+    path: Type.Optional(Type.String({ description: 'A dot path inside the value, such as a.b.0; all-digit parts index arrays' })),
+    part: Type.Optional(
+      Type.Union([Type.String(), Type.Array(Type.String())], { description: 'The path as parts, one per repeated parameter (?part=a.b&part=0), for names that hold dots' }),
+    ),
+  },
   { additionalProperties: false },
 )
 const SetBody = Type.Object(
@@ -83,7 +89,12 @@ const routes: FastifyPluginAsyncTypebox<{ service: KvService }> = async (app, { 
         response: { 200: Entry, ...errorResponses(400, 401, 404, 429, 503) },
       },
     },
-    async (request) => ({ key: request.params.key, value: await service.get(request.params.key, request.query.path) }),
+    async (request) => {
+      const { path, part } = request.query
+      if (path !== undefined && part !== undefined) throw coreError('invalid_request', 'Give the path either as ?path=a.b (dot form) or as repeated ?part= parameters, not both.')
+      const parts = typeof part === 'string' ? [part] : part
+      return { key: request.params.key, value: await service.get(request.params.key, path ?? parts) }
+    },
   )
 
   app.put(
