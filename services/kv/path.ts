@@ -14,8 +14,11 @@ interface Step {
 
 export interface Path {
   steps: Step[]
-  /** The path as the caller wrote it, for messages. */
+  /** The path as the caller wrote it: the dot string, or the parts as a JSON array. */
   text: string
+  /** `text` ready for a message: a quoted dot string, or the JSON array. */
+  shown: string
+  dotted: boolean
 }
 
 // An array whose last index is i serializes to at least 2i + 3 bytes ("[0,0,…,0]"), so a larger
@@ -44,7 +47,7 @@ function build(parts: readonly string[], dotted: boolean, text: string): Path {
     const index = /^[0-9]+$/.test(key) ? Number(key) : null
     return { key, index, createsArray: dotted && index !== null }
   })
-  return { steps, text }
+  return { steps, text, shown, dotted }
 }
 
 export type Lookup = { found: true; value: JsonValue } | { found: false; missing: string }
@@ -53,7 +56,7 @@ export type Lookup = { found: true; value: JsonValue } | { found: false; missing
 export function readAt(root: JsonValue, path: Path): Lookup {
   let current = root
   for (const [i, step] of path.steps.entries()) {
-    const at = i === 0 ? 'the stored value' : `"${path.steps.slice(0, i).map((s) => s.key).join('.')}"`
+    const at = describeAt(path, i)
     if (Array.isArray(current)) {
       if (step.index === null || step.index >= current.length) {
         return { found: false, missing: `${at} is an array of ${current.length} item(s), which has no index "${step.key}"` }
@@ -83,13 +86,13 @@ export function writeAt(root: JsonValue | undefined, path: Path, value: JsonValu
     const container = Array.isArray(node) || isJsonObject(node) ? node : step.createsArray ? [] : {}
     if (Array.isArray(container)) {
       if (step.index === null) {
-        const at = steps.slice(0, i).map((s) => s.key).join('.') || 'the stored value'
-        throw kvError('kv_path_conflict', `Cannot set "${path.text}": "${at}" is an array, and JSON arrays cannot hold the named entry "${step.key}". Nothing was changed. Use an index (all digits), or replace "${at}" with an object first.`, {
-          details: { path: path.text, at },
+        const at = describeAt(path, i)
+        throw kvError('kv_path_conflict', `Cannot set ${path.shown}: ${at} is an array, and JSON arrays cannot hold the named entry "${step.key}". Nothing was changed. Use an index (all digits), or first replace ${at} with an object.`, {
+          details: { path: path.text },
         })
       }
       if (step.index > MAX_INDEX) {
-        throw kvError('kv_value_too_large', `Cannot set "${path.text}": index ${step.key} would make the array larger than the ${MAX_VALUE_BYTES}-byte limit.`, {
+        throw kvError('kv_value_too_large', `Cannot set ${path.shown}: index ${step.key} would make the array larger than the ${MAX_VALUE_BYTES}-byte limit.`, {
           details: { max_bytes: MAX_VALUE_BYTES },
         })
       }
@@ -103,6 +106,13 @@ export function writeAt(root: JsonValue | undefined, path: Path, value: JsonValu
     return container
   }
   return place(root === undefined ? {} : root, 0)
+}
+
+/** The place before step `i`, for messages: "the stored value", or the parts walked so far. */
+function describeAt(path: Path, i: number): string {
+  if (i === 0) return 'the stored value'
+  const parts = path.steps.slice(0, i).map((step) => step.key)
+  return path.dotted ? `"${parts.join('.')}"` : JSON.stringify(parts)
 }
 
 function invalidPath(shown: string, problem: string) {

@@ -38,7 +38,7 @@ export class KvService {
     if (!parsed) return value
     const lookup = readAt(value, parsed)
     if (!lookup.found) {
-      throw kvError('kv_not_found', `The key "${key}" exists, but it has nothing at the path "${parsed.text}": ${lookup.missing}.`, { details: { key, path: parsed.text } })
+      throw kvError('kv_not_found', `The key "${key}" exists, but it has nothing at the path ${parsed.shown}: ${lookup.missing}.`, { details: { key, path: parsed.text } })
     }
     return lookup.value
   }
@@ -55,7 +55,7 @@ export class KvService {
     if (!parsed) return fromStoredText(await upsertValue(db, key, storable(piece, 'The value')))
     return db.transaction(async (tx) => {
       const next = writeAt(fromStoredText(await lockValue(tx, key)), parsed, piece)
-      return fromStoredText(await updateValue(tx, key, storable(next, `The value of "${key}" after setting "${parsed.text}"`)))
+      return fromStoredText(await updateValue(tx, key, storable(next, `The value of "${key}" after setting ${parsed.shown}`)))
     })
   }
 
