@@ -22,13 +22,17 @@ export async function upsertValue(db: Executor, key: string, json: string): Prom
 }
 
 /**
- * Locks `key`'s row until the transaction ends and returns its value, creating it as `{}` first
- * if it is missing. The insert settles a race between two first writers: the second waits on the
- * first's row, then finds it; the lock then serializes every writer of the key.
+ * Locks `key`'s row until the transaction ends and returns its value, creating it as `{}` if it
+ * is missing. One statement: PostgreSQL's ON CONFLICT DO UPDATE either inserts or locks the row
+ * that exists, with no gap in between for a concurrent delete (a separate insert-then-select saw
+ * the row vanish under concurrent deletes). The touch of updated_at is what takes the lock.
  */
 export async function lockValue(tx: Executor, key: string): Promise<string> {
-  await tx.insert(kvEntries).values({ key, value: sql`'{}'::jsonb` }).onConflictDoNothing({ target: kvEntries.key })
-  const rows = await tx.select({ value: valueText }).from(kvEntries).where(eq(kvEntries.key, key)).for('update')
+  const rows = await tx
+    .insert(kvEntries)
+    .values({ key, value: sql`'{}'::jsonb` })
+    .onConflictDoUpdate({ target: kvEntries.key, set: { updatedAt: sql`now()` } })
+    .returning({ value: valueText })
   return rows[0]!.value
 }
 
