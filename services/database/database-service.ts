@@ -33,6 +33,7 @@ export interface SetupResult {
 
 type ReadyHook = (db: Database) => Promise<void>
 
+const NOT_RECORDED = 'nothing was recorded; run the setup again once the server is back'
 const RETRY_MIN_MS = 1_000
 const RETRY_MAX_MS = 30_000
 
@@ -52,6 +53,7 @@ export class DatabaseService {
   private retryTimer: NodeJS.Timeout | null = null
   private retryDelay = RETRY_MIN_MS
   private attempt: Promise<void> | null = null
+  private setupAttempt: Promise<unknown> | null = null
   private readonly hooks: { name: string; run: ReadyHook }[] = []
   private readonly hookResults = new Map<string, string | null>()
 
@@ -134,13 +136,32 @@ export class DatabaseService {
       )
     }
     this.setupRunning = true
+    const running = this.runSetup(type)
+    this.setupAttempt = running.catch(() => undefined)
+    try {
+      return await running
+    } finally {
+      this.setupRunning = false
+      this.setupAttempt = null
+    }
+  }
+
+  private async runSetup(type: DatabaseType): Promise<SetupResult> {
     let connection: DatabaseConnection | null = null
     try {
       const files = await readMigrations(this.config.migrationsFolder)
+      this.refuseIfClosed(NOT_RECORDED)
       connection = await openConnection(type, this.config, this.log)
+      this.refuseIfClosed(NOT_RECORDED)
       const result = await initializeDatabase(connection.db, type, files, (tag) => this.log.info({ migration: tag }, 'applied migration'))
+      this.refuseIfClosed(type === 'postgresql' && result.appliedNow.length > 0 ? `${NOT_RECORDED} (the migrations it applied stay in the database)` : NOT_RECORDED)
       const selectedAt = new Date().toISOString()
       await writeSelection(this.config.persistentDataDir, { type, selectedAt, version: SELECTION_VERSION })
+      if (this.isClosed()) {
+        await connection.close().catch((error) => this.log.warn({ err: error }, 'closing the connection after a setup interrupted by the shutdown failed'))
+        connection = null
+        throw shutDownDuringSetup(`the choice (${type}) was recorded and the database opens at the next start`)
+      }
 
       this.configure(type, 'file', selectedAt)
       this.becomeReady(connection, result)
@@ -159,9 +180,16 @@ export class DatabaseService {
     } catch (error) {
       if (connection) await this.discard(connection)
       throw error
-    } finally {
-      this.setupRunning = false
     }
+  }
+
+  /** close() may run during any await of a setup: the setup must then let go of what it opened. */
+  private refuseIfClosed(outcome: string): void {
+    if (this.isClosed()) throw shutDownDuringSetup(outcome)
+  }
+
+  private isClosed(): boolean {
+    return this.phase === 'closed'
   }
 
   async close(): Promise<void> {
@@ -169,6 +197,7 @@ export class DatabaseService {
     if (this.retryTimer) clearTimeout(this.retryTimer)
     this.retryTimer = null
     await this.attempt?.catch(() => undefined)
+    await this.setupAttempt
     const connection = this.connection
     this.connection = null
     await connection?.close()
@@ -293,4 +322,8 @@ export class DatabaseService {
         return 'The database is ready.'
     }
   }
+}
+
+function shutDownDuringSetup(outcome: string): ServiceError {
+  return new ServiceError('database_not_ready', `The server shut down during the setup: ${outcome}.`)
 }
