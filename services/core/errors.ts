@@ -22,6 +22,7 @@ export type ErrorCode =
   | 'database_permission_denied'
   | 'database_locked'
   | 'persistent_data_unwritable'
+  | 'persistent_data_full'
   | 'database_error'
   | 'migrations_missing'
   | 'migrations_out_of_order'
@@ -45,8 +46,15 @@ export function isServiceError(error: unknown): error is ServiceError {
   return error instanceof ServiceError
 }
 
+/** A readable text for any thrown value: WASM code throws objects that are not Errors and have no message. */
 export function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error)
+  if (typeof error === 'string') return error || 'an error without a message'
+  if (typeof error !== 'object' || error === null) return String(error)
+  const { message, code, errno, name } = error as { message?: unknown; code?: unknown; errno?: unknown; name?: unknown }
+  if (typeof message === 'string' && message !== '') return message
+  const kind = typeof name === 'string' && name !== '' ? name : error.constructor?.name || 'an error'
+  const detail = [typeof code === 'string' ? code : null, typeof errno === 'number' ? `errno ${errno}` : null].filter(Boolean).join(', ')
+  return detail ? `${kind} (${detail}) without a message` : `${kind} without a message`
 }
 
 /**

@@ -8,9 +8,9 @@ import { drizzle as drizzlePglite } from 'drizzle-orm/pglite'
 import pg from 'pg'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Config, DatabaseType } from '../core/config.js'
-import { ServiceError, isServiceError } from '../core/errors.js'
+import { ServiceError, isServiceError, messageOf } from '../core/errors.js'
 import { describeConnectionError } from './connection-errors.js'
-import { unwritable } from './persistent-data.js'
+import { fileSystemCode, isPersistentDataProblem, unwritable } from './persistent-data.js'
 import { acquirePgliteLock } from './pglite-lock.js'
 import { describeTarget, resolvePostgresSettings } from './postgres-settings.js'
 import * as schema from '../schema.js'
@@ -56,7 +56,7 @@ async function openPglite(config: Config): Promise<DatabaseConnection> {
     await client?.close().catch(() => undefined)
     if (createdFresh) await rm(dataDir, { recursive: true, force: true })
     await lock.release()
-    throw new ServiceError('database_error', `Could not open the embedded database in ${dataDir}: ${(error as Error).message}. If the folder was copied or damaged, restore it from a backup.`, { cause: error })
+    throw pgliteOpenError(config, dataDir, createdFresh, error)
   }
   const opened = client
   const db = drizzlePglite({ client: opened, schema })
@@ -100,6 +100,14 @@ async function openPostgres(config: Config, log: FastifyBaseLogger): Promise<Dat
     ping: (timeoutMs) => withTimeout(pool.query('select 1').then(() => undefined), timeoutMs, `PostgreSQL at ${settings.target.host}:${settings.target.port} did not answer`),
     close: () => pool.end(),
   }
+}
+
+function pgliteOpenError(config: Config, dataDir: string, createdFresh: boolean, error: unknown): ServiceError {
+  if (isPersistentDataProblem(error)) return unwritable(config.persistentDataDir, dataDir, error)
+  const cause = fileSystemCode(error) ?? messageOf(error)
+  return createdFresh
+    ? new ServiceError('database_error', `Could not create the embedded database in ${dataDir}: ${cause}. The unfinished folder was removed; nothing was recorded.`, { cause: error })
+    : new ServiceError('database_error', `Could not open the embedded database in ${dataDir}: ${cause}. If the folder was copied or damaged, restore it from a backup.`, { cause: error })
 }
 
 function missingSettingsError(missing: string[]): ServiceError {

@@ -72,6 +72,7 @@ const routes: FastifyPluginAsyncTypebox<{ database: DatabaseService }> = async (
           500: ErrorBody,
           502: ErrorBody,
           503: ErrorBody,
+          507: ErrorBody,
         },
       },
     },

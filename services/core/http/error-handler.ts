@@ -16,6 +16,7 @@ const STATUS: Record<ErrorCode, number> = {
   migrations_missing: 500,
   internal_error: 500,
   persistent_data_unwritable: 500,
+  persistent_data_full: 507,
   database_unreachable: 502,
   database_auth_failed: 502,
   database_not_found: 502,
