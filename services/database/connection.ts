@@ -51,9 +51,11 @@ async function openPglite(config: Config): Promise<DatabaseConnection> {
   let createdFresh = false
   try {
     createdFresh = await isMissingOrEmpty(dataDir)
-    client = await PGlite.create(dataDir)
+    // Not PGlite.create(): on failure it keeps the instance, and with it the files it had open.
+    client = new PGlite(dataDir)
+    await client.waitReady
   } catch (error) {
-    await client?.close().catch(() => undefined)
+    if (client) closeFailedPglite(client)
     if (createdFresh) await rm(dataDir, { recursive: true, force: true })
     await lock.release()
     throw pgliteOpenError(config, dataDir, createdFresh, error)
@@ -99,6 +101,23 @@ async function openPostgres(config: Config, log: FastifyBaseLogger): Promise<Dat
     createdFresh: false,
     ping: (timeoutMs) => withTimeout(pool.query('select 1').then(() => undefined), timeoutMs, `PostgreSQL at ${settings.target.host}:${settings.target.port} did not answer`),
     close: () => pool.end(),
+  }
+}
+
+/**
+ * close() refuses an instance that never became ready, yet its WASM file system may hold open
+ * files in dataDir: removed with the folder, they would keep their space (on a full disk, too)
+ * and one more descriptor per retry. Close every stream but stdin, stdout and stderr.
+ */
+function closeFailedPglite(client: PGlite): void {
+  const fs = (client.Module as { FS?: { streams: ({ fd: number } | null | undefined)[]; close(stream: unknown): void } } | undefined)?.FS
+  for (const stream of fs?.streams ?? []) {
+    if (!stream || stream.fd <= 2) continue
+    try {
+      fs!.close(stream)
+    } catch {
+      // Already closed, or its file is gone: either way it holds nothing any more.
+    }
   }
 }
 
