@@ -8,7 +8,7 @@ import { drizzle as drizzlePglite } from 'drizzle-orm/pglite'
 import pg from 'pg'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Config, DatabaseType } from '../core/config.js'
-import { ServiceError, isServiceError, messageOf } from '../core/errors.js'
+import { ServiceError, driverError, isServiceError, messageOf } from '../core/errors.js'
 import { describeConnectionError } from './connection-errors.js'
 import { fileSystemCode, isPersistentDataProblem, unwritable } from './persistent-data.js'
 import { acquirePgliteLock } from './pglite-lock.js'
@@ -62,12 +62,22 @@ async function openPglite(config: Config): Promise<DatabaseConnection> {
   }
   const opened = client
   const db = drizzlePglite({ client: opened, schema })
+  // PGlite runs one query at a time: pings queued behind a long transaction would pile up, so they share one.
+  let pinging: Promise<unknown> | null = null
   return {
     type: 'pglite',
     db,
     description: dataDir,
     createdFresh,
-    ping: (timeoutMs) => withTimeout(db.execute(sql`select 1`), timeoutMs, 'the embedded database did not answer'),
+    async ping(timeoutMs) {
+      pinging ??= db.execute(sql`select 1`).finally(() => (pinging = null))
+      try {
+        await withTimeout(pinging, timeoutMs, (ms) => `The embedded database in ${dataDir} did not answer within ${ms} ms: a long transaction may be holding its only connection.`)
+      } catch (error) {
+        if (isServiceError(error)) throw error
+        throw new ServiceError('database_error', `The embedded database in ${dataDir} failed a simple query: ${messageOf(driverError(error))}.`, { cause: error })
+      }
+    },
     async close() {
       try {
         if (!opened.closed) await opened.close()
@@ -99,7 +109,17 @@ async function openPostgres(config: Config, log: FastifyBaseLogger): Promise<Dat
     db,
     description: describeTarget(settings.target),
     createdFresh: false,
-    ping: (timeoutMs) => withTimeout(pool.query('select 1').then(() => undefined), timeoutMs, `PostgreSQL at ${settings.target.host}:${settings.target.port} did not answer`),
+    async ping(timeoutMs) {
+      const where = `${settings.target.host}:${settings.target.port}`
+      try {
+        // query_timeout makes the pool drop a connection that hangs, instead of keeping it busy forever.
+        // (pg supports it per query; its types do not list it.)
+        const query = pool.query({ text: 'select 1', query_timeout: timeoutMs + 100 } as pg.QueryConfig)
+        await withTimeout(query, timeoutMs, (ms) => `PostgreSQL at ${where} did not answer within ${ms} ms. Check that it runs and is not overloaded; the server keeps checking by itself.`)
+      } catch (error) {
+        throw isServiceError(error) ? error : describeConnectionError(error, settings.target)
+      }
+    },
     close: () => pool.end(),
   }
 }
@@ -146,13 +166,13 @@ async function isMissingOrEmpty(dir: string): Promise<boolean> {
   }
 }
 
-async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<void> {
+async function withTimeout<T>(promise: Promise<T>, ms: number, message: (ms: number) => string): Promise<void> {
   let timer: NodeJS.Timeout | undefined
   try {
     await Promise.race([
       promise,
       new Promise((_, reject) => {
-        timer = setTimeout(() => reject(new ServiceError('database_unreachable', `${what} within ${ms} ms.`)), ms)
+        timer = setTimeout(() => reject(new ServiceError('database_unreachable', message(ms))), ms)
       }),
     ])
   } finally {

@@ -33,6 +33,12 @@ export interface SetupResult {
 
 type ReadyHook = (db: Database) => Promise<void>
 
+/** What /ready answers with when the database is not ready. */
+export interface Problem {
+  code: ErrorCode
+  message: string
+}
+
 const NOT_RECORDED = 'nothing was recorded; run the setup again once the server is back'
 const RETRY_MIN_MS = 1_000
 const RETRY_MAX_MS = 30_000
@@ -62,9 +68,13 @@ export class DatabaseService {
     private readonly log: FastifyBaseLogger,
   ) {}
 
-  /** The Drizzle database, or a database_not_ready error saying why there is none yet. */
+  /**
+   * The Drizzle database, or a database_not_ready error saying why there is none yet. During an
+   * outage of an open database it is still handed out: its queries fail with their own errors, and
+   * succeed again as soon as the server is back, before any probe has noticed.
+   */
   getDb(): Database {
-    if (this.phase === 'ready' && this.connection) return this.connection.db
+    if (this.connection && (this.phase === 'ready' || this.inOutage())) return this.connection.db
     throw new ServiceError('database_not_ready', this.notReadyMessage())
   }
 
@@ -90,11 +100,18 @@ export class DatabaseService {
     }
   }
 
-  /** Checks the database answers now; for /ready. */
-  async ping(timeoutMs: number): Promise<void> {
+  /**
+   * For /ready: null when the database answers now and is fully migrated, else what is wrong.
+   * Never throws, and logs only when the state changes, so a probe every second stays silent.
+   */
+  async readiness(timeoutMs: number): Promise<Problem | null> {
     const connection = this.connection
-    if (this.phase !== 'ready' || !connection) throw new ServiceError('database_not_ready', this.notReadyMessage())
-    await connection.ping(timeoutMs)
+    if (!connection || !(this.phase === 'ready' || this.inOutage())) return { code: 'database_not_ready', message: this.notReadyMessage() }
+    const problem = await this.probe(connection, timeoutMs)
+    if (problem) return problem
+    const pending = this.migrations?.pending ?? []
+    if (pending.length > 0) return { code: 'database_not_ready', message: `Migrations are pending: ${pending.join(', ')}. Restart the server or run "npm run db:up".` }
+    return null
   }
 
   /**
@@ -201,6 +218,40 @@ export class DatabaseService {
     const connection = this.connection
     this.connection = null
     await connection?.close()
+  }
+
+  /** One check of an open connection; records the outage or the recovery it shows. */
+  private async probe(connection: DatabaseConnection, timeoutMs: number): Promise<Problem | null> {
+    try {
+      await connection.ping(timeoutMs)
+    } catch (error) {
+      const problem = problemOf(error)
+      if (this.connection === connection && !this.isClosed()) this.markUnavailable(problem)
+      return problem
+    }
+    if (this.connection === connection && this.inOutage()) this.recovered()
+    return null
+  }
+
+  /** An open database that stopped answering: same phase as a failed start, with the connection kept. */
+  private inOutage(): boolean {
+    return this.phase === 'failed' && this.connection !== null
+  }
+
+  private markUnavailable(problem: Problem): void {
+    const first = this.phase === 'ready'
+    const changed = first || this.lastError?.code !== problem.code
+    this.phase = 'failed'
+    this.lastError = { ...problem, at: new Date().toISOString() }
+    if (first) this.log.error({ code: problem.code }, `the ${this.type} database stopped answering: ${problem.message}`)
+    else if (changed) this.log.error({ code: problem.code }, `the ${this.type} database still does not answer, now: ${problem.message}`)
+  }
+
+  private recovered(): void {
+    const since = this.lastError?.at
+    this.phase = 'ready'
+    this.lastError = null
+    this.log.info(`the ${this.type} database answers again (unavailable since ${since})`)
   }
 
   private configure(type: DatabaseType, source: 'file' | 'environment', selectedAt: string | null): void {
@@ -326,4 +377,8 @@ export class DatabaseService {
 
 function shutDownDuringSetup(outcome: string): ServiceError {
   return new ServiceError('database_not_ready', `The server shut down during the setup: ${outcome}.`)
+}
+
+function problemOf(error: unknown): Problem {
+  return isServiceError(error) ? { code: error.code, message: error.message } : { code: 'database_error', message: `The database failed: ${messageOf(error)}` }
 }
