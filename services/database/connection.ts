@@ -26,6 +26,8 @@ export interface DatabaseConnection {
   /** True when this opening created the PGlite data folder, so a failed setup can remove it. */
   readonly createdFresh: boolean
   ping(timeoutMs: number): Promise<void>
+  /** Calls back when the driver sees a sign that the server went away (never for PGlite, which is in-process). */
+  onTrouble(listener: () => void): void
   close(): Promise<void>
 }
 
@@ -69,6 +71,7 @@ async function openPglite(config: Config): Promise<DatabaseConnection> {
     db,
     description: dataDir,
     createdFresh,
+    onTrouble: () => undefined,
     async ping(timeoutMs) {
       pinging ??= db.execute(sql`select 1`).finally(() => (pinging = null))
       try {
@@ -95,8 +98,17 @@ async function openPostgres(config: Config, log: FastifyBaseLogger): Promise<Dat
     log.warn('POSTGRES_SSL=require encrypts the connection but does not verify the server certificate; use verify-full to verify it')
   }
   const pool = new pg.Pool(settings.pool)
+  const troubleListeners: (() => void)[] = []
+  const trouble = () => troubleListeners.forEach((listener) => listener())
   // A dropped idle connection is reported here; without a listener it would crash the process.
-  pool.on('error', (error) => log.warn({ err: error }, 'an idle PostgreSQL connection failed; the pool will open a new one'))
+  pool.on('error', (error) => {
+    log.warn({ err: error }, 'an idle PostgreSQL connection failed; the pool will open a new one')
+    trouble()
+  })
+  // A query that failed because its connection broke (not because of its SQL) is a sign too.
+  pool.on('release', (error: Error | undefined) => {
+    if (error && describeConnectionError(error, settings.target).code === 'database_unreachable') trouble()
+  })
   try {
     await pool.query('select 1')
   } catch (error) {
@@ -109,6 +121,7 @@ async function openPostgres(config: Config, log: FastifyBaseLogger): Promise<Dat
     db,
     description: describeTarget(settings.target),
     createdFresh: false,
+    onTrouble: (listener) => troubleListeners.push(listener),
     async ping(timeoutMs) {
       const where = `${settings.target.host}:${settings.target.port}`
       try {

@@ -20,7 +20,8 @@ export interface DatabaseStatus {
   selected_at: string | null
   setup_in_progress: boolean
   migrations: MigrationState | null
-  last_error: { code: ErrorCode; message: string; at: string } | null
+  /** `at`: when it was last seen; `since`: when the database stopped being usable. */
+  last_error: { code: ErrorCode; message: string; at: string; since: string } | null
   services: { name: string; ok: boolean; error: string | null }[]
 }
 
@@ -42,6 +43,10 @@ export interface Problem {
 const NOT_RECORDED = 'nothing was recorded; run the setup again once the server is back'
 const RETRY_MIN_MS = 1_000
 const RETRY_MAX_MS = 30_000
+/** While an open database does not answer, it is checked in the background: at once, then backing off. */
+const PROBE_TIMEOUT_MS = 2_000
+const PROBE_MIN_MS = 1_000
+const PROBE_MAX_MS = 15_000
 
 /**
  * The one owner of the database connection: chooses it (selection file, DB_TYPE or the setup
@@ -57,6 +62,9 @@ export class DatabaseService {
   private lastError: DatabaseStatus['last_error'] = null
   private setupRunning = false
   private retryTimer: NodeJS.Timeout | null = null
+  private probeTimer: NodeJS.Timeout | null = null
+  private probeDelay = PROBE_MIN_MS
+  private probing = false
   private retryDelay = RETRY_MIN_MS
   private attempt: Promise<void> | null = null
   private setupAttempt: Promise<unknown> | null = null
@@ -213,6 +221,8 @@ export class DatabaseService {
     this.phase = 'closed'
     if (this.retryTimer) clearTimeout(this.retryTimer)
     this.retryTimer = null
+    if (this.probeTimer) clearTimeout(this.probeTimer)
+    this.probeTimer = null
     await this.attempt?.catch(() => undefined)
     await this.setupAttempt
     const connection = this.connection
@@ -241,17 +251,56 @@ export class DatabaseService {
   private markUnavailable(problem: Problem): void {
     const first = this.phase === 'ready'
     const changed = first || this.lastError?.code !== problem.code
+    const now = new Date().toISOString()
     this.phase = 'failed'
-    this.lastError = { ...problem, at: new Date().toISOString() }
+    this.lastError = { ...problem, at: now, since: first ? now : (this.lastError?.since ?? now) }
     if (first) this.log.error({ code: problem.code }, `the ${this.type} database stopped answering: ${problem.message}`)
     else if (changed) this.log.error({ code: problem.code }, `the ${this.type} database still does not answer, now: ${problem.message}`)
+    if (first) {
+      this.probeDelay = PROBE_MIN_MS
+      this.scheduleProbe(PROBE_MIN_MS)
+    }
   }
 
   private recovered(): void {
-    const since = this.lastError?.at
+    const since = this.lastError?.since
     this.phase = 'ready'
     this.lastError = null
+    if (this.probeTimer) clearTimeout(this.probeTimer)
+    this.probeTimer = null
     this.log.info(`the ${this.type} database answers again (unavailable since ${since})`)
+  }
+
+  /** The pool saw a connection die or a query fail for want of a server: check now rather than wait for /ready. */
+  private suspect(connection: DatabaseConnection): void {
+    if (this.connection !== connection || this.phase !== 'ready') return
+    this.scheduleProbe(0)
+  }
+
+  private scheduleProbe(delayMs: number): void {
+    if (this.probeTimer || this.probing || this.isClosed()) return
+    this.probeTimer = setTimeout(() => {
+      this.probeTimer = null
+      void this.backgroundProbe()
+    }, delayMs)
+    this.probeTimer.unref()
+  }
+
+  /** Ends an outage by itself, so the status says ready again even when nobody calls /ready. */
+  private async backgroundProbe(): Promise<void> {
+    const connection = this.connection
+    if (!connection || this.isClosed()) return
+    this.probing = true
+    let problem: Problem | null
+    try {
+      problem = await this.probe(connection, PROBE_TIMEOUT_MS)
+    } finally {
+      this.probing = false
+    }
+    if (problem && this.connection === connection && this.inOutage()) {
+      this.scheduleProbe(this.probeDelay)
+      this.probeDelay = Math.min(this.probeDelay * 2, PROBE_MAX_MS)
+    }
   }
 
   private configure(type: DatabaseType, source: 'file' | 'environment', selectedAt: string | null): void {
@@ -263,7 +312,8 @@ export class DatabaseService {
 
   private invalidSelection(message: string): void {
     this.phase = 'invalid_selection'
-    this.lastError = { code: 'selection_file_invalid', message, at: new Date().toISOString() }
+    const now = new Date().toISOString()
+    this.lastError = { code: 'selection_file_invalid', message, at: now, since: now }
     this.log.error(message)
   }
 
@@ -299,11 +349,14 @@ export class DatabaseService {
 
   private recordFailure(error: unknown): void {
     const serviceError = isServiceError(error) ? error : null
+    const now = new Date().toISOString()
+    const since = this.phase === 'failed' && this.lastError ? this.lastError.since : now
     this.phase = 'failed'
     this.lastError = {
       code: serviceError?.code ?? 'database_error',
       message: serviceError?.message ?? `The database could not be opened: ${messageOf(error)}`,
-      at: new Date().toISOString(),
+      at: now,
+      since,
     }
     const delay = this.retryDelay
     this.retryDelay = Math.min(this.retryDelay * 2, RETRY_MAX_MS)
@@ -317,6 +370,7 @@ export class DatabaseService {
 
   private becomeReady(connection: DatabaseConnection, migrations: MigrationState): void {
     this.connection = connection
+    connection.onTrouble(() => this.suspect(connection))
     this.migrations = { total: migrations.total, applied: migrations.applied, pending: migrations.pending, unknown: migrations.unknown, changed: migrations.changed }
     this.lastError = null
     this.retryDelay = RETRY_MIN_MS

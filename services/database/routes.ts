@@ -23,7 +23,15 @@ export const DatabaseStatusBody = Type.Object({
   selected_at: Type.Union([Type.String(), Type.Null()]),
   setup_in_progress: Type.Boolean(),
   migrations: Type.Union([MigrationState, Type.Null()]),
-  last_error: Type.Union([Type.Object({ code: Type.String(), message: Type.String(), at: Type.String() }), Type.Null()]),
+  last_error: Type.Union([
+    Type.Object({
+      code: Type.String(),
+      message: Type.String(),
+      at: Type.String({ description: 'when the problem was last seen' }),
+      since: Type.String({ description: 'when the database stopped being usable' }),
+    }),
+    Type.Null(),
+  ]),
   services: Type.Array(Type.Object({ name: Type.String(), ok: Type.Boolean(), error: Type.Union([Type.String(), Type.Null()]) })),
 })
 
