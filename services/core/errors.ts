@@ -49,7 +49,7 @@ export function isServiceError(error: unknown): error is ServiceError {
 /** A readable text for any thrown value: WASM code throws objects that are not Errors and have no message. */
 export function messageOf(error: unknown): string {
   if (typeof error === 'string') return error || 'an error without a message'
-  if (typeof error !== 'object' || error === null) return String(error)
+  if (typeof error !== 'object' || error === null) return `${String(error)} thrown`
   const { message, code, errno, name } = error as { message?: unknown; code?: unknown; errno?: unknown; name?: unknown }
   if (typeof message === 'string' && message !== '') return message
   const kind = typeof name === 'string' && name !== '' ? name : error.constructor?.name || 'an error'

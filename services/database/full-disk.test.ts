@@ -3,6 +3,7 @@ import { readdir, readlink, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it, onTestFinished, type TestContext } from 'vitest'
 import { AUTH, buildTestApp, exists, tempDir, type TestApp } from '../../test/helpers/app.js'
+import { messageOf } from '../core/errors.js'
 import { PGLITE_SPACE_MB, unwritable } from './persistent-data.js'
 
 const apps: TestApp[] = []
@@ -96,5 +97,13 @@ describe('recognising why PERSISTENT_DATA_DIR cannot be written', () => {
     expect(error.code).toBe(code)
     expect(error.message).toContain(phrase)
     expect(error.message).not.toContain('undefined')
+  })
+
+  it('describes a thrown value that is not an Error without saying "undefined"', () => {
+    expect(messageOf(new ErrnoError(51))).toBe('ErrnoError (errno 51) without a message')
+    expect(messageOf({})).toBe('Object without a message')
+    expect(messageOf(Object.assign(new Error(''), { code: 'EIO' }))).toBe('Error (EIO) without a message')
+    expect(messageOf(undefined)).toBe('undefined thrown')
+    expect(messageOf('')).toBe('an error without a message')
   })
 })
