@@ -23,7 +23,15 @@ export const DatabaseStatusBody = Type.Object({
   selected_at: Type.Union([Type.String(), Type.Null()]),
   setup_in_progress: Type.Boolean(),
   migrations: Type.Union([MigrationState, Type.Null()]),
-  last_error: Type.Union([Type.Object({ code: Type.String(), message: Type.String(), at: Type.String() }), Type.Null()]),
+  last_error: Type.Union([
+    Type.Object({
+      code: Type.String(),
+      message: Type.String(),
+      at: Type.String({ description: 'when the problem was last seen' }),
+      since: Type.String({ description: 'when the database stopped being usable' }),
+    }),
+    Type.Null(),
+  ]),
   services: Type.Array(
     Type.Object({
       name: Type.String(),
@@ -76,7 +84,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         summary: 'Choose the database, apply the migrations and bring every service up',
         security: [{ adminToken: [] }],
         body: SetupRequest,
-        response: { 200: SetupResponse, ...errorResponses(400, 401, 409, 429, 500, 502, 503) },
+        response: { 200: SetupResponse, ...errorResponses(400, 401, 409, 429, 500, 502, 503, 507) },
       },
     },
     async (request) => {
