@@ -19,7 +19,7 @@ export type Kind = 'pglite' | 'postgresql'
 export interface CountedDatabase {
   kind: Kind
   db: Database
-  /** Every statement sent through `db` (transactions' begin and commit included), in order. */
+  /** Every statement sent through `db`, in order (PGlite runs its own begin/commit, which Drizzle does not see). */
   statements: string[]
   /** Every row of every table of the public schema, as text: to search for what must not be there. */
   dump(): Promise<string>
