@@ -46,11 +46,8 @@ function generated(count: number): Record<string, SettingsGroupDefinition> {
   return { generated: defineSettingsGroup({ id: 'generated', name: 'Generated', description: '', sort_order: 99, settings }) }
 }
 
-describe.each<[Kind, typeof describe]>([
-  ['pglite', describe],
-  ['postgresql', describePostgres],
-])('the settings service on %s', (kind, describeKind) => {
-  describeKind(kind, () => {
+describe.each<Kind>(['pglite', 'postgresql'])('the settings service on %s', (kind) => {
+  ;(kind === 'postgresql' ? describePostgres : describe)(kind, () => {
     let database: CountedDatabase
     beforeAll(async () => {
       database = await openCountedDatabase(kind)
