@@ -10,6 +10,7 @@ import { loggerOptions } from './core/logger.js'
 import databasePlugin from './database/plugin.js'
 import databaseRoutes from './database/routes.js'
 import healthRoutes from './health/routes.js'
+import settings from './settings/plugin.js'
 import setupWizard from './setup-wizard/plugin.js'
 
 export interface AppOptions {
@@ -37,6 +38,7 @@ export async function buildApp(config: Config, options: AppOptions = {}) {
   await app.register(healthRoutes, { database: app.database })
   await app.register(databaseRoutes, { database: app.database })
   await app.register(setupWizard, { config, database: app.database })
+  await app.register(settings, { config })
 
   return app
 }
