@@ -1,7 +1,7 @@
 import type { Database } from '../database/connection.js'
 import type { KeyIdentity } from './cipher.js'
 import type { Registry } from './registry.js'
-import { claimMeta, insertMissingSettings, settingKeys, upsertGroups } from './repository.js'
+import { GENERATION, claimMeta, insertMissingSettings, settingKeys, upsertGroups } from './repository.js'
 
 export const KEY_META = 'encryption_key'
 
@@ -26,6 +26,7 @@ export async function initializeSettings(db: Database, registry: Registry, ident
     await upsertGroups(tx, groups)
     const inserted = await insertMissingSettings(tx, records)
     const recorded = JSON.parse(await claimMeta(tx, KEY_META, JSON.stringify({ kid: identity.kid, fingerprint: identity.fingerprint }))) as KeyIdentity
+    await claimMeta(tx, GENERATION, '0')
     const orphaned = (await settingKeys(tx)).filter((key) => !registry.byKey.has(key))
     return { inserted, recorded, orphaned }
   })

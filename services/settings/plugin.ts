@@ -26,7 +26,6 @@ export default fp(
     })
     app.decorate('settings', service)
     app.database.onReady('settings', (db) => service.start(db))
-    app.addHook('onClose', () => service.stop())
     await app.register(routes, { prefix: '/api/settings', service })
   },
   { name: 'settings', dependencies: ['database', 'admin-auth'] },

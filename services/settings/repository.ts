@@ -1,12 +1,13 @@
 import { eq, sql } from 'drizzle-orm'
 import type { Database } from '../database/connection.js'
 import { rowsOf } from '../database/results.js'
-import { settings } from './schema.js'
+import { settings, settingsMeta } from './schema.js'
 
 export type Executor = Database | Parameters<Parameters<Database['transaction']>[0]>[0]
 export type SettingRow = typeof settings.$inferSelect
 
-export const CHANGED_CHANNEL = 'settings_changed'
+/** settings_meta row counting the writes, for the caches of every instance. */
+export const GENERATION = 'generation'
 
 export interface GroupRecord {
   id: string
@@ -52,11 +53,6 @@ export async function allSettings(ex: Executor): Promise<SettingRow[]> {
   return ex.select().from(settings).orderBy(settings.key)
 }
 
-export async function oneSetting(ex: Executor, key: string): Promise<SettingRow | null> {
-  const [row] = await ex.select().from(settings).where(eq(settings.key, key))
-  return row ?? null
-}
-
 /** Writes one value (or SQL NULL), creating the row if initialization has not run yet. */
 export async function writeSetting(ex: Executor, record: SettingRecord & { key_id: string | null }): Promise<SettingRow> {
   const values = { key: record.key, groupId: record.group_id, type: record.type, value: record.value, encrypted: record.encrypted, keyId: record.key_id }
@@ -68,9 +64,16 @@ export async function writeSetting(ex: Executor, record: SettingRecord & { key_i
   return row!
 }
 
-/** Delivered to every listening instance when the writing transaction commits, never on rollback. */
-export async function notifyChanged(ex: Executor, keys: string[]): Promise<void> {
-  await ex.execute(sql`select pg_notify(${CHANGED_CHANNEL}, ${keys.join(',')})`)
+/** Called in every writing transaction: the other instances see the new generation once it commits. */
+export async function bumpGeneration(ex: Executor): Promise<void> {
+  await ex.execute(sql`
+    insert into settings_meta (name, value) values (${GENERATION}, '1')
+    on conflict (name) do update set value = (settings_meta.value::bigint + 1)::text`)
+}
+
+export async function currentGeneration(ex: Executor): Promise<string | null> {
+  const [row] = await ex.select({ value: settingsMeta.value }).from(settingsMeta).where(eq(settingsMeta.name, GENERATION))
+  return row?.value ?? null
 }
 
 /** Records `value` under `name` unless a value is already there; returns the value now stored (one statement). */

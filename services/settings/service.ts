@@ -7,7 +7,8 @@ import type { EncryptionKey } from './encryption-key.js'
 import { settingsError } from './errors.js'
 import { initializeSettings } from './initialize.js'
 import { article, matchesType, type Registry } from './registry.js'
-import { CHANGED_CHANNEL, allSettings, notifyChanged, oneSetting, writeSetting, type SettingRow } from './repository.js'
+import { SettingsCache } from './cache.js'
+import { bumpGeneration, writeSetting, type SettingRow } from './repository.js'
 import type { SettingView, SettingsList } from './schemas.js'
 
 type Definition = SettingDefinition & { group_id: string }
@@ -16,25 +17,17 @@ type BuiltIn = (typeof definitionModules)[keyof typeof definitionModules]['setti
 export type SettingKey = BuiltIn['key']
 export type SettingValue<K extends SettingKey> = ValueOfType<Extract<BuiltIn, { key: K }>['type']> | null
 
-export type Listen = (channel: string, onMessage: (payload: string | null) => void) => Promise<() => Promise<void>>
-
 export interface SettingsServiceOptions {
   log: FastifyBaseLogger
   encryption: EncryptionKey
-  /** The kind of database in use, to warn when a per-instance key meets a shared database. */
+  /** The kind of database in use: PostgreSQL may be shared by several instances. */
   databaseType: () => string | null
-  /** Without it, every read goes to the database. */
-  listen?: Listen
 }
 
 /** The application's settings: definitions from code, values in the database, secrets encrypted. No HTTP here. */
 export class SettingsService {
   private mismatch: string | null = null
-  private cache: Map<string, SettingRow> | null = null
-  private cacheOn = false
-  /** Bumped by every invalidation, so a load that raced with one is not kept. */
-  private generation = 0
-  private unlisten: (() => Promise<void>) | null = null
+  private readonly cache = new SettingsCache(() => this.options.databaseType() !== 'pglite')
 
   constructor(
     private readonly getDb: () => Database,
@@ -42,7 +35,7 @@ export class SettingsService {
     private readonly options: SettingsServiceOptions,
   ) {}
 
-  /** Runs whenever the database becomes ready: inserts what is missing, checks the key, starts the cache. */
+  /** Runs whenever the database becomes ready: inserts what is missing and checks the key. */
   async start(db: Database): Promise<void> {
     const { log, encryption } = this.options
     if (this.options.databaseType() === 'postgresql' && encryption.source === 'file') {
@@ -58,18 +51,7 @@ export class SettingsService {
     }
     this.mismatch = result.recorded.fingerprint === encryption.fingerprint ? null : this.mismatchMessage(result.recorded.kid)
     if (this.mismatch) log.error({ file: encryption.file, keyId: encryption.kid, expectedKeyId: result.recorded.kid }, this.mismatch)
-    if (this.options.listen && !this.unlisten) {
-      this.unlisten = await this.options.listen(CHANGED_CHANNEL, () => this.invalidate())
-      this.cacheOn = true
-    }
-  }
-
-  async stop(): Promise<void> {
-    this.cacheOn = false
-    this.invalidate()
-    const unlisten = this.unlisten
-    this.unlisten = null
-    await unlisten?.()
+    this.cache.invalidate()
   }
 
   problems(): string[] {
@@ -153,10 +135,10 @@ export class SettingsService {
     const rows = await this.getDb().transaction(async (tx) => {
       const written: SettingRow[] = []
       for (const record of records) written.push(await writeSetting(tx, record))
-      await notifyChanged(tx, records.map((r) => r.key))
+      await bumpGeneration(tx)
       return written
     })
-    this.invalidate()
+    this.cache.invalidate()
     return rows.map((row, i) => this.view(writes[i]![0], row, false))
   }
 
@@ -219,21 +201,11 @@ export class SettingsService {
   }
 
   private async row(key: string): Promise<SettingRow | null> {
-    if (this.cacheOn) return (await this.rows()).get(key) ?? null
-    return oneSetting(this.getDb(), key)
+    return (await this.rows()).get(key) ?? null
   }
 
-  private async rows(): Promise<Map<string, SettingRow>> {
-    if (this.cacheOn && this.cache) return this.cache
-    const generation = this.generation
-    const rows = new Map((await allSettings(this.getDb())).map((row) => [row.key, row]))
-    if (this.cacheOn && generation === this.generation) this.cache = rows
-    return rows
-  }
-
-  private invalidate(): void {
-    this.generation += 1
-    this.cache = null
+  private rows(): Promise<Map<string, SettingRow>> {
+    return this.cache.read(this.getDb())
   }
 
   private mismatchMessage(expectedKid: string): string {
