@@ -1,17 +1,20 @@
 import Fastify, { type FastifyServerOptions } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import adminAuth from './admin-auth/plugin.js'
-import { loadAdminToken } from './admin-auth/admin-token.js'
 import type { Config } from './core/config.js'
-import { registerErrorHandling } from './core/http/error-handler.js'
-import { closeConnectionsWhenClosing } from './core/http/graceful-close.js'
-import { registerOpenApi } from './core/http/openapi.js'
 import { loggerOptions } from './core/logger.js'
-import databasePlugin from './database/plugin.js'
-import databaseRoutes from './database/routes.js'
-import healthRoutes from './health/routes.js'
+import core from './core/plugin.js'
+import database from './database/plugin.js'
+import health from './health/plugin.js'
 import settings from './settings/plugin.js'
 import setupWizard from './setup-wizard/plugin.js'
+
+/**
+ * The app's modules, in registration order. Each is a named fastify-plugin that declares its
+ * dependencies (Fastify refuses to start if one is missing or comes later), decorates the app with
+ * its service, and mounts its own routes. A new service adds one line here.
+ */
+export const MODULES = [adminAuth, database, health, setupWizard, settings]
 
 export interface AppOptions {
   /** Overrides the production logger (tests pass a stream to read the log). */
@@ -19,7 +22,7 @@ export interface AppOptions {
   loggerInstance?: FastifyServerOptions['loggerInstance']
 }
 
-/** Builds the whole app, as production runs it; the server and the tests both call this. */
+/** Builds the whole app, as production runs it; the server, the tests and the benchmark all call this. */
 export async function buildApp(config: Config, options: AppOptions = {}) {
   const app = Fastify({
     ...(options.loggerInstance ? { loggerInstance: options.loggerInstance } : { logger: options.logger ?? loggerOptions(config.logLevel) }),
@@ -29,17 +32,8 @@ export async function buildApp(config: Config, options: AppOptions = {}) {
     trustProxy: false,
   }).withTypeProvider<TypeBoxTypeProvider>()
 
-  registerErrorHandling(app)
-  closeConnectionsWhenClosing(app)
-  await registerOpenApi(app)
-
-  await app.register(databasePlugin, { config })
-  await app.register(adminAuth, { token: await loadAdminToken(config, app.log) })
-  await app.register(healthRoutes, { database: app.database })
-  await app.register(databaseRoutes, { database: app.database })
-  await app.register(setupWizard, { config, database: app.database })
-  await app.register(settings, { config })
-
+  await app.register(core, { config })
+  for (const module of MODULES) await app.register(module)
   return app
 }
 

@@ -1,8 +1,8 @@
 import fp from 'fastify-plugin'
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { ServiceError } from '../core/errors.js'
+import { adminAuthError } from './errors.js'
 import { AttemptLimiter } from './attempt-limiter.js'
-import type { AdminToken } from './admin-token.js'
+import { loadAdminToken } from './admin-token.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -13,15 +13,15 @@ declare module 'fastify' {
 
 /** Bearer-token guard for the admin routes. The token is read from the Authorization header only, never a query string. */
 export default fp(
-  async (app, options: { token: AdminToken }) => {
+  async (app) => {
     const limiter = new AttemptLimiter()
-    const { token } = options
+    const token = await loadAdminToken(app.config, app.log)
 
     app.decorate('requireAdmin', async (request: FastifyRequest) => {
       const wait = limiter.waitFor(request.ip)
       if (wait > 0) {
         const seconds = Math.ceil(wait / 1000)
-        throw new ServiceError('too_many_attempts', `Too many wrong admin tokens from this address. Wait ${seconds} s before trying again.`, {
+        throw adminAuthError('too_many_attempts', `Too many wrong admin tokens from this address. Wait ${seconds} s before trying again.`, {
           details: { retry_after_s: seconds },
         })
       }
@@ -32,11 +32,11 @@ export default fp(
         return
       }
       if (header) limiter.fail(request.ip)
-      throw new ServiceError(
+      throw adminAuthError(
         'unauthorized',
         `${header ? 'The admin token is wrong.' : 'This action needs the admin token.'} Send it as "Authorization: Bearer <token>". Find it in ${token.hint}${token.source === 'file' ? ' (the server logged this path at startup)' : ''}.`,
       )
     })
   },
-  { name: 'admin-auth' },
+  { name: 'admin-auth', dependencies: ['core'] },
 )

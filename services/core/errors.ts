@@ -2,51 +2,82 @@ import { DrizzleQueryError } from 'drizzle-orm/errors'
 
 /**
  * Every error a service means a person to read. `code` is stable and machine-readable; the
- * message says what failed, why, and what to do. HTTP statuses are assigned in one place
- * (http/error-handler.ts), never here.
+ * message says what failed, why, and what to do. Each service declares its own codes and their
+ * HTTP statuses in its `errors.ts` with defineErrors(); the one error handler reads them from here.
  */
-export type ErrorCode =
-  | 'invalid_request'
-  | 'unauthorized'
-  | 'too_many_attempts'
-  | 'not_found'
-  | 'database_not_ready'
-  | 'already_configured'
-  | 'setup_in_progress'
-  | 'selection_file_invalid'
-  | 'missing_settings'
-  | 'database_unreachable'
-  | 'database_auth_failed'
-  | 'database_not_found'
-  | 'database_tls_failed'
-  | 'database_permission_denied'
-  | 'database_locked'
-  | 'persistent_data_unwritable'
-  | 'database_error'
-  | 'migrations_missing'
-  | 'migrations_out_of_order'
-  | 'migration_failed'
-  | 'internal_error'
-
 export class ServiceError extends Error {
-  readonly code: ErrorCode
+  readonly code: string
   /** Extra fields for the response body (never secrets). */
   readonly details: Record<string, unknown>
 
-  constructor(code: ErrorCode, message: string, options: { cause?: unknown; details?: Record<string, unknown> } = {}) {
+  constructor(code: string, message: string, options: { cause?: unknown; details?: Record<string, unknown> } = {}) {
     super(message, { cause: options.cause })
     this.name = 'ServiceError'
     this.code = code
     this.details = options.details ?? {}
   }
+
+  /** The HTTP status its service declared for the code; 500 for a code nobody declared. */
+  get status(): number {
+    return STATUSES.get(this.code) ?? 500
+  }
 }
 
-export function isServiceError(error: unknown): error is ServiceError {
-  return error instanceof ServiceError
+export type ErrorFactory<Code extends string> = ((code: Code, message: string, options?: { cause?: unknown; details?: Record<string, unknown> }) => ServiceError) & {
+  readonly statuses: Readonly<Record<Code, number>>
 }
 
+const STATUSES = new Map<string, number>()
+
+/**
+ * Declares a service's error codes and their HTTP statuses, and returns the typed way to throw
+ * them: `export const kvError = defineErrors({ kv_not_found: 404 })`, then
+ * `throw kvError('kv_not_found', 'No value is stored under "x".')`. A code declared twice with
+ * two statuses is a programming error and fails when the module loads.
+ */
+export function defineErrors<const S extends Record<string, number>>(statuses: S): ErrorFactory<keyof S & string> {
+  for (const [code, status] of Object.entries(statuses)) {
+    if (!/^[a-z][a-z0-9_]*$/.test(code)) throw new Error(`Error code "${code}" must be snake_case (a-z, 0-9, _).`)
+    if (!Number.isInteger(status) || status < 400 || status > 599) throw new Error(`Error code "${code}" has HTTP status ${status}; expected 400 to 599.`)
+    const known = STATUSES.get(code)
+    if (known !== undefined && known !== status) throw new Error(`Error code "${code}" is declared twice, with statuses ${known} and ${status}: give one of them another code.`)
+    STATUSES.set(code, status)
+  }
+  const make = (code: keyof S & string, message: string, options?: { cause?: unknown; details?: Record<string, unknown> }) => new ServiceError(code, message, options)
+  return Object.assign(make, { statuses: Object.freeze({ ...statuses }) as Readonly<Record<keyof S & string, number>> })
+}
+
+/** Codes every service may throw, and those the HTTP layer itself answers with. */
+export const coreError = defineErrors({
+  invalid_request: 400,
+  not_found: 404,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  internal_error: 500,
+  transaction_misuse: 500,
+})
+
+export function isServiceError(error: unknown, code?: string): error is ServiceError {
+  return error instanceof ServiceError && (code === undefined || error.code === code)
+}
+
+/**
+ * A readable message for anything thrown. WASM and some libraries throw things that are not
+ * Errors, or Errors without a message: never print "undefined".
+ */
 export function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error)
+  if (error instanceof Error) {
+    if (error.message) return error.message
+    const code = (error as NodeJS.ErrnoException).code
+    return code ? `${error.name} ${code}` : error.name || 'unknown error'
+  }
+  if (typeof error === 'string' && error) return error
+  if (error === undefined || error === null) return 'unknown error (nothing was thrown with it)'
+  try {
+    return JSON.stringify(error) ?? String(error)
+  } catch {
+    return String(error)
+  }
 }
 
 /**

@@ -3,7 +3,8 @@ import { join } from 'node:path'
 import { PGlite } from '@electric-sql/pglite'
 import { sql } from 'drizzle-orm'
 import { drizzle as drizzleNodePg } from 'drizzle-orm/node-postgres'
-import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core'
+import type { PgDatabase, PgQueryResultHKT, PgTransaction } from 'drizzle-orm/pg-core'
+import type { ExtractTablesWithRelations } from 'drizzle-orm'
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite'
 import pg from 'pg'
 import type { FastifyBaseLogger } from 'fastify'
@@ -12,11 +13,22 @@ import { ServiceError, isServiceError } from '../core/errors.js'
 import { describeConnectionError } from './connection-errors.js'
 import { unwritable } from './persistent-data.js'
 import { acquirePgliteLock } from './pglite-lock.js'
+import { PgListener, quoteChannel, type NotificationHandler } from './pg-listener.js'
 import { describeTarget, resolvePostgresSettings } from './postgres-settings.js'
+import { guardTransactions } from './transaction-guard.js'
 import * as schema from '../schema.js'
 
 /** The typed Drizzle database every service receives. Both kinds are PostgreSQL underneath. */
 export type Database = PgDatabase<PgQueryResultHKT, typeof schema>
+
+/** What `db.transaction(async (tx) => …)` hands its callback. */
+export type Transaction = PgTransaction<PgQueryResultHKT, typeof schema, ExtractTablesWithRelations<typeof schema>>
+
+/**
+ * What repository functions take: the database or a transaction (a transaction is a database
+ * too), so a service can compose others inside one transaction.
+ */
+export type Executor = Database | Transaction
 
 export interface DatabaseConnection {
   readonly type: DatabaseType
@@ -26,6 +38,11 @@ export interface DatabaseConnection {
   /** True when this opening created the PGlite data folder, so a failed setup can remove it. */
   readonly createdFresh: boolean
   ping(timeoutMs: number): Promise<void>
+  /**
+   * Calls `handler` with each NOTIFY payload on `channel`, and with null when the listening
+   * connection was re-established (notifications may have been missed). Resolves to unlisten.
+   */
+  listen(channel: string, handler: NotificationHandler): Promise<() => Promise<void>>
   close(): Promise<void>
 }
 
@@ -59,13 +76,14 @@ async function openPglite(config: Config): Promise<DatabaseConnection> {
     throw new ServiceError('database_error', `Could not open the embedded database in ${dataDir}: ${(error as Error).message}. If the folder was copied or damaged, restore it from a backup.`, { cause: error })
   }
   const opened = client
-  const db = drizzlePglite({ client: opened, schema })
+  const db = guardTransactions(drizzlePglite({ client: opened, schema }) as Database, opened, ['query', 'exec', 'transaction'])
   return {
     type: 'pglite',
     db,
     description: dataDir,
     createdFresh,
     ping: (timeoutMs) => withTimeout(db.execute(sql`select 1`), timeoutMs, 'the embedded database did not answer'),
+    listen: async (channel, handler) => opened.listen(quoteChannel(channel), (payload) => handler(payload)),
     async close() {
       try {
         if (!opened.closed) await opened.close()
@@ -91,14 +109,19 @@ async function openPostgres(config: Config, log: FastifyBaseLogger): Promise<Dat
     await pool.end().catch(() => undefined)
     throw describeConnectionError(error, settings.target)
   }
-  const db = drizzleNodePg({ client: pool, schema })
+  const db = guardTransactions(drizzleNodePg({ client: pool, schema }) as Database, pool, ['query'])
+  const listener = new PgListener({ ...settings.pool }, log)
   return {
     type: 'postgresql',
     db,
     description: describeTarget(settings.target),
     createdFresh: false,
     ping: (timeoutMs) => withTimeout(pool.query('select 1').then(() => undefined), timeoutMs, `PostgreSQL at ${settings.target.host}:${settings.target.port} did not answer`),
-    close: () => pool.end(),
+    listen: (channel, handler) => listener.listen(channel, handler),
+    async close() {
+      await listener.close()
+      await pool.end()
+    },
   }
 }
 

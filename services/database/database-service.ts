@@ -1,12 +1,16 @@
 import { rm } from 'node:fs/promises'
 import type { FastifyBaseLogger } from 'fastify'
+import { Backoff } from '../core/backoff.js'
 import type { Config, DatabaseType } from '../core/config.js'
-import { ServiceError, isServiceError, messageOf, type ErrorCode } from '../core/errors.js'
+import { ServiceError, isServiceError, messageOf } from '../core/errors.js'
+import type { Lifecycle, ServiceStatus } from '../core/lifecycle.js'
 import { openConnection, pgliteDataDir, type Database, type DatabaseConnection } from './connection.js'
 import { initializeDatabase } from './initialize.js'
 import { readMigrations, type MigrationState } from './migrator.js'
 import { readChoice } from './choice.js'
+import type { NotificationHandler } from './pg-listener.js'
 import { SELECTION_VERSION, writeSelection } from './selection-file.js'
+import './errors.js'
 
 export type Phase = 'unconfigured' | 'connecting' | 'ready' | 'failed' | 'invalid_selection' | 'closed'
 
@@ -20,8 +24,8 @@ export interface DatabaseStatus {
   selected_at: string | null
   setup_in_progress: boolean
   migrations: MigrationState | null
-  last_error: { code: ErrorCode; message: string; at: string } | null
-  services: { name: string; ok: boolean; error: string | null }[]
+  last_error: { code: string; message: string; at: string } | null
+  services: ServiceStatus[]
 }
 
 export interface SetupResult {
@@ -30,11 +34,6 @@ export interface SetupResult {
   message: string
   migrations_applied: string[]
 }
-
-type ReadyHook = (db: Database) => Promise<void>
-
-const RETRY_MIN_MS = 1_000
-const RETRY_MAX_MS = 30_000
 
 /**
  * The one owner of the database connection: chooses it (selection file, DB_TYPE or the setup
@@ -49,26 +48,32 @@ export class DatabaseService {
   private migrations: MigrationState | null = null
   private lastError: DatabaseStatus['last_error'] = null
   private setupRunning = false
+  private stoppingServices = false
   private retryTimer: NodeJS.Timeout | null = null
-  private retryDelay = RETRY_MIN_MS
+  private readonly backoff = new Backoff()
   private attempt: Promise<void> | null = null
-  private readonly hooks: { name: string; run: ReadyHook }[] = []
-  private readonly hookResults = new Map<string, string | null>()
 
   constructor(
     private readonly config: Config,
     private readonly log: FastifyBaseLogger,
+    private readonly lifecycle: Lifecycle,
   ) {}
 
   /** The Drizzle database, or a database_not_ready error saying why there is none yet. */
   getDb(): Database {
-    if (this.phase === 'ready' && this.connection) return this.connection.db
+    // While services stop, the phase is already closed (nothing new starts) but they may still query.
+    if ((this.phase === 'ready' || this.stoppingServices) && this.connection) return this.connection.db
     throw new ServiceError('database_not_ready', this.notReadyMessage())
   }
 
-  /** Registers a service to bring up whenever the database becomes ready (at most once per process). */
-  onReady(name: string, run: ReadyHook): void {
-    this.hooks.push({ name, run })
+  /**
+   * LISTEN on `channel` through the current connection (see DatabaseConnection.listen). Call it
+   * from a service's start(): the listener lives as long as the connection.
+   */
+  async listen(channel: string, handler: NotificationHandler): Promise<() => Promise<void>> {
+    const connection = this.connection
+    if (this.phase !== 'ready' || !connection) throw new ServiceError('database_not_ready', this.notReadyMessage())
+    return connection.listen(channel, handler)
   }
 
   status(): DatabaseStatus {
@@ -84,7 +89,7 @@ export class DatabaseService {
       setup_in_progress: this.setupRunning,
       migrations: this.migrations,
       last_error: this.lastError,
-      services: [...this.hookResults].map(([name, error]) => ({ name, ok: error === null, error })),
+      services: this.lifecycle.status(),
     }
   }
 
@@ -143,9 +148,10 @@ export class DatabaseService {
       await writeSelection(this.config.persistentDataDir, { type, selectedAt, version: SELECTION_VERSION })
 
       this.configure(type, 'file', selectedAt)
+      const { db } = connection
       this.becomeReady(connection, result)
       connection = null
-      const failed = await this.runHooks()
+      const failed = await this.lifecycle.databaseReady(db)
       this.log.info({ type, migrations: result.appliedNow.length }, 'database set up')
       return {
         database_type: type,
@@ -153,7 +159,7 @@ export class DatabaseService {
         restart_required: failed.length > 0,
         message:
           failed.length > 0
-            ? `The database is set up, but ${failed.join(', ')} could not start: restart the server to bring ${failed.length === 1 ? 'it' : 'them'} up (see the log for the cause).`
+            ? `The database is set up, but ${failed.join(', ')} could not start. The server retries ${failed.length === 1 ? 'it' : 'them'} on its own (GET /api/db/status shows the error under "services"); restart the server if that does not help.`
             : 'Database setup successful. All services have been initialized and are ready to use.',
       }
     } catch (error) {
@@ -169,6 +175,10 @@ export class DatabaseService {
     if (this.retryTimer) clearTimeout(this.retryTimer)
     this.retryTimer = null
     await this.attempt?.catch(() => undefined)
+    // Services stop while the connection still works, so they can finish what they were doing.
+    this.stoppingServices = true
+    await this.lifecycle.stopAll()
+    this.stoppingServices = false
     const connection = this.connection
     this.connection = null
     await connection?.close()
@@ -206,10 +216,11 @@ export class DatabaseService {
         await connection.close()
         return
       }
+      const { db } = connection
       this.becomeReady(connection, result)
       this.log.info({ type, database: connection.description, applied: result.appliedNow.length }, 'database ready')
       connection = null
-      await this.runHooks()
+      await this.lifecycle.databaseReady(db)
     } catch (error) {
       if (connection) await connection.close().catch(() => undefined)
       if ((this.phase as Phase) === 'closed') return
@@ -225,8 +236,7 @@ export class DatabaseService {
       message: serviceError?.message ?? `The database could not be opened: ${messageOf(error)}`,
       at: new Date().toISOString(),
     }
-    const delay = this.retryDelay
-    this.retryDelay = Math.min(this.retryDelay * 2, RETRY_MAX_MS)
+    const delay = this.backoff.next()
     this.log.error({ err: error, retryInMs: delay }, `database not usable: ${this.lastError.message} Retrying in ${Math.round(delay / 1000)} s.`)
     this.retryTimer = setTimeout(() => {
       this.retryTimer = null
@@ -239,7 +249,7 @@ export class DatabaseService {
     this.connection = connection
     this.migrations = { total: migrations.total, applied: migrations.applied, pending: migrations.pending, unknown: migrations.unknown, changed: migrations.changed }
     this.lastError = null
-    this.retryDelay = RETRY_MIN_MS
+    this.backoff.reset()
     this.phase = 'ready'
     if (migrations.changed.length > 0) {
       this.log.warn(
@@ -250,23 +260,6 @@ export class DatabaseService {
     if (migrations.unknown > 0) {
       this.log.warn({ unknown: migrations.unknown }, 'the database has migrations this build does not know: it was migrated by a newer version')
     }
-  }
-
-  /** Runs each ready hook once; returns the names of those that failed. */
-  private async runHooks(): Promise<string[]> {
-    const failed: string[] = []
-    for (const hook of this.hooks) {
-      if (this.hookResults.has(hook.name)) continue
-      try {
-        await hook.run(this.getDb())
-        this.hookResults.set(hook.name, null)
-      } catch (error) {
-        this.hookResults.set(hook.name, messageOf(error))
-        this.log.error({ err: error, service: hook.name }, `service ${hook.name} could not start`)
-        failed.push(hook.name)
-      }
-    }
-    return failed
   }
 
   private async discard(connection: DatabaseConnection): Promise<void> {

@@ -1,7 +1,7 @@
 import fp from 'fastify-plugin'
-import type { Config } from '../core/config.js'
 import type { Database } from './connection.js'
 import { DatabaseService } from './database-service.js'
+import routes from './routes.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -11,14 +11,18 @@ declare module 'fastify' {
   }
 }
 
-/** Owns the DatabaseService for the app's lifetime: started when the app is ready, closed with it. */
+/**
+ * Owns the DatabaseService for the app's lifetime: started when the app is ready, closed with it
+ * (which stops every service in the lifecycle first). Serves /api/db/status and /api/db/setup.
+ */
 export default fp(
-  async (app, { config }: { config: Config }) => {
-    const database = new DatabaseService(config, app.log.child({ service: 'database' }))
+  async (app) => {
+    const database = new DatabaseService(app.config, app.log.child({ service: 'database' }), app.lifecycle)
     app.decorate('database', database)
     app.decorate('getDb', () => database.getDb())
     app.addHook('onReady', () => database.start())
     app.addHook('onClose', () => database.close())
+    await app.register(routes, { prefix: '/api/db' })
   },
-  { name: 'database' },
+  { name: 'database', dependencies: ['core', 'admin-auth'] },
 )

@@ -2,8 +2,8 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { DATABASE_TYPES } from '../core/config.js'
 import { ServiceError, isServiceError } from '../core/errors.js'
-import { ErrorBody } from '../core/http/schemas.js'
-import type { DatabaseService } from './database-service.js'
+import { errorResponses } from '../core/http/schemas.js'
+import { SERVICE_STATES } from '../core/lifecycle.js'
 
 const MigrationState = Type.Object({
   total: Type.Integer(),
@@ -24,7 +24,15 @@ export const DatabaseStatusBody = Type.Object({
   setup_in_progress: Type.Boolean(),
   migrations: Type.Union([MigrationState, Type.Null()]),
   last_error: Type.Union([Type.Object({ code: Type.String(), message: Type.String(), at: Type.String() }), Type.Null()]),
-  services: Type.Array(Type.Object({ name: Type.String(), ok: Type.Boolean(), error: Type.Union([Type.String(), Type.Null()]) })),
+  services: Type.Array(
+    Type.Object({
+      name: Type.String(),
+      state: Type.Enum(SERVICE_STATES),
+      ok: Type.Boolean(),
+      error: Type.Union([Type.String(), Type.Null()]),
+      problems: Type.Array(Type.String()),
+    }),
+  ),
 })
 
 const SetupRequest = Type.Object({ type: Type.Enum(DATABASE_TYPES) }, { additionalProperties: false })
@@ -36,11 +44,14 @@ const SetupResponse = Type.Object({
   migrations_applied: Type.Array(Type.String()),
 })
 
-const routes: FastifyPluginAsyncTypebox<{ database: DatabaseService }> = async (app, { database }) => {
+const routes: FastifyPluginAsyncTypebox = async (app) => {
+  const { database } = app
   app.get(
-    '/api/db/status',
+    '/status',
     {
       schema: {
+        operationId: 'getDatabaseStatus',
+        tags: ['database'],
         summary: 'Whether a database is configured and initialized',
         description: 'Answers from memory: never waits on the database and never contains a secret.',
         response: { 200: DatabaseStatusBody },
@@ -50,7 +61,7 @@ const routes: FastifyPluginAsyncTypebox<{ database: DatabaseService }> = async (
   )
 
   app.post(
-    '/api/db/setup',
+    '/setup',
     {
       preHandler: app.requireAdmin,
       attachValidation: true,
@@ -60,19 +71,12 @@ const routes: FastifyPluginAsyncTypebox<{ database: DatabaseService }> = async (
         app.errorHandler(badBody ? invalidBody(error.message) : error, request, reply)
       },
       schema: {
+        operationId: 'setUpDatabase',
+        tags: ['database'],
         summary: 'Choose the database, apply the migrations and bring every service up',
         security: [{ adminToken: [] }],
         body: SetupRequest,
-        response: {
-          200: SetupResponse,
-          400: ErrorBody,
-          401: ErrorBody,
-          409: ErrorBody,
-          429: ErrorBody,
-          500: ErrorBody,
-          502: ErrorBody,
-          503: ErrorBody,
-        },
+        response: { 200: SetupResponse, ...errorResponses(400, 401, 409, 429, 500, 502, 503) },
       },
     },
     async (request) => {

@@ -135,24 +135,36 @@ describePostgres('starting on PostgreSQL', () => {
     expect(affectedRows(await t.app.getDb().update(instance).set({ databaseType: 'postgresql' }))).toBe(1)
   })
 
-  it('asks for a restart, naming the service, when one cannot be brought up after setup', async () => {
+  it('answers restart_required naming a service that could not start after setup, and keeps retrying it', async () => {
     const db = await database()
     const t = await buildTestApp(db.env)
     apps.push(t)
     const started: string[] = []
-    t.app.database.onReady('mailer', async () => {
-      started.push('mailer')
+    let attempts = 0
+    t.app.lifecycle.register({
+      name: 'mailer',
+      start: async () => {
+        started.push('mailer')
+      },
     })
-    t.app.database.onReady('search-index', async () => {
-      throw new Error('index folder is read-only')
+    t.app.lifecycle.register({
+      name: 'search-index',
+      start: async () => {
+        attempts += 1
+        if (attempts === 1) throw new Error('index folder is read-only')
+      },
     })
     const res = await t.app.inject({ method: 'POST', url: '/api/db/setup', headers: AUTH, payload: { type: 'postgresql' } })
     expect(res.statusCode).toBe(200)
-    expect(res.json()).toMatchObject({ restart_required: true, message: expect.stringContaining('search-index could not start: restart the server') })
+    expect(res.json()).toMatchObject({ restart_required: true, message: expect.stringContaining('search-index could not start. The server retries it on its own') })
     expect(started).toEqual(['mailer'])
     expect(t.app.database.status().services).toEqual([
-      { name: 'mailer', ok: true, error: null },
-      { name: 'search-index', ok: false, error: 'index folder is read-only' },
+      { name: 'mailer', state: 'running', ok: true, error: null, problems: [] },
+      { name: 'search-index', state: 'failed', ok: false, error: 'index folder is read-only', problems: [] },
     ])
+    // The first retry comes after the connection's backoff (1 s).
+    const services = await until(() => t.app.database.status().services, (list) => list[1]?.state === 'running', 5_000)
+    expect(services[1]).toEqual({ name: 'search-index', state: 'running', ok: true, error: null, problems: [] })
+    expect(attempts).toBe(2)
   })
 })

@@ -1,16 +1,16 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { ServiceError } from '../core/errors.js'
-import { ErrorBody } from '../core/http/schemas.js'
-import type { DatabaseService } from '../database/database-service.js'
+import { errorResponses } from '../core/http/schemas.js'
 
 const READY_PING_TIMEOUT_MS = 2_000
 
 /** Probes for orchestrators: /health says the process is alive, /ready that it can serve data. */
-const routes: FastifyPluginAsyncTypebox<{ database: DatabaseService }> = async (app, { database }) => {
+const routes: FastifyPluginAsyncTypebox = async (app) => {
+  const { database } = app
   app.get(
     '/health',
-    { schema: { summary: 'The process is alive', response: { 200: Type.Object({ status: Type.Literal('ok') }) } } },
+    { schema: { operationId: 'getHealth', tags: ['health'], summary: 'The process is alive', response: { 200: Type.Object({ status: Type.Literal('ok') }) } } },
     async () => ({ status: 'ok' as const }),
   )
 
@@ -18,8 +18,10 @@ const routes: FastifyPluginAsyncTypebox<{ database: DatabaseService }> = async (
     '/ready',
     {
       schema: {
+        operationId: 'getReadiness',
+        tags: ['health'],
         summary: 'The database is set up, reachable and fully migrated',
-        response: { 200: Type.Object({ status: Type.Literal('ready') }), 503: ErrorBody },
+        response: { 200: Type.Object({ status: Type.Literal('ready') }), ...errorResponses(503) },
       },
     },
     async () => {

@@ -1,5 +1,4 @@
 import fp from 'fastify-plugin'
-import type { Config } from '../core/config.js'
 import { definitionModules } from './definitions/index.js'
 import { loadEncryptionKey } from './encryption-key.js'
 import { buildRegistry } from './registry.js'
@@ -13,20 +12,25 @@ declare module 'fastify' {
   }
 }
 
+/** The application's own configuration in the database: app.settings, and /api/settings for the admin. */
 export default fp(
-  async (app, { config }: { config: Config }) => {
-    // Both throw here, so a bad definition or a damaged key file stops startup with its name.
+  async (app) => {
+    // Both throw here, so a bad definition or a damaged key file stops startup, named.
     const registry = buildRegistry(definitionModules)
     const log = app.log.child({ service: 'settings' })
-    const encryption = await loadEncryptionKey(config.encryptionSecret, config.persistentDataDir, log)
+    const encryption = await loadEncryptionKey(app.config.encryptionSecret, app.config.persistentDataDir, log)
     const service = new SettingsService(() => app.getDb(), registry, {
       log,
       encryption,
       databaseType: () => app.database.status().type,
     })
     app.decorate('settings', service)
-    app.database.onReady('settings', (db) => service.start(db))
-    await app.register(routes, { prefix: '/api/settings', service })
+    app.lifecycle.register({
+      name: 'settings',
+      start: (db) => service.start(db),
+      problems: () => service.problems(),
+    })
+    await app.register(routes, { prefix: '/api/settings' })
   },
-  { name: 'settings', dependencies: ['database', 'admin-auth'] },
+  { name: 'settings', dependencies: ['core', 'database', 'admin-auth'] },
 )

@@ -1,9 +1,9 @@
 import { eq, sql } from 'drizzle-orm'
-import type { Database } from '../database/connection.js'
+import type { Executor } from '../database/connection.js'
 import { rowsOf } from '../database/results.js'
 import { settings, settingsMeta } from './schema.js'
 
-export type Executor = Database | Parameters<Parameters<Database['transaction']>[0]>[0]
+export type { Executor }
 export type SettingRow = typeof settings.$inferSelect
 
 /** settings_meta row counting the writes, for the caches of every instance. */

@@ -1,20 +1,20 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
-import { ErrorBody } from '../core/http/schemas.js'
+import { errorResponses } from '../core/http/schemas.js'
 import { InvalidValuesBody, SettingBody, SettingsListBody, SettingsPatchResult } from './schemas.js'
-import type { SettingsService } from './service.js'
 
 const KeyParams = Type.Object({ key: Type.String({ description: '`<group id>.<name>`, e.g. smtp.port' }) })
 const security = [{ adminToken: [] }]
 const tags = ['settings']
-const errors = { 401: ErrorBody, 404: ErrorBody, 429: ErrorBody, 500: ErrorBody, 503: ErrorBody }
+const errors = errorResponses(401, 404, 429, 500, 503)
 
 /** /api/settings: the application's own configuration, for the admin. Thin: the service does the work. */
-const routes: FastifyPluginAsyncTypebox<{ service: SettingsService }> = async (app, { service }) => {
+const routes: FastifyPluginAsyncTypebox = async (app) => {
+  const service = app.settings
   app.addHook('preHandler', app.requireAdmin)
 
   app.get(
-    '/',
+    '',
     {
       schema: {
         operationId: 'listSettings',
@@ -38,7 +38,7 @@ const routes: FastifyPluginAsyncTypebox<{ service: SettingsService }> = async (a
         security,
         params: KeyParams,
         querystring: Type.Object({ reveal: Type.Optional(Type.Union([Type.Literal('true'), Type.Literal('false')])) }, { additionalProperties: false }),
-        response: { 200: SettingBody, 400: ErrorBody, ...errors },
+        response: { 200: SettingBody, ...errors, ...errorResponses(400) },
       },
     },
     async (request) => service.describe(request.params.key, { reveal: request.query.reveal === 'true' }),
@@ -54,14 +54,14 @@ const routes: FastifyPluginAsyncTypebox<{ service: SettingsService }> = async (a
         security,
         params: KeyParams,
         body: Type.Object({ value: Type.Unknown() }, { additionalProperties: false, examples: [{ value: 2525 }] }),
-        response: { 200: SettingBody, 400: ErrorBody, ...errors },
+        response: { 200: SettingBody, ...errors, ...errorResponses(400) },
       },
     },
     async (request) => service.set(request.params.key, request.body.value),
   )
 
   app.patch(
-    '/',
+    '',
     {
       schema: {
         operationId: 'setSettings',

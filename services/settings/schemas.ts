@@ -54,5 +54,5 @@ export const InvalidValuesBody = Type.Object(
     message: Type.String(),
     errors: Type.Optional(Type.Array(Type.Object({ key: Type.String(), message: Type.String() }))),
   },
-  { additionalProperties: true },
+  { additionalProperties: true, description: 'A value has the wrong type: `errors` lists each key and what it expects; nothing was changed.' },
 )

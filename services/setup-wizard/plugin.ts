@@ -3,10 +3,9 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import fastifyStatic from '@fastify/static'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import fp from 'fastify-plugin'
 import { Type } from 'typebox'
-import type { Config } from '../core/config.js'
 import { findProjectRoot } from '../core/project-root.js'
-import type { DatabaseService } from '../database/database-service.js'
 import routes from './routes.js'
 
 /** Paths the page itself navigates to; a reload or a deep link on any of them gets the page. */
@@ -26,7 +25,8 @@ const PAGE_HEADERS = {
  * database is chosen; after that it describes the service instead of redirecting, so it stays
  * free for the product.
  */
-const setupWizard: FastifyPluginAsyncTypebox<{ config: Config; database: DatabaseService }> = async (app, { config, database }) => {
+const setupWizard: FastifyPluginAsyncTypebox = async (app) => {
+  const { database } = app
   await app.register(fastifyStatic, {
     root: publicFolder(),
     prefix: '/setup/',
@@ -42,13 +42,16 @@ const setupWizard: FastifyPluginAsyncTypebox<{ config: Config; database: Databas
   })
 
   for (const step of PAGE_STEPS) {
-    app.get(`/setup/${step}`, (_request, reply) => reply.sendFile('index.html'))
+    // A page, not part of the API: kept out of the OpenAPI document.
+    app.get(`/setup/${step}`, { schema: { hide: true } }, (_request, reply) => reply.sendFile('index.html'))
   }
 
   app.get(
     '/',
     {
       schema: {
+        operationId: 'getServiceDescription',
+        tags: ['setup'],
         summary: 'Sends people to /setup until a database is chosen; afterwards says what this service is',
         response: {
           200: Type.Object({
@@ -70,10 +73,16 @@ const setupWizard: FastifyPluginAsyncTypebox<{ config: Config; database: Databas
     },
   )
 
-  await app.register(routes, { config })
+  await app.register(routes, { prefix: '/api/setup' })
 }
 
-export default setupWizard
+// Named for dependency checks; the page's static files stay encapsulated in their own scope.
+export default fp(
+  async (app) => {
+    await app.register(setupWizard)
+  },
+  { name: 'setup-wizard', dependencies: ['core', 'admin-auth', 'database'] },
+)
 
 function publicFolder(): string {
   // Next to this file when run from source; the compiled build does not copy it, so fall back to the source tree.

@@ -14,6 +14,10 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
     openapi: {
       openapi: '3.1.0',
       info: { title: 'groundwork', version, description: 'A backend whose database is chosen on first run.' },
+      // Relative: the document is served by the server it describes, whatever its address.
+      servers: [{ url: '/', description: 'This server' }],
+      // Public unless a route says otherwise; admin routes declare `security: [{ adminToken: [] }]`.
+      security: [],
       components: {
         securitySchemes: {
           adminToken: {

@@ -1,0 +1,21 @@
+import { defineErrors } from '../core/errors.js'
+
+/** The database service's codes: choosing, opening, migrating and locking the database. */
+export const databaseError = defineErrors({
+  missing_settings: 400,
+  already_configured: 409,
+  setup_in_progress: 409,
+  selection_file_invalid: 409,
+  migrations_out_of_order: 500,
+  migration_failed: 500,
+  migrations_missing: 500,
+  persistent_data_unwritable: 500,
+  database_unreachable: 502,
+  database_auth_failed: 502,
+  database_not_found: 502,
+  database_tls_failed: 502,
+  database_permission_denied: 502,
+  database_error: 502,
+  database_not_ready: 503,
+  database_locked: 503,
+})
