@@ -19,8 +19,6 @@ export type Kind = 'pglite' | 'postgresql'
 export interface CountedDatabase {
   kind: Kind
   db: Database
-  /** The connection string (PostgreSQL kind only). */
-  url: string | null
   /** Every statement sent through `db`, in order (PGlite runs its own begin/commit, which Drizzle does not see). */
   statements: string[]
   /** Every row of every table of the public schema, as text: to search for what must not be there. */
@@ -34,7 +32,6 @@ export async function openCountedDatabase(kind: Kind): Promise<CountedDatabase> 
   const logger = { logQuery: (query: string) => void statements.push(query) }
   let db: Database
   let close: () => Promise<void>
-  let url: string | null = null
   if (kind === 'pglite') {
     const dir = await tempDir('groundwork-counted-')
     await cp(inject('pgliteTemplate'), join(dir, 'pglite'), { recursive: true })
@@ -46,7 +43,6 @@ export async function openCountedDatabase(kind: Kind): Promise<CountedDatabase> 
     }
   } else {
     const database = await createTestDatabase()
-    url = database.url
     const pool = new pg.Pool({ connectionString: database.url, max: 3 })
     db = drizzleNodePg({ client: pool, schema, logger })
     await migrate(db, await readMigrations(REAL_MIGRATIONS))
@@ -59,7 +55,6 @@ export async function openCountedDatabase(kind: Kind): Promise<CountedDatabase> 
   return {
     kind,
     db,
-    url,
     statements,
     dump: () => dumpTables(db),
     close,
