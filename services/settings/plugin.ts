@@ -1,6 +1,7 @@
 import fp from 'fastify-plugin'
 import { definitionModules } from './definitions/index.js'
 import { loadEncryptionKey } from './encryption-key.js'
+import type { SettingsGroupDefinition } from './definition.js'
 import { buildRegistry } from './registry.js'
 import routes from './routes.js'
 import { SettingsService } from './service.js'
@@ -14,9 +15,9 @@ declare module 'fastify' {
 
 /** The application's own configuration in the database: app.settings, and /api/settings for the admin. */
 export default fp(
-  async (app) => {
+  async (app, options: { definitions?: Record<string, SettingsGroupDefinition> }) => {
     // Both throw here, so a bad definition or a damaged key file stops startup, named.
-    const registry = buildRegistry(definitionModules)
+    const registry = buildRegistry(options.definitions ?? definitionModules)
     const log = app.log.child({ service: 'settings' })
     const encryption = await loadEncryptionKey(app.config.encryptionSecret, app.config.persistentDataDir, log)
     const service = new SettingsService(() => app.getDb(), registry, {
