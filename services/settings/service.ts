@@ -1,5 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify'
 import type { Database } from '../database/connection.js'
+import { SettingsCache } from './cache.js'
 import { isEnvelope, open, seal } from './cipher.js'
 import type { Json, SettingDefinition, ValueOfType } from './definition.js'
 import type { definitionModules } from './definitions/index.js'
@@ -7,7 +8,6 @@ import type { EncryptionKey } from './encryption-key.js'
 import { settingsError } from './errors.js'
 import { initializeSettings } from './initialize.js'
 import { article, matchesType, type Registry } from './registry.js'
-import { SettingsCache } from './cache.js'
 import { bumpGeneration, writeSetting, type SettingRow } from './repository.js'
 import type { SettingView, SettingsList } from './schemas.js'
 
@@ -213,7 +213,7 @@ export class SettingsService {
     const source = encryption.source === 'environment' ? 'ENCRYPTION_SECRET' : `the key file ${encryption.file} (ENCRYPTION_SECRET is not set)`
     return (
       `The settings encryption key does not match the one this database's secrets were written with (this server's key id ${encryption.kid}, the database's ${expectedKid}). ` +
-      `This server took its key from ${source}. Set ENCRYPTION_SECRET to the secret the database was set up with, or restore the key file ${encryption.file} from a backup, and restart. ` +
+      `This server took its key from ${source}. Restart it with the key the database was set up with: the ENCRYPTION_SECRET the other instances use, or, if that key was generated (ENCRYPTION_SECRET unset), the key file ${encryption.file} restored from a backup. ` +
       'Until then encrypted settings cannot be read or written; the other settings work.'
     )
   }
