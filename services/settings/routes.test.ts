@@ -115,6 +115,10 @@ function behaves(start: () => Promise<TestApp>, dump: (t: TestApp) => Promise<st
     expect(await t.app.settings.get('smtp.password')).toBe(SECRET)
 
     for (const body of responses) expect(body).not.toContain(SECRET)
+    const examples = [...responses.at(-1)!.matchAll(/"examples":(\[[^\]]*\])/g)].flatMap((match) => JSON.parse(match[1]!) as unknown[])
+    const encryptedExamples = examples.filter((e): e is { encrypted: true; value: unknown } => (e as { encrypted?: boolean }).encrypted === true)
+    expect(encryptedExamples.length).toBeGreaterThan(0)
+    for (const example of encryptedExamples) expect(example.value).toBeNull()
     expect(t.logs.length).toBeGreaterThan(5)
     expect(t.logs.join('\n')).not.toContain(SECRET)
     expect(t.logs.join('\n')).not.toContain(ENCRYPTION_SECRET)
