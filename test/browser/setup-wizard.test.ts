@@ -58,6 +58,8 @@ describeBrowser('the /setup wizard in Chromium', () => {
   afterEach(async () => {
     for (const page of browser.context.pages()) await page.close()
     await Promise.all(running.splice(0).map((served) => served.close()))
+    // Every module loaded (same origin, a JavaScript type, allowed by the CSP) and nothing threw.
+    expect(browser.takeProblems()).toEqual([])
   })
   afterAll(() => browser?.close())
 
