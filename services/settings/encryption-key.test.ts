@@ -51,6 +51,14 @@ describe('the settings encryption key', () => {
     expect(await readFile(file, 'utf8')).toBe('c2hvcnQ=\n')
   })
 
+  it('says which folder to make writable when it cannot create the key file', async () => {
+    // A folder under a plain file cannot be created, even by root (the tests may run as root).
+    const blocker = join(await tempDir(), 'not-a-folder')
+    await writeFile(blocker, '')
+    const dir = join(blocker, 'data')
+    await expect(loadEncryptionKey(null, dir, log)).rejects.toThrow(`Could not create the settings encryption key file ${join(dir, ENCRYPTION_KEY_FILE)} (ENOTDIR). Make ${dir} (PERSISTENT_DATA_DIR) writable`)
+  })
+
   it('seals with a random IV and binds the ciphertext to its setting key', async () => {
     const { key, kid } = await loadEncryptionKey(SECRET, await tempDir(), log)
     const a = seal(key, kid, 'smtp.password', 'hunter2')

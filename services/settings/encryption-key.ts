@@ -27,7 +27,12 @@ export async function loadEncryptionKey(secret: string | null, dataDir: string, 
   }
   let key = await readKeyFile(file, log)
   if (key === null) {
-    key = await createKeyFile(dataDir, file, log)
+    key = await createKeyFile(dataDir, file, log).catch((error: NodeJS.ErrnoException) => {
+      throw new Error(
+        `Could not create the settings encryption key file ${file} (${error.code ?? error.message}). Make ${dataDir} (PERSISTENT_DATA_DIR) writable for the user running the server, or set ENCRYPTION_SECRET.`,
+        { cause: error },
+      )
+    })
     log.warn({ file }, `generated the settings encryption key into ${file}: back it up with the database; without it the encrypted settings cannot be read. Several instances must share ENCRYPTION_SECRET instead.`)
   }
   return { key, ...identify(key), source: 'file', file }
@@ -38,7 +43,9 @@ async function readKeyFile(file: string, log: FastifyBaseLogger): Promise<Buffer
   try {
     text = await readFile(file, 'utf8')
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null
+    const code = (error as NodeJS.ErrnoException).code
+    // ENOTDIR: the folder is missing too; creating the file reports what to fix.
+    if (code === 'ENOENT' || code === 'ENOTDIR') return null
     throw new Error(`Cannot read the settings encryption key file ${file} (${(error as NodeJS.ErrnoException).code ?? 'error'}): make it readable by the user running the server.`, { cause: error })
   }
   const key = Buffer.from(text.trim(), 'base64')
