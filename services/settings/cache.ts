@@ -15,11 +15,12 @@ export class SettingsCache {
   /** Bumped by every local write, so a load that raced with one is not kept. */
   private epoch = 0
 
-  constructor(private readonly shared: () => boolean) {}
+  /** False only where no other process can write (PGlite); until the database is known, assume shared. */
+  private shared = true
 
   async read(ex: Executor): Promise<Map<string, SettingRow>> {
     const epoch = this.epoch
-    if (!this.shared()) {
+    if (!this.shared) {
       if (this.rows) return this.rows
       const rows = await load(ex)
       if (epoch === this.epoch) this.rows = rows
@@ -34,6 +35,12 @@ export class SettingsCache {
       this.generation = generation
     }
     return rows
+  }
+
+  /** Forgets everything, e.g. when the database (and its kind) may have changed. */
+  reset(shared: boolean): void {
+    this.shared = shared
+    this.invalidate()
   }
 
   invalidate(): void {

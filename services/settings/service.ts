@@ -27,7 +27,7 @@ export interface SettingsServiceOptions {
 /** The application's settings: definitions from code, values in the database, secrets encrypted. No HTTP here. */
 export class SettingsService {
   private mismatch: string | null = null
-  private readonly cache = new SettingsCache(() => this.options.databaseType() !== 'pglite')
+  private readonly cache = new SettingsCache()
 
   constructor(
     private readonly getDb: () => Database,
@@ -51,7 +51,7 @@ export class SettingsService {
     }
     this.mismatch = result.recorded.fingerprint === encryption.fingerprint ? null : this.mismatchMessage(result.recorded.kid)
     if (this.mismatch) log.error({ file: encryption.file, keyId: encryption.kid, expectedKeyId: result.recorded.kid }, this.mismatch)
-    this.cache.invalidate()
+    this.cache.reset(this.options.databaseType() !== 'pglite')
   }
 
   problems(): string[] {
