@@ -12,6 +12,8 @@ export const REDACTED_PATHS = [
   '*.token',
   'adminToken',
   '*.adminToken',
+  'encryptionSecret',
+  '*.encryptionSecret',
   'connectionString',
   '*.connectionString',
 ]
