@@ -3,38 +3,15 @@ import type { FastifyBaseLogger } from 'fastify'
 import { Backoff } from '../core/backoff.js'
 import type { Config, DatabaseType } from '../core/config.js'
 import { ServiceError, isServiceError, messageOf } from '../core/errors.js'
-import type { Lifecycle, ServiceStatus } from '../core/lifecycle.js'
+import type { Lifecycle } from '../core/lifecycle.js'
 import { openConnection, pgliteDataDir, type Database, type DatabaseConnection } from './connection.js'
 import { initializeDatabase } from './initialize.js'
 import { readMigrations, type MigrationState } from './migrator.js'
 import { readChoice } from './choice.js'
+import type { DatabaseStatus, Phase, SetupResult } from './schemas.js'
 import type { NotificationHandler } from './pg-listener.js'
 import { SELECTION_VERSION, writeSelection } from './selection-file.js'
 import './errors.js'
-
-export type Phase = 'unconfigured' | 'connecting' | 'ready' | 'failed' | 'invalid_selection' | 'closed'
-
-export interface DatabaseStatus {
-  configured: boolean
-  initialized: boolean
-  dialect: 'postgresql' | null
-  type: DatabaseType | null
-  source: 'file' | 'environment' | null
-  phase: Phase
-  selected_at: string | null
-  setup_in_progress: boolean
-  migrations: MigrationState | null
-  /** `at`: when it was last seen; `since`: when the database stopped being usable. */
-  last_error: { code: string; message: string; at: string; since: string } | null
-  services: ServiceStatus[]
-}
-
-export interface SetupResult {
-  database_type: DatabaseType
-  restart_required: boolean
-  message: string
-  migrations_applied: string[]
-}
 
 /** What /ready answers with when the database is not ready. */
 export interface Problem {

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it, onTestFinished } from 'vitest'
 import { buildTestApp, describePostgres, type TestApp } from '../../test/helpers/app.js'
 import { createTestDatabase } from '../../test/helpers/postgres.js'
 import { startTcpProxy, type TcpProxy } from '../../test/helpers/tcp-proxy.js'
-import type { DatabaseStatus } from './database-service.js'
+import type { DatabaseStatus } from './schemas.js'
 
 const apps: TestApp[] = []
 afterEach(async () => {
