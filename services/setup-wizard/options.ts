@@ -1,41 +1,10 @@
 import { join } from 'node:path'
 import { ADMIN_TOKEN_FILE } from '../admin-auth/admin-token.js'
-import type { Config, DatabaseType } from '../core/config.js'
+import type { Config } from '../core/config.js'
 import { pgliteDataDir } from '../database/connection.js'
 import { resolvePostgresSettings, type PostgresTarget } from '../database/postgres-settings.js'
+import type { SetupOptions, TokenHint } from './schemas.js'
 import { RESTART_NOTE } from './variables.js'
-
-export interface DatabaseKind {
-  type: DatabaseType
-  title: string
-  summary: string
-  available: boolean
-  /** Why it cannot be chosen yet, and what to do; null when available. */
-  unavailable_reason: string | null
-}
-
-export interface DetectedPostgres extends PostgresTarget {
-  missing: string[]
-  /** How to set what is missing; null when nothing is. */
-  how_to_set: string | null
-  /** Lines to put in the server's environment, with the values already set and placeholders for the rest (never the password). */
-  example: string | null
-}
-
-export interface SetupOptions {
-  kinds: DatabaseKind[]
-  postgresql: DetectedPostgres
-  /** Where the embedded database would live. */
-  pglite_data_dir: string
-  migrations_total: number
-}
-
-export interface TokenHint {
-  source: 'environment' | 'file'
-  /** Where a person reads the token: the variable, or the file and the command that prints it. Never the token. */
-  where: string
-  command: string | null
-}
 
 /** What the wizard offers, from the config alone: no connection is made. */
 export function setupOptions(config: Config, migrationsTotal: number): SetupOptions {

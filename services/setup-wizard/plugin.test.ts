@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildTestApp, type TestApp } from '../../test/helpers/app.js'
+import { crawlPageModules, publicScripts } from '../../test/helpers/setup-page.js'
 import { PAGE_STEPS } from './plugin.js'
 
 describe('serving the /setup page', () => {
@@ -54,6 +55,20 @@ describe('serving the /setup page', () => {
     expect(missing.json()).toMatchObject({ error: 'not_found' })
     const traversal = await t.app.inject({ method: 'GET', url: '/setup/..%2f..%2fpackage.json' })
     expect(traversal.statusCode).toBe(404)
+  })
+
+  it('serves every module app.js imports, in subfolders too, as JavaScript under the same policy; none is left unused', async () => {
+    const modules = await crawlPageModules(async (url) => {
+      const res = await t.app.inject({ method: 'GET', url })
+      return { status: res.statusCode, contentType: res.headers['content-type']?.toString(), csp: res.headers['content-security-policy']?.toString(), body: res.body }
+    })
+    // A browser refuses a module script served with any other type.
+    for (const [path, module] of modules) {
+      expect({ path, status: module.status, type: module.contentType }).toEqual({ path, status: 200, type: expect.stringMatching(/^(text|application)\/javascript/) })
+      expect(module.csp, path).toContain("script-src 'self'")
+    }
+    expect([...modules.keys()].sort()).toEqual(publicScripts())
+    expect(modules.has('/setup/steps/unlock.js')).toBe(true)
   })
 })
 

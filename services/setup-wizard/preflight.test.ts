@@ -3,7 +3,8 @@ import { afterEach, expect, it } from 'vitest'
 import { AUTH, buildTestApp, describePostgres, testConfig } from '../../test/helpers/app.js'
 import { adminQuery, createTestDatabase, type TestDatabase } from '../../test/helpers/postgres.js'
 import { readMigrations } from '../database/migrator.js'
-import { runPreflight, type PreflightReport } from './preflight.js'
+import { runPreflight } from './preflight.js'
+import type { PreflightReport } from './schemas.js'
 
 describePostgres('the preflight against the real PostgreSQL server', () => {
   const cleanups: (() => Promise<void>)[] = []

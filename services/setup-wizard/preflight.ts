@@ -5,32 +5,13 @@ import { describeConnectionError } from '../database/connection-errors.js'
 import type { MigrationFile } from '../database/migrator.js'
 import { resolvePostgresSettings, type PostgresTarget } from '../database/postgres-settings.js'
 import { inspectContents, inspectPermissions, inspectVersion } from './preflight-queries.js'
+import type { PreflightCheck, PreflightReport } from './schemas.js'
 import { probeTcp } from './tcp-probe.js'
 import { RESTART_NOTE, variableFor } from './variables.js'
 
 export const CHECKS = ['settings', 'reachable', 'login', 'database', 'version', 'permissions', 'contents'] as const
 export type CheckName = (typeof CHECKS)[number]
 export type CheckStatus = 'passed' | 'warning' | 'failed' | 'skipped'
-
-export interface PreflightCheck {
-  check: CheckName
-  title: string
-  /** True when the check passed or only warns; a failed or skipped check is not ok. */
-  ok: boolean
-  status: CheckStatus
-  detail: string
-  /** What to do about a failure or a warning; null when there is nothing to do. */
-  remedy: string | null
-  duration_ms: number | null
-}
-
-export interface PreflightReport {
-  /** Every check passed or only warns: setting up this database should work. */
-  ok: boolean
-  warnings: number
-  target: PostgresTarget
-  checks: PreflightCheck[]
-}
 
 export type CheckOutcome = Pick<PreflightCheck, 'status' | 'detail' | 'remedy'> & { duration_ms?: number }
 

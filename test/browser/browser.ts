@@ -25,6 +25,8 @@ export interface Browser {
   context: BrowserContext
   /** A new tab: its own sessionStorage, so each flow starts without a token. */
   page(viewport?: { width: number; height: number }): Promise<Page>
+  /** What went wrong inside the pages since the last call: uncaught errors, refused scripts (CSP, MIME type). */
+  takeProblems(): string[]
   close(): Promise<void>
 }
 
@@ -41,6 +43,12 @@ export async function launchBrowser(): Promise<Browser> {
     timezoneId: 'UTC',
   })
   await addPageChecks(context)
+  const problems: string[] = []
+  context.on('weberror', (error) => problems.push(`uncaught: ${error.error().message}`))
+  context.on('console', (message) => {
+    // An HTTP error status (a rejected token, a failed setup) is part of the flows under test.
+    if (message.type() === 'error' && !message.text().startsWith('Failed to load resource:')) problems.push(`console: ${message.text()}`)
+  })
   return {
     context,
     async page(viewport) {
@@ -48,6 +56,7 @@ export async function launchBrowser(): Promise<Browser> {
       if (viewport) await page.setViewportSize(viewport)
       return page
     },
+    takeProblems: () => problems.splice(0),
     async close() {
       await context.close()
       await rm(profile, { recursive: true, force: true })

@@ -7,6 +7,7 @@ import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { TEST_ADMIN_TOKEN } from '../helpers/app.js'
 import { seedPgliteSetup } from '../helpers/pglite-template.js'
+import { crawlPageModules, publicScripts } from '../helpers/setup-page.js'
 import { listeningAt, run, waitFor, type Running } from '../helpers/processes.js'
 import { all, env as dockerEnv, execForm, healthcheckCommand } from './dockerfile.js'
 import { PROJECT_ROOT, layOutRuntimeImage, type Layout } from './image-layout.js'
@@ -76,6 +77,17 @@ describe('the runtime image, laid out from the Dockerfile, on a fresh embedded d
     const volume = all(layout.stage, 'VOLUME')
     expect(volume).toEqual(['/app/persistent_data'])
     expect(existsSync(join(layout.dir, 'persistent_data', 'pglite'))).toBe(true)
+  })
+
+  it('ships the setup page and every module script it loads, subfolders included', async () => {
+    const page = await fetch(`${url}/setup/`, { signal: AbortSignal.timeout(5_000) })
+    expect(page.status).toBe(200)
+    const modules = await crawlPageModules(async (path) => {
+      const res = await fetch(`${url}${path}`, { signal: AbortSignal.timeout(5_000) })
+      return { status: res.status, contentType: res.headers.get('content-type') ?? undefined, csp: res.headers.get('content-security-policy') ?? undefined, body: await res.text() }
+    })
+    for (const [path, module] of modules) expect({ path, status: module.status, type: module.contentType }).toEqual({ path, status: 200, type: expect.stringMatching(/^(text|application)\/javascript/) })
+    expect([...modules.keys()].sort()).toEqual(publicScripts())
   })
 
   it("passes the Dockerfile's HEALTHCHECK while it runs and fails it when nothing listens", async () => {
