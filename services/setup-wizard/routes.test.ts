@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { afterEach, describe, expect, it } from 'vitest'
-import { closedPort } from '../../test/helpers/network.js'
+import { afterEach, describe, expect, it, onTestFinished } from 'vitest'
+import { closedPort, startBlackhole } from '../../test/helpers/network.js'
 import { AUTH, TEST_ADMIN_TOKEN, buildTestApp, type TestApp } from '../../test/helpers/app.js'
 import { REAL_TAGS } from '../../test/helpers/migrations.js'
 
@@ -145,6 +145,25 @@ describe('POST /api/setup/preflight without a usable server', () => {
     const reachable = (await t.app.inject({ method: 'POST', url: '/api/setup/preflight', headers: AUTH })).json().checks[1]
     expect(reachable.detail).toMatch(/^The host name "no-such-host.invalid" does not resolve \((ENOTFOUND|EAI_AGAIN)\)\.$/)
     expect(reachable.remedy).toContain('Correct POSTGRES_HOST')
+  })
+
+  it('gives up after 3 s on a server that accepts and never answers, even with a longer POSTGRES_CONNECT_TIMEOUT_MS', async () => {
+    const hole = await startBlackhole()
+    onTestFinished(() => hole.close())
+    const t = await app({ POSTGRES_HOST: '127.0.0.1', POSTGRES_PORT: String(hole.port), POSTGRES_DATABASE: 'app', POSTGRES_USER: 'app', POSTGRES_CONNECT_TIMEOUT_MS: '20000' })
+    const started = Date.now()
+    const res = await t.app.inject({ method: 'POST', url: '/api/setup/preflight', headers: AUTH })
+    const took = Date.now() - started
+    expect(took).toBeGreaterThanOrEqual(2_900)
+    expect(took).toBeLessThan(4_500)
+    const checks = res.json().checks
+    expect(checks[1]).toMatchObject({ check: 'reachable', status: 'passed' })
+    expect(checks[2]).toMatchObject({
+      check: 'login',
+      status: 'failed',
+      detail: expect.stringMatching(new RegExp(`^127\\.0\\.0\\.1:${hole.port} accepted the connection but did not complete PostgreSQL's handshake`)),
+      remedy: expect.stringContaining('is a PostgreSQL server and not another service'),
+    })
   })
 
   it('names DATABASE_URL in the remedy when the settings come from it', async () => {
