@@ -23,6 +23,7 @@ describePostgres('the preflight against the real PostgreSQL server', () => {
     return runPreflight(config.postgres, await readMigrations(config.migrationsFolder))
   }
 
+  const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
   const byCheck = (report: PreflightReport) => Object.fromEntries(report.checks.map((check) => [check.check, check]))
 
   it('passes every check on an empty database, and leaves it exactly as it was', async () => {
@@ -33,7 +34,7 @@ describePostgres('the preflight against the real PostgreSQL server', () => {
     expect(report.warnings).toBe(0)
     expect(report.checks.map((check) => check.status)).toEqual(Array(7).fill('passed'))
     const checks = byCheck(report)
-    expect(checks.reachable?.detail).toMatch(/^127\.0\.0\.1:5432 accepted a connection in \d+ ms\.$/)
+    expect(checks.reachable?.detail).toMatch(new RegExp(`^${escape(`${db.env.POSTGRES_HOST}:${db.env.POSTGRES_PORT}`)} accepted a connection in \\d+ ms\\.$`))
     expect(checks.version?.detail).toMatch(/^PostgreSQL \d+\.\d+.*: version 13 or newer is supported\.$/)
     expect(checks.contents?.detail).toBe("The database is empty: the setup will create groundwork's tables (1 migration).")
     expect(await db.query(`select count(*)::int as n from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname not in ('pg_catalog', 'information_schema', 'pg_toast')`)).toEqual(objectsBefore)
@@ -76,8 +77,8 @@ describePostgres('the preflight against the real PostgreSQL server', () => {
     expect(checks.login?.status).toBe('passed')
     expect(checks.database).toMatchObject({
       status: 'failed',
-      detail: `The database "${db.name}_missing" does not exist on 127.0.0.1:5432.`,
-      remedy: expect.stringContaining(`createdb -h 127.0.0.1 -p 5432 -U postgres ${db.name}_missing`),
+      detail: `The database "${db.name}_missing" does not exist on ${db.env.POSTGRES_HOST}:${db.env.POSTGRES_PORT}.`,
+      remedy: expect.stringContaining(`createdb -h ${db.env.POSTGRES_HOST} -p ${db.env.POSTGRES_PORT} -U ${db.env.POSTGRES_USER} ${db.name}_missing`),
     })
     expect(checks.version?.status).toBe('skipped')
   })
@@ -85,16 +86,17 @@ describePostgres('the preflight against the real PostgreSQL server', () => {
   it('fails the login for a role that does not exist, saying what to check', async () => {
     const db = await database()
     const login = byCheck(await preflight({ ...db.env, POSTGRES_USER: 'nobody_here' })).login
-    expect(login).toMatchObject({ status: 'failed', detail: expect.stringContaining('does not let user "nobody_here" in') })
-    expect(login?.remedy).toMatch(/Check POSTGRES_USER, that the role exists with LOGIN.*pg_hba\.conf/)
+    // A trust-auth server says the role does not exist; one that asks for a password (TEST_DATABASE_URL) refuses it.
+    expect(login).toMatchObject({ status: 'failed', detail: expect.stringMatching(/does not let user "nobody_here" in|refused the password for user "nobody_here"/) })
+    expect(login?.remedy).toMatch(/Check POSTGRES_USER(, that the role exists with LOGIN.*pg_hba\.conf| and POSTGRES_PASSWORD)/)
   })
 
   it('fails "permission to create tables" for a role without CREATE, with the GRANTs to run, and passes once granted', async () => {
     const db = await database()
     const role = `preflight_${randomUUID().replace(/-/g, '').slice(0, 12)}`
-    await adminQuery(`create role ${role} login`)
+    await adminQuery(`create role ${role} login password '${role}-pw'`)
     cleanups.unshift(() => adminQuery(`drop role if exists ${role}`))
-    const env = { ...db.env, POSTGRES_USER: role }
+    const env = { ...db.env, POSTGRES_USER: role, POSTGRES_PASSWORD: `${role}-pw` }
 
     const denied = byCheck(await preflight(env)).permissions
     expect(denied).toMatchObject({ status: 'failed', detail: `User "${role}" may not create tables in schema "public" or the "drizzle" schema.` })
