@@ -130,7 +130,7 @@ describePostgres('starting on PostgreSQL', () => {
     const db = await database()
     const t = await started({ ...db.env, DB_TYPE: 'postgresql' })
     await t.app.getDb().select().from(instance)
-    await adminQuery(`select pg_terminate_backend(pid) from pg_stat_activity where datname = '${db.name}' and pid <> pg_backend_pid()`)
+    await adminQuery(`select pg_terminate_backend(pid) from pg_stat_activity where datname = '${db.name}' and application_name = 'groundwork'`)
     expect(await until(() => t.logs.join(''), (logs) => logs.includes('an idle PostgreSQL connection failed'), 5_000)).toContain('an idle PostgreSQL connection failed')
     expect(await t.app.getDb().select().from(instance)).toHaveLength(1)
     expect(affectedRows(await t.app.getDb().update(instance).set({ databaseType: 'postgresql' }))).toBe(1)
