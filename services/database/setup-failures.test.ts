@@ -1,10 +1,13 @@
 import { mkdir, readdir, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { spawn } from 'node:child_process'
+import { randomUUID } from 'node:crypto'
+import { hostname } from 'node:os'
 import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFinished } from 'vitest'
 import { AUTH, buildTestApp, describePostgres, exists, type TestApp } from '../../test/helpers/app.js'
 import { closedPort, startBlackhole } from '../../test/helpers/network.js'
 import { migrationsWith } from '../../test/helpers/migrations.js'
-import { createTestDatabase, type TestDatabase } from '../../test/helpers/postgres.js'
+import { adminQuery, createTestDatabase, type TestDatabase } from '../../test/helpers/postgres.js'
 
 const apps: TestApp[] = []
 afterEach(async () => {
@@ -105,6 +108,29 @@ describe('a failed setup writes nothing', () => {
   })
 })
 
+describe('an embedded database in use by another process', () => {
+  it('answers 503 database_locked naming the process and the lock file, and creates nothing', async () => {
+    const owner = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' })
+    onTestFinished(() => {
+      owner.kill()
+    })
+    const t = await appWith()
+    await t.ready()
+    const lockFile = join(t.dataDir, 'pglite.lock')
+    await writeFile(lockFile, JSON.stringify({ pid: owner.pid, hostname: hostname(), startedAt: new Date().toISOString(), token: 'someone-else' }))
+    const res = await setup(t, 'pglite')
+    expect(res.statusCode).toBe(503)
+    expect(res.json()).toMatchObject({
+      error: 'database_locked',
+      lock_file: lockFile,
+      owner_pid: owner.pid,
+      message: expect.stringMatching(new RegExp(`in use by process ${owner.pid} on this machine.*If no such process exists, delete ${lockFile.replace(/[.]/g, '\\.')}`)),
+    })
+    await expectNothingWritten(t)
+    expect((await readdir(t.dataDir)).sort()).toEqual(['pglite.lock'])
+  })
+})
+
 /** Puts a plain file where the data folder was, so nothing can be created in it (root ignores permissions). */
 async function breakDataDir(dataDir: string) {
   await rm(dataDir, { recursive: true, force: true })
@@ -166,6 +192,23 @@ describePostgres('a failed PostgreSQL setup writes nothing', () => {
     await mkdir(t.dataDir)
     expect((await setup(t, 'postgresql')).statusCode).toBe(200)
     expect(await exists(join(t.dataDir, 'db.selection.json'))).toBe(true)
+  })
+
+  it('for a user that may not create tables: 502 database_permission_denied naming the user, the database and the GRANTs', async () => {
+    const own = await createTestDatabase()
+    onTestFinished(() => own.drop())
+    const role = `setup_${randomUUID().replace(/-/g, '').slice(0, 12)}`
+    await adminQuery(`create role ${role} login password '${role}-pw'`)
+    onTestFinished(() => adminQuery(`drop role if exists ${role}`))
+    // PostgreSQL 15 no longer lets every role create in public; also take CREATE on the database away.
+    await own.query(`revoke create on schema public from public; revoke create on database "${own.name}" from public`)
+    const t = await appWith({ ...own.env, POSTGRES_USER: role, POSTGRES_PASSWORD: `${role}-pw` })
+    const res = await setup(t, 'postgresql')
+    expect(res.json()).toMatchObject({ error: 'database_permission_denied', message: expect.stringContaining(`User "${role}" lacks a permission on database "${own.name}"`) })
+    expect(res.statusCode).toBe(502)
+    expect(res.json().message).toContain(`GRANT CREATE ON DATABASE "${own.name}" TO "${role}"`)
+    await expectNothingWritten(t)
+    expect(await own.query("select to_regclass('public.instance') as t, to_regnamespace('drizzle') as d")).toEqual([{ t: null, d: null }])
   })
 
   it('for a failing migration: rolled back on the server, and the setup can be retried once fixed', async () => {

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { AUTH } from '../../test/helpers/app.js'
 import { appForTest } from '../../test/helpers/apps.js'
 import { startPrivateCluster, type PrivateCluster } from '../../test/helpers/private-cluster.js'
-import type { PreflightCheck } from './preflight.js'
+import type { PreflightCheck } from './schemas.js'
 
 // The login check against a server that really checks passwords and offers TLS from a private CA.
 let cluster: PrivateCluster
