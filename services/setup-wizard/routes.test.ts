@@ -1,21 +1,14 @@
 import { existsSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { afterEach, describe, expect, it, onTestFinished } from 'vitest'
+import { describe, expect, it, onTestFinished } from 'vitest'
 import { closedPort, startBlackhole } from '../../test/helpers/network.js'
-import { AUTH, TEST_ADMIN_TOKEN, buildTestApp, type TestApp } from '../../test/helpers/app.js'
+import { AUTH, TEST_ADMIN_TOKEN } from '../../test/helpers/app.js'
+import { startedAppForTest } from '../../test/helpers/apps.js'
 import { REAL_TAGS } from '../../test/helpers/migrations.js'
 
-const apps: TestApp[] = []
-async function app(env: Record<string, string | undefined> = {}): Promise<TestApp> {
-  const t = await buildTestApp(env)
-  apps.push(t)
-  await t.app.ready()
-  return t
-}
-afterEach(async () => {
-  await Promise.all(apps.splice(0).map((t) => t.close()))
-})
+/** The app with the setup page's API, ready; closed when the test ends. */
+const app = (env: Record<string, string | undefined> = {}) => startedAppForTest(env)
 
 describe('the setup page API: the admin guard', () => {
   it.each([
