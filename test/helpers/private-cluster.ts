@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process'
+import { existsSync, readdirSync } from 'node:fs'
 import { randomBytes } from 'node:crypto'
 import { chmod, chown, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -8,7 +9,14 @@ import pg from 'pg'
 import { closedPort } from './network.js'
 
 const exec = promisify(execFile)
-const BIN = '/usr/lib/postgresql/15/bin'
+const PG_ROOT = '/usr/lib/postgresql'
+
+/** The newest installed PostgreSQL's bin folder (Debian's layout), or null. */
+function binFolder(): string | null {
+  const versions = existsSync(PG_ROOT) ? readdirSync(PG_ROOT).filter((v) => existsSync(join(PG_ROOT, v, 'bin', 'initdb'))) : []
+  const newest = versions.sort((a, b) => Number(b) - Number(a))[0]
+  return newest ? join(PG_ROOT, newest, 'bin') : null
+}
 
 export interface PrivateCluster {
   port: number
@@ -28,12 +36,14 @@ export interface PrivateCluster {
 }
 
 /**
- * A PostgreSQL 15 cluster of our own, unlike the machine's trust-auth server: password
+ * A PostgreSQL cluster of our own, unlike the machine's trust-auth server: password
  * authentication (scram-sha-256) and TLS with a certificate from a throwaway CA. It listens on
  * 127.0.0.1 only, on a free port, and is removed by stop(). initdb refuses root, so the server
  * runs as the postgres OS user.
  */
 export async function startPrivateCluster(): Promise<PrivateCluster> {
+  const BIN = binFolder()
+  if (!BIN) throw new Error(`No initdb under ${PG_ROOT}/*/bin: install the PostgreSQL server package (apt-get install -y postgresql) to run the password and TLS tests.`)
   const started = Date.now()
   const dir = await mkdtemp(join(tmpdir(), 'groundwork-cluster-'))
   const data = join(dir, 'data')
