@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { expect, it, onTestFinished } from 'vitest'
 import { describePostgres, testConfig } from '../../test/helpers/app.js'
 import { appForTest, databaseForTest, postSetup } from '../../test/helpers/apps.js'
+import { REAL_TAGS } from '../../test/helpers/migrations.js'
 import { adminQuery } from '../../test/helpers/postgres.js'
 import { readMigrations } from '../database/migrator.js'
 import { runPreflight } from './preflight.js'
@@ -13,6 +14,7 @@ describePostgres('the preflight against the real PostgreSQL server', () => {
     return runPreflight(config.postgres, await readMigrations(config.migrationsFolder))
   }
 
+  const migrations = (n: number) => `${n} migration${n === 1 ? '' : 's'}`
   const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
   const byCheck = (report: PreflightReport) => Object.fromEntries(report.checks.map((check) => [check.check, check]))
 
@@ -26,7 +28,7 @@ describePostgres('the preflight against the real PostgreSQL server', () => {
     const checks = byCheck(report)
     expect(checks.reachable?.detail).toMatch(new RegExp(`^${escape(`${db.env.POSTGRES_HOST}:${db.env.POSTGRES_PORT}`)} accepted a connection in \\d+ ms\\.$`))
     expect(checks.version?.detail).toMatch(/^PostgreSQL \d+\.\d+.*: version 13 or newer is supported\.$/)
-    expect(checks.contents?.detail).toBe("The database is empty: the setup will create groundwork's tables (1 migration).")
+    expect(checks.contents?.detail).toBe(`The database is empty: the setup will create groundwork's tables (${migrations(REAL_TAGS.length)}).`)
     expect(await db.query(`select count(*)::int as n from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname not in ('pg_catalog', 'information_schema', 'pg_toast')`)).toEqual(objectsBefore)
     expect(await db.query(`select nspname from pg_namespace where nspname = 'drizzle'`)).toEqual([])
   })
@@ -36,7 +38,7 @@ describePostgres('the preflight against the real PostgreSQL server', () => {
     const t = await appForTest(db.env)
     expect((await postSetup(t, 'postgresql')).statusCode).toBe(200)
     const report = await preflight(db.env)
-    expect(byCheck(report).contents).toMatchObject({ status: 'passed', detail: 'A groundwork database: 1 of 1 migration applied; the setup will use it as it is.' })
+    expect(byCheck(report).contents).toMatchObject({ status: 'passed', detail: `A groundwork database: ${REAL_TAGS.length} of ${migrations(REAL_TAGS.length)} applied; the setup will use it as it is.` })
   })
 
   it('warns, naming them, about tables groundwork did not create', async () => {
