@@ -30,9 +30,8 @@ describe('a configured database that cannot be reached at startup', () => {
     const t = await appForTest(postgresAt(hole.port, { POSTGRES_CONNECT_TIMEOUT_MS: '1500' }))
     await t.app.ready()
     await hole.connected()
-    const asked = Date.now()
+    // "connecting" can only be seen before the attempt's 1.5 s connect timeout ends: the status did not wait on it.
     const status = await t.app.inject({ method: 'GET', url: '/api/db/status' })
-    expect(Date.now() - asked).toBeLessThan(500)
     expect(status.json()).toMatchObject({ configured: true, initialized: false, phase: 'connecting', last_error: null })
     expect(() => t.app.getDb()).toThrow(/The postgresql database is starting/)
 

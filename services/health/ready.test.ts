@@ -1,56 +1,30 @@
 import { sql } from 'drizzle-orm'
-import { afterEach, describe, expect, it, onTestFinished } from 'vitest'
-import { buildTestApp, describePostgres, type TestApp } from '../../test/helpers/app.js'
-import { createTestDatabase } from '../../test/helpers/postgres.js'
-import { startTcpProxy, type TcpProxy } from '../../test/helpers/tcp-proxy.js'
+import { describe, expect, it } from 'vitest'
+import { describePostgres, type TestApp } from '../../test/helpers/app.js'
+import { eventually, postgresAppBehindProxy, startedAppForTest } from '../../test/helpers/apps.js'
+import type { TcpProxy } from '../../test/helpers/tcp-proxy.js'
 
-const apps: TestApp[] = []
-afterEach(async () => {
-  await Promise.all(apps.splice(0).map((t) => t.close()))
-})
-
-async function started(...args: Parameters<typeof buildTestApp>) {
-  const t = await buildTestApp(...args)
-  apps.push(t)
-  await t.ready()
-  return t
-}
 
 const ready = (t: TestApp) => t.app.inject({ method: 'GET', url: '/ready' })
 
 /** Log lines at warn level or above. */
 const problems = (t: TestApp) => t.logs.filter((line) => (JSON.parse(line) as { level: number }).level >= 40)
 
-async function until<T>(what: string, probe: () => T | Promise<T>, ok: (value: T) => boolean, deadlineMs = 20_000): Promise<T> {
-  const deadline = Date.now() + deadlineMs
-  for (;;) {
-    const value = await probe()
-    if (ok(value)) return value
-    if (Date.now() > deadline) throw new Error(`no ${what} within ${deadlineMs} ms (last: ${JSON.stringify(value)})`)
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
-}
-
-/** A PostgreSQL app whose server can be taken away (cut or frozen) through a proxy. */
 async function postgresBehindProxy(): Promise<{ t: TestApp; proxy: TcpProxy }> {
-  const db = await createTestDatabase()
-  onTestFinished(() => db.drop())
-  const proxy = await startTcpProxy(db.env.POSTGRES_HOST!, Number(db.env.POSTGRES_PORT))
-  onTestFinished(() => proxy.close())
-  const t = await started({ ...db.env, POSTGRES_HOST: '127.0.0.1', POSTGRES_PORT: String(proxy.port), DB_TYPE: 'postgresql' })
+  const { t, proxy } = await postgresAppBehindProxy()
   expect((await ready(t)).statusCode).toBe(200)
   return { t, proxy }
 }
 
 describe('GET /ready', () => {
   it('declares what it can answer: 200 and 503', async () => {
-    const t = await started()
+    const t = await startedAppForTest()
     const spec = (await t.app.inject({ method: 'GET', url: '/api/openapi.json' })).json()
     expect(Object.keys(spec.paths['/ready'].get.responses).sort()).toEqual(['200', '503'])
   })
 
   it('answers 503 with the reason before setup, and logs nothing per probe', async () => {
-    const t = await started()
+    const t = await startedAppForTest()
     const before = problems(t).length
     for (let i = 0; i < 5; i++) {
       const res = await ready(t)
@@ -61,7 +35,7 @@ describe('GET /ready', () => {
   })
 
   it('answers 503 naming the embedded database while a long transaction holds its only connection, then 200', async () => {
-    const t = await started({}, { seedPglite: true })
+    const t = await startedAppForTest({}, { seedPglite: true })
     let release: () => void = () => undefined
     const held = t.app.getDb().transaction(async (tx) => {
       await tx.execute(sql`select 1`)
@@ -99,7 +73,7 @@ describePostgres('GET /ready while PostgreSQL is down', () => {
     expect(t.logs.filter((line) => line.includes('"stack"'))).toEqual([])
 
     await proxy.restore()
-    await until('200 from /ready', async () => (await ready(t)).statusCode, (code) => code === 200)
+    await eventually('200 from /ready', async () => (await ready(t)).statusCode, (code) => code === 200)
     expect(t.logs.filter((line) => line.includes('answers again'))).toHaveLength(1)
   })
 
@@ -118,6 +92,6 @@ describePostgres('GET /ready while PostgreSQL is down', () => {
     }
     expect(t.logs.filter((line) => line.includes('stopped answering'))).toHaveLength(1)
     await proxy.restore()
-    await until('200 from /ready', async () => (await ready(t)).statusCode, (code) => code === 200)
+    await eventually('200 from /ready', async () => (await ready(t)).statusCode, (code) => code === 200)
   })
 })

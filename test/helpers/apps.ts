@@ -3,6 +3,7 @@ import { onTestFinished } from 'vitest'
 import type { DatabaseType } from '../../services/core/config.js'
 import { AUTH, buildTestApp, type TestApp } from './app.js'
 import { createTestDatabase, type TestDatabase } from './postgres.js'
+import { startTcpProxy, type TcpProxy } from './tcp-proxy.js'
 
 /** buildTestApp inside a test: closed (and its temp folder removed) when the test ends, passed or failed. */
 export async function appForTest(...args: Parameters<typeof buildTestApp>): Promise<TestApp> {
@@ -39,4 +40,16 @@ export async function eventually<T>(what: string, probe: () => T | Promise<T>, o
     if (Date.now() > deadline) throw new Error(`${what} did not happen within ${deadlineMs} ms; last seen: ${JSON.stringify(value)?.slice(0, 2000)}`)
     await sleep(50)
   }
+}
+
+/**
+ * A started app on a throwaway PostgreSQL database reached through a proxy, so a test can take
+ * the server away (cut or freeze the proxy) and give it back. Everything is removed when the test ends.
+ */
+export async function postgresAppBehindProxy(): Promise<{ t: TestApp; proxy: TcpProxy }> {
+  const db = await databaseForTest()
+  const proxy = await startTcpProxy(db.env.POSTGRES_HOST!, Number(db.env.POSTGRES_PORT))
+  onTestFinished(() => proxy.close())
+  const t = await startedAppForTest({ ...db.env, POSTGRES_HOST: '127.0.0.1', POSTGRES_PORT: String(proxy.port), DB_TYPE: 'postgresql' })
+  return { t, proxy }
 }
