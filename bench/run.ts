@@ -47,8 +47,12 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   })
 }
 
+// --cpu-prof: our servers write V8 CPU profiles there (kept after the run) for Chrome DevTools.
+const PROFILES = process.argv.includes('--cpu-prof') ? join(tmpdir(), `groundwork-bench-profiles-${process.pid}`) : null
+
 function ours(name: string, env: Record<string, string>, probe: '/health' | '/ready' = '/ready', imports?: string[]): Promise<Server> {
-  return startServer(name, 'services/server.ts', { probe, imports, env: { LOG_LEVEL, ADMIN_TOKEN: TOKEN, ...env } })
+  const nodeArgs = PROFILES ? ['--cpu-prof', `--cpu-prof-dir=${PROFILES}`] : []
+  return startServer(name, 'services/server.ts', { probe, imports, nodeArgs, env: { LOG_LEVEL, ADMIN_TOKEN: TOKEN, ...env } })
 }
 
 function bare(name: string, file: string, env: Record<string, string> = {}): Promise<Server> {
@@ -215,6 +219,7 @@ async function main(): Promise<void> {
   report.embeddedSetup = await embeddedSetup(quick)
   report.totalSeconds = Math.round((Date.now() - started) / 1000)
   printReport(report)
+  if (PROFILES) process.stdout.write(`CPU profiles of our servers: ${PROFILES}\n`)
   await writeFile(join(ROOT, 'bench', quick ? 'results-quick.json' : 'results.json'), `${JSON.stringify(report, null, 2)}\n`)
 }
 

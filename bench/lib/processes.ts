@@ -34,6 +34,8 @@ export interface StartOptions {
   env: Record<string, string>
   /** Extra `--import` modules, e.g. the pool-wait probe. */
   imports?: string[]
+  /** Extra Node flags, e.g. --cpu-prof. */
+  nodeArgs?: string[]
   timeoutMs?: number
 }
 
@@ -41,7 +43,7 @@ export interface StartOptions {
 export async function startServer(name: string, file: string, options: StartOptions): Promise<Server> {
   const port = await freePort()
   const url = `http://127.0.0.1:${port}`
-  const args = ['--import', 'tsx', ...(options.imports ?? []).flatMap((m) => ['--import', m]), join(ROOT, file)]
+  const args = [...(options.nodeArgs ?? []), '--import', 'tsx', ...(options.imports ?? []).flatMap((m) => ['--import', m]), join(ROOT, file)]
   const start = performance.now()
   const child = spawn(process.execPath, args, {
     cwd: ROOT,
