@@ -14,8 +14,11 @@ import { machine, printReport, type PairRow, type Report } from './lib/report.js
 import { embeddedSetup, settingsInitialization } from './lib/extras.js'
 
 const quick = process.argv.includes('--quick')
-const SECONDS = quick ? 1 : 4
-const ROUNDS = quick ? 1 : 3
+// Short rounds, many of them: on a shared machine drift then hits both sides of a ratio alike.
+const SECONDS = quick ? 1 : 2
+const ROUNDS = quick ? 1 : 6
+/** --only TEXT: just the pairs whose name holds TEXT, nothing else (to check a fix quickly). */
+const ONLY = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] ?? '' : null
 const WARMUP_SECONDS = quick ? 0.5 : 2
 const OVERLOAD_SECONDS = quick ? 3 : 30
 const STARTS = quick ? 1 : 3
@@ -122,6 +125,7 @@ async function runPairs(pairs: Pair[]): Promise<PairRow[]> {
       baselineRps: mean(b.map((r) => r.rps)),
       baselineP50: mean(b.map((r) => r.p50)),
       baselineP99: mean(b.map((r) => r.p99)),
+      ratio: median(ratios),
       ratioMin: Math.min(...ratios),
       ratioMax: Math.max(...ratios),
     }
@@ -129,7 +133,11 @@ async function runPairs(pairs: Pair[]): Promise<PairRow[]> {
 }
 
 const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.length
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b)
+  const middle = Math.floor(sorted.length / 2)
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2
+}
 
 async function seed(server: Server, kv: boolean): Promise<void> {
   if (!kv) return
@@ -207,20 +215,22 @@ async function main(): Promise<void> {
     { group: 'probes', name: 'GET /ready (pglite)', ours: { server: oursLite, path: '/ready' }, baseline: { server: bareLite, path: '/ready' }, baselineName: 'bare route, select 1 on raw PGlite' },
     ...dataPairs('postgresql', oursPg, barePg, kv),
     ...dataPairs('pglite', oursLite, bareLite, kv),
-  ]
+  ].filter((pair) => ONLY === null || pair.name.includes(ONLY))
   process.stderr.write(`${pairs.length} pairs × ${ROUNDS} rounds × ${SECONDS} s `)
   report.pairs = await runPairs(pairs)
   process.stderr.write('\n')
   await Promise.all([plain, barePg, bareLite, oursPg, oursLite].map((s) => s.stop()))
 
-  report.overload = await overload(pgDb, kv)
-  await startupAndMemory(report, pgDb)
-  report.settingsInit = await settingsInitialization(quick)
-  report.embeddedSetup = await embeddedSetup(quick)
+  if (ONLY === null) {
+    report.overload = await overload(pgDb, kv)
+    await startupAndMemory(report, pgDb, liteData)
+    report.settingsInit = await settingsInitialization(quick)
+    report.embeddedSetup = await embeddedSetup(quick)
+  }
   report.totalSeconds = Math.round((Date.now() - started) / 1000)
   printReport(report)
   if (PROFILES) process.stdout.write(`CPU profiles of our servers: ${PROFILES}\n`)
-  await writeFile(join(ROOT, 'bench', quick ? 'results-quick.json' : 'results.json'), `${JSON.stringify(report, null, 2)}\n`)
+  if (ONLY === null) await writeFile(join(ROOT, 'bench', quick ? 'results-quick.json' : 'results.json'), `${JSON.stringify(report, null, 2)}\n`)
 }
 
 /** 256 connections against a pool of 10: nothing may fail; the probe in the server times the pool waits. */
@@ -240,7 +250,7 @@ async function overload(pgDb: TestDatabase, kv: boolean): Promise<Report['overlo
 }
 
 /** Start to ready per kind and state, against a bare Fastify process; setup and idle memory. */
-async function startupAndMemory(report: Report, pgDb: TestDatabase): Promise<void> {
+async function startupAndMemory(report: Report, pgDb: TestDatabase, liteDir: string): Promise<void> {
   const times = async (name: string, start: () => Promise<Server>, after?: (s: Server) => Promise<void>) => {
     const ms: number[] = []
     for (let i = 0; i < STARTS; i++) {
@@ -260,9 +270,6 @@ async function startupAndMemory(report: Report, pgDb: TestDatabase): Promise<voi
   report.startup.push({ kind: 'any', state: 'unconfigured', ms: await times('unconfigured', async () => ours('ours (unconfigured)', { PERSISTENT_DATA_DIR: await tempDir() }, '/health')) })
   const pgDir = await tempDir()
   report.startup.push({ kind: 'postgresql', state: 'configured, nothing pending', ms: await times('postgresql configured', () => ours('ours (postgresql)', { ...pgDb.env, DB_TYPE: 'postgresql', PERSISTENT_DATA_DIR: pgDir }), idle('postgresql')) })
-  const liteDir = await tempDir()
-  const first = await ours('ours (pglite, first start)', { DB_TYPE: 'pglite', PERSISTENT_DATA_DIR: liteDir })
-  await first.stop()
   report.startup.push({ kind: 'pglite', state: 'configured, nothing pending', ms: await times('pglite configured', () => ours('ours (pglite)', { DB_TYPE: 'pglite', PERSISTENT_DATA_DIR: liteDir }), idle('pglite')) })
   // Every migration pending on PostgreSQL: a fresh empty database per start (--quick keeps the first start's figure).
   if (!quick) report.startup.push({

@@ -16,6 +16,8 @@ export interface PairRow {
   baselineRps: number
   baselineP50: number
   baselineP99: number
+  /** Median of the rounds' ratios. */
+  ratio: number
   ratioMin: number
   ratioMax: number
 }
@@ -61,7 +63,7 @@ export async function machine(): Promise<Report['machine']> {
 const out = (line = '') => process.stdout.write(`${line}\n`)
 const n = (value: number) => Math.round(value).toLocaleString('en-US')
 const ms = (value: number) => value.toFixed(value < 10 ? 1 : 0)
-const ratio = (row: PairRow) => (row.ratioMin === row.ratioMax ? `${row.ratioMin.toFixed(2)}×` : `${row.ratioMin.toFixed(2)}–${row.ratioMax.toFixed(2)}×`)
+const ratio = (row: PairRow) => (row.ratioMin === row.ratioMax ? `${row.ratio.toFixed(2)}×` : `${row.ratio.toFixed(2)}× (${row.ratioMin.toFixed(2)}–${row.ratioMax.toFixed(2)})`)
 
 export function printReport(report: Report): void {
   const m = report.machine
@@ -70,7 +72,7 @@ export function printReport(report: Report): void {
   out(`${m.cpu}, ${m.cores} cores, ${m.memoryGb} GB, Linux ${m.kernel}, load ${m.loadAverage}; Node ${m.node}, PostgreSQL ${m.postgresql}, PGlite ${m.pglite}, Fastify ${m.fastify}, ${m.loadGenerator}`)
   out(`${s.connections} connections, loopback, ${s.rounds} interleaved round(s) of ${s.seconds} s, LOG_LEVEL=${s.logLevel}${report.quick ? ' (--quick: smoke run, numbers mean little)' : ''}`)
   out()
-  out('| route (ours) | req/s | p50 ms | p99 ms | baseline | base req/s | base p99 ms | ratio |')
+  out('| route (ours) | req/s | p50 ms | p99 ms | baseline | base req/s | base p99 ms | ratio: median (range) |')
   out('| --- | ---: | ---: | ---: | --- | ---: | ---: | ---: |')
   for (const r of report.pairs) out(`| ${r.name} | ${n(r.rps)} | ${ms(r.p50)} | ${ms(r.p99)} | ${r.baseline} | ${n(r.baselineRps)} | ${ms(r.baselineP99)} | ${ratio(r)} |`)
   const o = report.overload
