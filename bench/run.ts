@@ -1,91 +1,306 @@
 /**
- * `npm run bench`: throughput of the paths every request takes, on both kinds, measured here
- * rather than asserted in tests (timings on shared machines are noise for a test).
- *   - GET /api/db/status through the full app (inject)
- *   - a one-row select: raw driver, Drizzle, Drizzle prepared — on PGlite and on PostgreSQL
- *   - the time and memory a first setup of the embedded database takes (POST /api/db/setup)
- * PostgreSQL runs against TEST_DATABASE_URL or postgres://postgres@127.0.0.1:5432/postgres
- * in a throwaway database.
+ * `npm run bench [-- --quick]`: our routes against hand-written baselines, each server its own
+ * process on 127.0.0.1, driven by autocannon from this process. Pairs run interleaved (A B A B …)
+ * and are reported as ratios, since absolute numbers drift on shared machines. Prints one table
+ * and writes it, with the machine and versions, to bench/results.json.
  */
-import { eq, sql } from 'drizzle-orm'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { buildApp } from '../services/app.js'
-import { loadConfig } from '../services/core/config.js'
-import { createTestDatabase, postgresReachable } from '../test/helpers/postgres.js'
-import { instance } from '../services/database/schema.js'
-import type { Database } from '../services/database/connection.js'
+import { createTestDatabase, postgresReachable, type TestDatabase } from '../test/helpers/postgres.js'
+import { load, type LoadResult } from './lib/load.js'
+import { ROOT, rssOf, startServer, stopAll, type Server } from './lib/processes.js'
+import { machine, printReport, type PairRow, type Report } from './lib/report.js'
+import { embeddedSetup, settingsInitialization } from './lib/extras.js'
 
-const DURATION_MS = Number(process.env.BENCH_MS ?? 2_000)
+const quick = process.argv.includes('--quick')
+// Short rounds, many of them: on a shared machine drift then hits both sides of a ratio alike.
+const SECONDS = quick ? 1 : 2
+const ROUNDS = quick ? 1 : 6
+/** --only TEXT: just the pairs whose name holds TEXT, nothing else (to check a fix quickly). */
+const ONLY = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] ?? '' : null
+const WARMUP_SECONDS = quick ? 0.5 : 2
+const OVERLOAD_SECONDS = quick ? 3 : 30
+const STARTS = quick ? 1 : 3
+const LOG_LEVEL = process.env.BENCH_LOG_LEVEL ?? 'warn'
+const TOKEN = 'bench-admin-token-0123456789abcdef'
+const AUTH = { authorization: `Bearer ${TOKEN}` }
+const KV_KEY = 'bench'
+const SETTING_KEY = 'smtp.port'
 
-async function measure(name: string, op: () => Promise<unknown>): Promise<void> {
-  for (let i = 0; i < 200; i++) await op() // warm-up
-  let count = 0
-  const start = performance.now()
-  while (performance.now() - start < DURATION_MS) {
-    await op()
-    count++
+const temp: string[] = []
+const databases: TestDatabase[] = []
+
+async function tempDir(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'groundwork-bench-'))
+  temp.push(dir)
+  return dir
+}
+
+async function cleanup(): Promise<void> {
+  await stopAll()
+  await Promise.allSettled(databases.splice(0).map((d) => d.drop()))
+  await Promise.allSettled(temp.splice(0).map((d) => rm(d, { recursive: true, force: true })))
+}
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    process.stderr.write(`\n${signal}: stopping the servers and removing the temporary databases and folders…\n`)
+    void cleanup().finally(() => process.exit(130))
+  })
+}
+
+// --cpu-prof: our servers write V8 CPU profiles there (kept after the run) for Chrome DevTools.
+const PROFILES = process.argv.includes('--cpu-prof') ? join(tmpdir(), `groundwork-bench-profiles-${process.pid}`) : null
+
+function ours(name: string, env: Record<string, string>, probe: '/health' | '/ready' = '/ready', imports?: string[]): Promise<Server> {
+  const nodeArgs = PROFILES ? ['--cpu-prof', `--cpu-prof-dir=${PROFILES}`] : []
+  return startServer(name, 'services/server.ts', { probe, imports, nodeArgs, env: { LOG_LEVEL, ADMIN_TOKEN: TOKEN, ...env } })
+}
+
+function bare(name: string, file: string, env: Record<string, string> = {}): Promise<Server> {
+  return startServer(name, `bench/servers/${file}`, { probe: '/health', env: { LOG_LEVEL, ...env } })
+}
+
+async function request(url: string, init: { method?: string; body?: unknown } = {}): Promise<{ status: number; body: string }> {
+  const response = await fetch(url, {
+    method: init.method ?? 'GET',
+    headers: { ...AUTH, ...(init.body === undefined ? {} : { 'content-type': 'application/json' }) },
+    body: init.body === undefined ? undefined : JSON.stringify(init.body),
+  })
+  return { status: response.status, body: await response.text() }
+}
+
+interface Target {
+  server: Server
+  path: string
+  method?: 'GET' | 'PUT'
+  body?: unknown
+}
+
+interface Pair {
+  group: string
+  name: string
+  ours: Target
+  baseline: Target
+  baselineName: string
+}
+
+function expectOk(result: LoadResult, what: string): void {
+  if (result.errors + result.timeouts + result.non2xx > 0) {
+    throw new Error(`${what}: ${result.errors} errors, ${result.timeouts} timeouts, ${result.non2xx} non-2xx answers; run it by hand (see bench/README-section.md) to see why`)
   }
-  const seconds = (performance.now() - start) / 1000
-  rows.push({ name, opsPerSecond: Math.round(count / seconds), usPerOp: Math.round((seconds * 1e6) / count) })
 }
 
-const rows: { name: string; opsPerSecond: number; usPerOp: number }[] = []
-
-async function selects(kind: string, db: Database, raw: () => Promise<unknown>) {
-  const [row] = await db.select().from(instance)
-  const id = row!.id
-  const prepared = db.select().from(instance).where(eq(instance.id, sql.placeholder('id'))).prepare(`bench_${kind}`)
-  await measure(`${kind}: raw driver select`, raw)
-  await measure(`${kind}: drizzle select`, () => db.select().from(instance).where(eq(instance.id, id)))
-  await measure(`${kind}: drizzle prepared select`, () => prepared.execute({ id }))
+async function drive(target: Target, seconds: number): Promise<LoadResult> {
+  const result = await load(target.server.url + target.path, { method: target.method, body: target.body, headers: AUTH, seconds })
+  expectOk(result, `${target.method ?? 'GET'} ${target.path} on ${target.server.name}`)
+  return result
 }
 
-const TOKEN = 'bench-admin-token-0123456789'
-
-async function app(env: Record<string, string>) {
-  const built = await buildApp(loadConfig({ LOG_LEVEL: 'silent', ADMIN_TOKEN: TOKEN, ...env }))
-  await built.ready()
-  await built.database.settled()
-  return built
-}
-
-async function main() {
-  const dataDir = await mkdtemp(join(tmpdir(), 'groundwork-bench-'))
-  const lite = await app({ PERSISTENT_DATA_DIR: dataDir })
-  const rssBefore = process.memoryUsage().rss
-  const setupStart = performance.now()
-  const res = await lite.inject({ method: 'POST', url: '/api/db/setup', headers: { authorization: `Bearer ${TOKEN}` }, payload: { type: 'pglite' } })
-  if (res.statusCode !== 200) throw new Error(`setup failed: ${res.body}`)
-  const setupMs = performance.now() - setupStart
-  const rssAfter = process.memoryUsage().rss
-
-  await measure('GET /api/db/status (inject)', () => lite.inject({ method: 'GET', url: '/api/db/status' }))
-  const liteDb = lite.getDb()
-  await selects('pglite', liteDb, () => liteDb.execute(sql`select * from instance where singleton`))
-  await lite.close()
-  await rm(dataDir, { recursive: true, force: true })
-
-  if (await postgresReachable()) {
-    const database = await createTestDatabase()
-    const pgDataDir = await mkdtemp(join(tmpdir(), 'groundwork-bench-'))
-    const pg = await app({ ...database.env, DB_TYPE: 'postgresql', PERSISTENT_DATA_DIR: pgDataDir })
-    try {
-      const pgDb = pg.getDb()
-      await selects('postgresql', pgDb, () => database.query('select * from instance where singleton'))
-    } finally {
-      await pg.close()
-      await database.drop()
-      await rm(pgDataDir, { recursive: true, force: true })
+/** A B A B …: each round runs every pair, so drift hits both sides of a ratio alike. */
+async function runPairs(pairs: Pair[]): Promise<PairRow[]> {
+  for (const pair of pairs) {
+    await drive(pair.ours, WARMUP_SECONDS)
+    await drive(pair.baseline, WARMUP_SECONDS)
+  }
+  const samples = pairs.map(() => ({ ours: [] as LoadResult[], baseline: [] as LoadResult[] }))
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const [i, pair] of pairs.entries()) {
+      samples[i]!.ours.push(await drive(pair.ours, SECONDS))
+      samples[i]!.baseline.push(await drive(pair.baseline, SECONDS))
+      process.stderr.write('.')
     }
-  } else {
-    process.stderr.write('no PostgreSQL server: the postgresql rows are missing\n')
   }
-
-  process.stdout.write(`\n${'benchmark'.padEnd(36)}${'ops/s'.padStart(10)}${'µs/op'.padStart(10)}\n`)
-  for (const row of rows) process.stdout.write(`${row.name.padEnd(36)}${String(row.opsPerSecond).padStart(10)}${String(row.usPerOp).padStart(10)}\n`)
-  process.stdout.write(`\nfirst PGlite setup: ${(setupMs / 1000).toFixed(1)} s; RSS ${Math.round(rssBefore / 2 ** 20)} MB before, ${Math.round(rssAfter / 2 ** 20)} MB after\n`)
+  return pairs.map((pair, i) => {
+    const { ours: a, baseline: b } = samples[i]!
+    const ratios = a.map((r, k) => r.rps / b[k]!.rps)
+    return {
+      group: pair.group,
+      name: pair.name,
+      baseline: pair.baselineName,
+      rps: mean(a.map((r) => r.rps)),
+      p50: mean(a.map((r) => r.p50)),
+      p99: mean(a.map((r) => r.p99)),
+      baselineRps: mean(b.map((r) => r.rps)),
+      baselineP50: mean(b.map((r) => r.p50)),
+      baselineP99: mean(b.map((r) => r.p99)),
+      ratio: median(ratios),
+      ratioMin: Math.min(...ratios),
+      ratioMax: Math.max(...ratios),
+    }
+  })
 }
 
-await main()
+const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.length
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b)
+  const middle = Math.floor(sorted.length / 2)
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2
+}
+
+async function seed(server: Server, kv: boolean): Promise<void> {
+  if (!kv) return
+  const put = await request(`${server.url}/api/kv/${KV_KEY}`, { method: 'PUT', body: { value: { a: { b: 1 } } } })
+  if (put.status !== 200) throw new Error(`seeding PUT /api/kv/${KV_KEY} on ${server.name} answered ${put.status}: ${put.body}`)
+}
+
+/** The KV routes come from another branch: measured only where the server has them. */
+async function hasKv(server: Server): Promise<boolean> {
+  const { status } = await request(`${server.url}/api/kv/${KV_KEY}`)
+  return status !== 404 || (await request(`${server.url}/api/kv/${KV_KEY}`, { method: 'PUT', body: { value: 1 } })).status === 200
+}
+
+function dataPairs(kind: string, server: Server, baseline: Server, kv: boolean): Pair[] {
+  const b = kind === 'postgresql' ? 'bare route, pg Pool + named prepared statement' : 'bare route, raw PGlite'
+  const pairs: Pair[] = [
+    { group: `reads (${kind})`, name: `GET /api/settings/${SETTING_KEY} (${kind})`, ours: { server, path: `/api/settings/${SETTING_KEY}` }, baseline: { server: baseline, path: `/settings/${SETTING_KEY}` }, baselineName: b },
+  ]
+  if (kv) {
+    pairs.push(
+      { group: `reads (${kind})`, name: `GET /api/kv/${KV_KEY} (${kind})`, ours: { server, path: `/api/kv/${KV_KEY}` }, baseline: { server: baseline, path: `/kv/${KV_KEY}` }, baselineName: b },
+      {
+        group: `writes (${kind})`,
+        name: `PUT /api/kv/${KV_KEY} (${kind})`,
+        ours: { server, path: `/api/kv/${KV_KEY}`, method: 'PUT', body: { value: { a: { b: 2 } } } },
+        baseline: { server: baseline, path: `/kv/${KV_KEY}`, method: 'PUT', body: { value: { a: { b: 2 } } } },
+        baselineName: `${b} (upsert)`,
+      },
+      {
+        group: `writes (${kind})`,
+        name: `PUT /api/kv/${KV_KEY} with path a.b (${kind})`,
+        ours: { server, path: `/api/kv/${KV_KEY}`, method: 'PUT', body: { value: 3, path: 'a.b' } },
+        baseline: { server: baseline, path: `/kv/${KV_KEY}`, method: 'PUT', body: { value: 3, path: 'a.b' } },
+        baselineName: `${b} (one jsonb_set upsert)`,
+      },
+    )
+  }
+  return pairs
+}
+
+async function main(): Promise<void> {
+  const started = Date.now()
+  const report: Report = { quick, machine: await machine(), settings: { seconds: SECONDS, rounds: ROUNDS, connections: 16, logLevel: LOG_LEVEL }, pairs: [], startup: [], setup: [], idle: [], notes: [] }
+  if (!(await postgresReachable())) throw new Error('PostgreSQL is not reachable at 127.0.0.1:5432 (or TEST_DATABASE_URL): start it, e.g. `pg_ctlcluster <version> main start`, and run again')
+
+  process.stderr.write('starting the servers…\n')
+  const pgDb = await createTestDatabase()
+  databases.push(pgDb)
+  const pgEnv = { ...pgDb.env, DB_TYPE: 'postgresql', PERSISTENT_DATA_DIR: await tempDir() }
+  const plain = await bare('bare', 'bare.ts')
+  const oursPg = await ours('ours (postgresql)', pgEnv)
+  const barePg = await bare('bare-pg', 'bare-pg.ts', { ...pgDb.env, POSTGRES_POOL_MAX: '10' })
+  const liteData = await tempDir()
+  let oursLite = await ours('ours (pglite)', { DB_TYPE: 'pglite', PERSISTENT_DATA_DIR: liteData })
+  if (quick) report.startup.push({ kind: 'postgresql', state: 'every migration pending', ms: [oursPg.startMs] })
+  report.startup.push({ kind: 'pglite', state: 'every migration pending (creates the database)', ms: [oursLite.startMs] })
+
+  const kv = await hasKv(oursPg)
+  if (!kv) report.notes.push('KV rows not measured: this build has no /api/kv routes')
+  await seed(oursPg, kv)
+  await seed(oursLite, kv)
+  // The baseline opens a copy of our migrated and seeded folder: PGlite allows one process per folder.
+  await oursLite.stop()
+  const bareLiteDir = join(await tempDir(), 'pglite')
+  await cp(join(liteData, 'pglite'), bareLiteDir, { recursive: true })
+  oursLite = await ours('ours (pglite)', { DB_TYPE: 'pglite', PERSISTENT_DATA_DIR: liteData })
+  const bareLite = await bare('bare-pglite', 'bare-pglite.ts', { PGLITE_DIR: bareLiteDir })
+
+  const http = 'HTTP baseline: bare Fastify route returning a constant'
+  const pairs: Pair[] = [
+    { group: 'probes', name: 'GET /health', ours: { server: oursPg, path: '/health' }, baseline: { server: plain, path: '/health' }, baselineName: http },
+    { group: 'probes', name: 'GET /api/db/status (postgresql)', ours: { server: oursPg, path: '/api/db/status' }, baseline: { server: plain, path: '/health' }, baselineName: http },
+    { group: 'probes', name: 'GET /api/db/status (pglite)', ours: { server: oursLite, path: '/api/db/status' }, baseline: { server: plain, path: '/health' }, baselineName: http },
+    { group: 'probes', name: 'GET /ready (postgresql)', ours: { server: oursPg, path: '/ready' }, baseline: { server: barePg, path: '/ready' }, baselineName: 'bare route, select 1 on a pg Pool' },
+    { group: 'probes', name: 'GET /ready (pglite)', ours: { server: oursLite, path: '/ready' }, baseline: { server: bareLite, path: '/ready' }, baselineName: 'bare route, select 1 on raw PGlite' },
+    ...dataPairs('postgresql', oursPg, barePg, kv),
+    ...dataPairs('pglite', oursLite, bareLite, kv),
+  ].filter((pair) => ONLY === null || pair.name.includes(ONLY))
+  process.stderr.write(`${pairs.length} pairs × ${ROUNDS} rounds × ${SECONDS} s `)
+  report.pairs = await runPairs(pairs)
+  process.stderr.write('\n')
+  await Promise.all([plain, barePg, bareLite, oursPg, oursLite].map((s) => s.stop()))
+
+  if (ONLY === null) {
+    report.overload = await overload(pgDb, kv)
+    await startupAndMemory(report, pgDb, liteData)
+    report.settingsInit = await settingsInitialization(quick)
+    report.embeddedSetup = await embeddedSetup(quick)
+  }
+  report.totalSeconds = Math.round((Date.now() - started) / 1000)
+  printReport(report)
+  if (PROFILES) process.stdout.write(`CPU profiles of our servers: ${PROFILES}\n`)
+  if (ONLY === null) await writeFile(join(ROOT, 'bench', quick ? 'results-quick.json' : 'results.json'), `${JSON.stringify(report, null, 2)}\n`)
+}
+
+/** 256 connections against a pool of 10: nothing may fail; the probe in the server times the pool waits. */
+async function overload(pgDb: TestDatabase, kv: boolean): Promise<Report['overload']> {
+  const waitFile = join(await tempDir(), 'pool-wait.json')
+  const server = await ours('ours (postgresql, overload)', { ...pgDb.env, DB_TYPE: 'postgresql', POSTGRES_POOL_MAX: '10', PERSISTENT_DATA_DIR: await tempDir(), POOL_WAIT_FILE: waitFile }, '/ready', [
+    join(ROOT, 'bench/servers/pool-wait-probe.ts'),
+  ])
+  const path = kv ? `/api/kv/${KV_KEY}` : `/api/settings/${SETTING_KEY}`
+  process.stderr.write(`overload: 256 connections on GET ${path} for ${OVERLOAD_SECONDS} s\n`)
+  const result = await load(server.url + path, { connections: 256, seconds: OVERLOAD_SECONDS, headers: AUTH })
+  await new Promise((r) => setTimeout(r, 300))
+  const { readFile } = await import('node:fs/promises')
+  const wait = JSON.parse(await readFile(waitFile, 'utf8').catch(() => '{"longestMs":null,"waits":0}')) as { longestMs: number | null; waits: number }
+  await server.stop()
+  return { path, connections: 256, poolMax: 10, seconds: OVERLOAD_SECONDS, rps: result.rps, p99: result.p99, max: result.max, failures: result.errors + result.timeouts + result.non2xx, longestPoolWaitMs: wait.longestMs }
+}
+
+/** Start to ready per kind and state, against a bare Fastify process; setup and idle memory. */
+async function startupAndMemory(report: Report, pgDb: TestDatabase, liteDir: string): Promise<void> {
+  const times = async (name: string, start: () => Promise<Server>, after?: (s: Server) => Promise<void>) => {
+    const ms: number[] = []
+    for (let i = 0; i < STARTS; i++) {
+      const server = await start()
+      ms.push(server.startMs)
+      if (after && i === STARTS - 1) await after(server)
+      await server.stop()
+    }
+    process.stderr.write(`${name}: ${ms.map((m) => Math.round(m)).join(', ')} ms\n`)
+    return ms
+  }
+  const idle = (kind: string) => async (server: Server) => {
+    await new Promise((r) => setTimeout(r, quick ? 500 : 3_000))
+    report.idle.push({ kind, ...rssOf(server.child.pid!)! })
+  }
+  report.bareStartMs = median(await times('bare Fastify', () => bare('bare', 'bare.ts')))
+  report.startup.push({ kind: 'any', state: 'unconfigured', ms: await times('unconfigured', async () => ours('ours (unconfigured)', { PERSISTENT_DATA_DIR: await tempDir() }, '/health')) })
+  const pgDir = await tempDir()
+  report.startup.push({ kind: 'postgresql', state: 'configured, nothing pending', ms: await times('postgresql configured', () => ours('ours (postgresql)', { ...pgDb.env, DB_TYPE: 'postgresql', PERSISTENT_DATA_DIR: pgDir }), idle('postgresql')) })
+  report.startup.push({ kind: 'pglite', state: 'configured, nothing pending', ms: await times('pglite configured', () => ours('ours (pglite)', { DB_TYPE: 'pglite', PERSISTENT_DATA_DIR: liteDir }), idle('pglite')) })
+  // Every migration pending on PostgreSQL: a fresh empty database per start (--quick keeps the first start's figure).
+  if (!quick) report.startup.push({
+    kind: 'postgresql',
+    state: 'every migration pending',
+    ms: await times('postgresql, migrations pending', async () => {
+      const db = await createTestDatabase()
+      databases.push(db)
+      return ours('ours (postgresql, fresh)', { ...db.env, DB_TYPE: 'postgresql', PERSISTENT_DATA_DIR: await tempDir() })
+    }),
+  })
+  // POST /api/db/setup on PostgreSQL; PGlite's setup is bench/embedded-setup.ts's (see extras).
+  const setupDb = await createTestDatabase()
+  databases.push(setupDb)
+  const server = await ours('ours (postgresql setup)', { ...setupDb.env, PERSISTENT_DATA_DIR: await tempDir() }, '/health')
+  const start = performance.now()
+  const res = await request(`${server.url}/api/db/setup`, { method: 'POST', body: { type: 'postgresql' } })
+  const ms = performance.now() - start
+  if (res.status !== 200) throw new Error(`POST /api/db/setup (postgresql) answered ${res.status}: ${res.body}`)
+  const peak = rssOf(server.child.pid!)!
+  await new Promise((r) => setTimeout(r, quick ? 500 : 3_000))
+  const settled = rssOf(server.child.pid!)!
+  report.setup.push({ kind: 'postgresql', ms, peakMb: peak.peakMb, settledMb: settled.rssMb })
+  await server.stop()
+}
+
+try {
+  await main()
+} catch (error) {
+  process.stderr.write(`\nbench failed: ${error instanceof Error ? error.message : String(error)}\n`)
+  process.exitCode = 1
+} finally {
+  await cleanup()
+}

@@ -71,8 +71,16 @@ export async function bumpGeneration(ex: Executor): Promise<void> {
     on conflict (name) do update set value = (settings_meta.value::bigint + 1)::text`)
 }
 
+// Every read on PostgreSQL checks the generation first: prepared once per database, since a plain
+// Drizzle select builds its SQL on every call (see `npm run bench`).
+const generationQueries = new WeakMap<Executor, ReturnType<typeof prepareGeneration>>()
+const prepareGeneration = (ex: Executor) =>
+  ex.select({ value: settingsMeta.value }).from(settingsMeta).where(eq(settingsMeta.name, sql.placeholder('name'))).prepare('settings_generation')
+
 export async function currentGeneration(ex: Executor): Promise<string | null> {
-  const [row] = await ex.select({ value: settingsMeta.value }).from(settingsMeta).where(eq(settingsMeta.name, GENERATION))
+  let query = generationQueries.get(ex)
+  if (!query) generationQueries.set(ex, (query = prepareGeneration(ex)))
+  const [row] = await query.execute({ name: GENERATION })
   return row?.value ?? null
 }
 

@@ -1,0 +1,104 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { join } from 'node:path'
+import { findProjectRoot } from '../../services/core/project-root.js'
+
+export const ROOT = findProjectRoot()
+
+export interface Server {
+  name: string
+  url: string
+  child: ChildProcess
+  /** ms from spawn to the first answer of the awaited probe. */
+  startMs: number
+  stop(): Promise<void>
+}
+
+const running = new Set<Server>()
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer()
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number }
+      server.close(() => resolve(port))
+    })
+  })
+}
+
+export interface StartOptions {
+  /** Path of the probe that must answer 200 before the server counts as started. */
+  probe: '/health' | '/ready'
+  env: Record<string, string>
+  /** Extra `--import` modules, e.g. the pool-wait probe. */
+  imports?: string[]
+  /** Extra Node flags, e.g. --cpu-prof. */
+  nodeArgs?: string[]
+  timeoutMs?: number
+}
+
+/** Starts `file` (relative to the project) with this Node and tsx's loader, on 127.0.0.1 and a free port. */
+export async function startServer(name: string, file: string, options: StartOptions): Promise<Server> {
+  const port = await freePort()
+  const url = `http://127.0.0.1:${port}`
+  const args = [...(options.nodeArgs ?? []), '--import', 'tsx', ...(options.imports ?? []).flatMap((m) => ['--import', m]), join(ROOT, file)]
+  const start = performance.now()
+  const child = spawn(process.execPath, args, {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', ...options.env, PORT: String(port), HOST: '127.0.0.1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  const tail: string[] = []
+  const keep = (chunk: Buffer) => {
+    tail.push(...chunk.toString().split('\n').filter(Boolean))
+    tail.splice(0, Math.max(0, tail.length - 15))
+  }
+  child.stdout!.on('data', keep)
+  child.stderr!.on('data', keep)
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+  const server: Server = {
+    name,
+    url,
+    child,
+    startMs: 0,
+    async stop() {
+      running.delete(server)
+      if (child.exitCode !== null || child.signalCode !== null) return
+      child.kill('SIGTERM')
+      const timer = setTimeout(() => child.kill('SIGKILL'), 12_000)
+      await exited
+      clearTimeout(timer)
+    },
+  }
+  running.add(server)
+  const deadline = start + (options.timeoutMs ?? 120_000)
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`${name} (${file}) exited with code ${child.exitCode} before answering ${options.probe}:\n${tail.join('\n')}`)
+    const status = await fetch(url + options.probe).then((r) => r.status, () => 0)
+    if (status === 200) break
+    if (performance.now() > deadline) {
+      await server.stop()
+      throw new Error(`${name} (${file}) did not answer ${options.probe} with 200 within ${options.timeoutMs ?? 120_000} ms (last status ${status}):\n${tail.join('\n')}`)
+    }
+    await new Promise((r) => setTimeout(r, 5))
+  }
+  server.startMs = performance.now() - start
+  return server
+}
+
+export async function stopAll(): Promise<void> {
+  await Promise.allSettled([...running].map((s) => s.stop()))
+}
+
+/** Current and peak resident memory of a process, in MB (Linux /proc). */
+export function rssOf(pid: number): { rssMb: number; peakMb: number } | null {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8')
+    const field = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN) / 1024
+    return { rssMb: Math.round(field('VmRSS')), peakMb: Math.round(field('VmHWM')) }
+  } catch {
+    return null
+  }
+}
