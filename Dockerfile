@@ -1,11 +1,12 @@
 # syntax=docker/dockerfile:1
 
-# node:20-bookworm-slim rather than alpine: Node's musl builds are an "experimental" platform
+# node:24-bookworm-slim: the Node the project pins (package.json's `node` devDependency, the one
+# `npm test` runs on). Slim rather than alpine: Node's musl builds are an "experimental" platform
 # while glibc Linux is tier 1, and the tests and CI run on Debian, so the image runs on the libc
 # they prove. PGlite (WASM) and pg (pure JS) would run on alpine too; slim costs ~30 MB more.
 
 # Build stage: every dependency, compile TypeScript to dist/.
-FROM node:20-bookworm-slim AS build
+FROM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci
@@ -14,7 +15,7 @@ COPY services ./services
 RUN npm run build
 
 # Runtime stage: production dependencies, the compiled code and the migrations.
-FROM node:20-bookworm-slim AS runtime
+FROM node:24-bookworm-slim AS runtime
 ENV NODE_ENV=production HOST=0.0.0.0 PORT=3000
 WORKDIR /app
 COPY package.json package-lock.json ./
