@@ -19,7 +19,9 @@ FROM node:24-bookworm-slim AS runtime
 ENV NODE_ENV=production HOST=0.0.0.0 PORT=3000
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev && npm cache clean --force
+# --omit=optional: the only optional dependencies are other platforms' binaries, pg's Cloudflare
+# socket and the PostgreSQL 18 server binaries the tests use, none of which the image runs.
+RUN npm ci --omit=dev --omit=optional && npm cache clean --force
 COPY --from=build /app/dist ./dist
 # The app refuses to start its database without these (code migrations_missing): they must ship.
 COPY drizzle ./drizzle
