@@ -1,2 +1,3 @@
 // Every service's tables, for drizzle-kit (drizzle.config.ts) and for the typed Database.
 export * from './database/schema.js'
+export * from './settings/schema.js'

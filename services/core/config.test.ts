@@ -71,6 +71,15 @@ describe('loadConfig', () => {
     expect(problemsOf({ POSTGRES_SSL_CA_FILE: join(dir, 'nope.pem') })[0]).toMatch(/^POSTGRES_SSL_CA_FILE: cannot read .*nope\.pem \(ENOENT\)/)
   })
 
+  it('takes ENCRYPTION_SECRET of at least 32 characters, and rejects a shorter one without echoing it', () => {
+    const secret = 'a-long-enough-secret-0123456789abcdef'
+    expect(loadConfig({ ENCRYPTION_SECRET: secret }).encryptionSecret).toBe(secret)
+    expect(loadConfig({}).encryptionSecret).toBeNull()
+    const problems = problemsOf({ ENCRYPTION_SECRET: 'short-secret-hunter2' })
+    expect(problems).toEqual([expect.stringMatching(/^ENCRYPTION_SECRET: expected at least 32 characters, got 20/)])
+    expect(problems.join()).not.toContain('hunter2')
+  })
+
   it('never echoes a DATABASE_URL it rejects, since it may hold a password', () => {
     const problems = problemsOf({ DATABASE_URL: 'mysql://admin:hunter2-secret@db/app' })
     expect(problems[0]).toMatch(/^DATABASE_URL: expected the postgresql:\/\/ or postgres:\/\/ scheme/)

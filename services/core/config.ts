@@ -38,6 +38,8 @@ export interface Config {
   dbType: DatabaseType | null
   postgres: PostgresConfig
   adminToken: string | null
+  /** ENCRYPTION_SECRET: the encrypted settings' key is derived from it. Never log it. */
+  encryptionSecret: string | null
   /** Where the drizzle-kit migrations live; not an environment variable. */
   migrationsFolder: string
 }
@@ -80,6 +82,11 @@ export function loadConfig(env: Env = process.env, root: string = findProjectRoo
     problems.push('ADMIN_TOKEN: expected at least 16 characters (use a long random value, e.g. `openssl rand -hex 24`)')
   }
 
+  const encryptionSecret = read.text('ENCRYPTION_SECRET')
+  if (encryptionSecret !== null && encryptionSecret.length < 32) {
+    problems.push(`ENCRYPTION_SECRET: expected at least 32 characters, got ${encryptionSecret.length} (use a long random value, e.g. \`openssl rand -hex 32\`, and the same one on every instance)`)
+  }
+
   const dataDir = read.text('PERSISTENT_DATA_DIR')
   const config: Config = {
     port: read.integer('PORT', 3000, 0, 65535),
@@ -102,6 +109,7 @@ export function loadConfig(env: Env = process.env, root: string = findProjectRoo
       connectionTimeoutMs: read.integer('POSTGRES_CONNECT_TIMEOUT_MS', 5_000, 100, 600_000),
     },
     adminToken,
+    encryptionSecret,
     migrationsFolder: join(root, 'drizzle'),
   }
 

@@ -21,9 +21,10 @@ describe('service errors', () => {
 
   it('never says "undefined" for what was thrown, even when it is not an Error', () => {
     expect(messageOf(new Error('disk full'))).toBe('disk full')
-    expect(messageOf(Object.assign(new Error(''), { code: 'ENOSPC' }))).toBe('Error ENOSPC')
-    expect(messageOf(undefined)).toBe('unknown error (nothing was thrown with it)')
-    expect(messageOf({ errno: 28 })).toBe('{"errno":28}')
+    expect(messageOf(Object.assign(new Error(''), { code: 'ENOSPC' }))).toBe('Error (ENOSPC) without a message')
+    expect(messageOf(undefined)).toBe('undefined thrown')
+    expect(messageOf({ errno: 51 })).toBe('Object (errno 51) without a message')
+    expect(messageOf({ message: 'from WASM' })).toBe('from WASM')
     expect(messageOf('plain text')).toBe('plain text')
   })
 })

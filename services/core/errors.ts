@@ -61,23 +61,15 @@ export function isServiceError(error: unknown, code?: string): error is ServiceE
   return error instanceof ServiceError && (code === undefined || error.code === code)
 }
 
-/**
- * A readable message for anything thrown. WASM and some libraries throw things that are not
- * Errors, or Errors without a message: never print "undefined".
- */
+/** A readable text for any thrown value: WASM code throws objects that are not Errors and have no message. */
 export function messageOf(error: unknown): string {
-  if (error instanceof Error) {
-    if (error.message) return error.message
-    const code = (error as NodeJS.ErrnoException).code
-    return code ? `${error.name} ${code}` : error.name || 'unknown error'
-  }
-  if (typeof error === 'string' && error) return error
-  if (error === undefined || error === null) return 'unknown error (nothing was thrown with it)'
-  try {
-    return JSON.stringify(error) ?? String(error)
-  } catch {
-    return String(error)
-  }
+  if (typeof error === 'string') return error || 'an error without a message'
+  if (typeof error !== 'object' || error === null) return `${String(error)} thrown`
+  const { message, code, errno, name } = error as { message?: unknown; code?: unknown; errno?: unknown; name?: unknown }
+  if (typeof message === 'string' && message !== '') return message
+  const kind = typeof name === 'string' && name !== '' ? name : error.constructor?.name || 'an error'
+  const detail = [typeof code === 'string' ? code : null, typeof errno === 'number' ? `errno ${errno}` : null].filter(Boolean).join(', ')
+  return detail ? `${kind} (${detail}) without a message` : `${kind} without a message`
 }
 
 /**

@@ -24,6 +24,13 @@ export function describeConnectionError(wrapped: unknown, target: PostgresTarget
       { cause: error },
     )
   }
+  if (/^57P0[123]$/.test(code)) {
+    return new ServiceError(
+      'database_unreachable',
+      `PostgreSQL at ${where} is not accepting queries: ${text} (SQLSTATE ${code}). It is shutting down, restarting or starting up; wait for it, or check why it stopped.`,
+      { cause: error },
+    )
+  }
   if (code === '28P01' || /client password must be a string|password authentication failed/i.test(text)) {
     return new ServiceError(
       'database_auth_failed',

@@ -9,9 +9,9 @@ import { drizzle as drizzlePglite } from 'drizzle-orm/pglite'
 import pg from 'pg'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Config, DatabaseType } from '../core/config.js'
-import { ServiceError, isServiceError } from '../core/errors.js'
+import { ServiceError, driverError, isServiceError, messageOf } from '../core/errors.js'
 import { describeConnectionError } from './connection-errors.js'
-import { unwritable } from './persistent-data.js'
+import { fileSystemCode, isPersistentDataProblem, unwritable } from './persistent-data.js'
 import { acquirePgliteLock } from './pglite-lock.js'
 import { PgListener, quoteChannel, type NotificationHandler } from './pg-listener.js'
 import { describeTarget, resolvePostgresSettings } from './postgres-settings.js'
@@ -43,6 +43,8 @@ export interface DatabaseConnection {
    * connection was re-established (notifications may have been missed). Resolves to unlisten.
    */
   listen(channel: string, handler: NotificationHandler): Promise<() => Promise<void>>
+  /** Calls back when the driver sees a sign that the server went away (never for PGlite, which is in-process). */
+  onTrouble(listener: () => void): void
   close(): Promise<void>
 }
 
@@ -68,21 +70,34 @@ async function openPglite(config: Config): Promise<DatabaseConnection> {
   let createdFresh = false
   try {
     createdFresh = await isMissingOrEmpty(dataDir)
-    client = await PGlite.create(dataDir)
+    // Not PGlite.create(): on failure it keeps the instance, and with it the files it had open.
+    client = new PGlite(dataDir)
+    await client.waitReady
   } catch (error) {
-    await client?.close().catch(() => undefined)
+    if (client) closeFailedPglite(client)
     if (createdFresh) await rm(dataDir, { recursive: true, force: true })
     await lock.release()
-    throw new ServiceError('database_error', `Could not open the embedded database in ${dataDir}: ${(error as Error).message}. If the folder was copied or damaged, restore it from a backup.`, { cause: error })
+    throw pgliteOpenError(config, dataDir, createdFresh, error)
   }
   const opened = client
   const db = guardTransactions(drizzlePglite({ client: opened, schema }) as Database, opened, ['query', 'exec', 'transaction'])
+  // PGlite runs one query at a time: pings queued behind a long transaction would pile up, so they share one.
+  let pinging: Promise<unknown> | null = null
   return {
     type: 'pglite',
     db,
     description: dataDir,
     createdFresh,
-    ping: (timeoutMs) => withTimeout(db.execute(sql`select 1`), timeoutMs, 'the embedded database did not answer'),
+    onTrouble: () => undefined,
+    async ping(timeoutMs) {
+      pinging ??= db.execute(sql`select 1`).finally(() => (pinging = null))
+      try {
+        await withTimeout(pinging, timeoutMs, (ms) => `The embedded database in ${dataDir} did not answer within ${ms} ms: a long transaction may be holding its only connection.`)
+      } catch (error) {
+        if (isServiceError(error)) throw error
+        throw new ServiceError('database_error', `The embedded database in ${dataDir} failed a simple query: ${messageOf(driverError(error))}.`, { cause: error })
+      }
+    },
     listen: async (channel, handler) => opened.listen(quoteChannel(channel), (payload) => handler(payload)),
     async close() {
       try {
@@ -101,8 +116,17 @@ async function openPostgres(config: Config, log: FastifyBaseLogger): Promise<Dat
     log.warn('POSTGRES_SSL=require encrypts the connection but does not verify the server certificate; use verify-full to verify it')
   }
   const pool = new pg.Pool(settings.pool)
+  const troubleListeners: (() => void)[] = []
+  const trouble = () => troubleListeners.forEach((listener) => listener())
   // A dropped idle connection is reported here; without a listener it would crash the process.
-  pool.on('error', (error) => log.warn({ err: error }, 'an idle PostgreSQL connection failed; the pool will open a new one'))
+  pool.on('error', (error) => {
+    log.warn({ err: error }, 'an idle PostgreSQL connection failed; the pool will open a new one')
+    trouble()
+  })
+  // A query that failed because its connection broke (not because of its SQL) is a sign too.
+  pool.on('release', (error: Error | undefined) => {
+    if (error && describeConnectionError(error, settings.target).code === 'database_unreachable') trouble()
+  })
   try {
     await pool.query('select 1')
   } catch (error) {
@@ -116,13 +140,49 @@ async function openPostgres(config: Config, log: FastifyBaseLogger): Promise<Dat
     db,
     description: describeTarget(settings.target),
     createdFresh: false,
-    ping: (timeoutMs) => withTimeout(pool.query('select 1').then(() => undefined), timeoutMs, `PostgreSQL at ${settings.target.host}:${settings.target.port} did not answer`),
+    onTrouble: (listener) => troubleListeners.push(listener),
+    async ping(timeoutMs) {
+      const where = `${settings.target.host}:${settings.target.port}`
+      try {
+        // query_timeout makes the pool drop a connection that hangs, instead of keeping it busy forever.
+        // (pg supports it per query; its types do not list it.)
+        const query = pool.query({ text: 'select 1', query_timeout: timeoutMs + 100 } as pg.QueryConfig)
+        await withTimeout(query, timeoutMs, (ms) => `PostgreSQL at ${where} did not answer within ${ms} ms. Check that it runs and is not overloaded; the server keeps checking by itself.`)
+      } catch (error) {
+        throw isServiceError(error) ? error : describeConnectionError(error, settings.target)
+      }
+    },
     listen: (channel, handler) => listener.listen(channel, handler),
     async close() {
       await listener.close()
       await pool.end()
     },
   }
+}
+
+/**
+ * close() refuses an instance that never became ready, yet its WASM file system may hold open
+ * files in dataDir: removed with the folder, they would keep their space (on a full disk, too)
+ * and one more descriptor per retry. Close every stream but stdin, stdout and stderr.
+ */
+function closeFailedPglite(client: PGlite): void {
+  const fs = (client.Module as { FS?: { streams: ({ fd: number } | null | undefined)[]; close(stream: unknown): void } } | undefined)?.FS
+  for (const stream of fs?.streams ?? []) {
+    if (!stream || stream.fd <= 2) continue
+    try {
+      fs!.close(stream)
+    } catch {
+      // Already closed, or its file is gone: either way it holds nothing any more.
+    }
+  }
+}
+
+function pgliteOpenError(config: Config, dataDir: string, createdFresh: boolean, error: unknown): ServiceError {
+  if (isPersistentDataProblem(error)) return unwritable(config.persistentDataDir, dataDir, error)
+  const cause = fileSystemCode(error) ?? messageOf(error)
+  return createdFresh
+    ? new ServiceError('database_error', `Could not create the embedded database in ${dataDir}: ${cause}. The unfinished folder was removed; nothing was recorded.`, { cause: error })
+    : new ServiceError('database_error', `Could not open the embedded database in ${dataDir}: ${cause}. If the folder was copied or damaged, restore it from a backup.`, { cause: error })
 }
 
 function missingSettingsError(missing: string[]): ServiceError {
@@ -142,13 +202,13 @@ async function isMissingOrEmpty(dir: string): Promise<boolean> {
   }
 }
 
-async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<void> {
+async function withTimeout<T>(promise: Promise<T>, ms: number, message: (ms: number) => string): Promise<void> {
   let timer: NodeJS.Timeout | undefined
   try {
     await Promise.race([
       promise,
       new Promise((_, reject) => {
-        timer = setTimeout(() => reject(new ServiceError('database_unreachable', `${what} within ${ms} ms.`)), ms)
+        timer = setTimeout(() => reject(new ServiceError('database_unreachable', message(ms))), ms)
       }),
     ])
   } finally {

@@ -3,37 +3,27 @@ import type { FastifyBaseLogger } from 'fastify'
 import { Backoff } from '../core/backoff.js'
 import type { Config, DatabaseType } from '../core/config.js'
 import { ServiceError, isServiceError, messageOf } from '../core/errors.js'
-import type { Lifecycle, ServiceStatus } from '../core/lifecycle.js'
+import type { Lifecycle } from '../core/lifecycle.js'
 import { openConnection, pgliteDataDir, type Database, type DatabaseConnection } from './connection.js'
 import { initializeDatabase } from './initialize.js'
 import { readMigrations, type MigrationState } from './migrator.js'
 import { readChoice } from './choice.js'
+import type { DatabaseStatus, Phase, SetupResult } from './schemas.js'
 import type { NotificationHandler } from './pg-listener.js'
 import { SELECTION_VERSION, writeSelection } from './selection-file.js'
 import './errors.js'
 
-export type Phase = 'unconfigured' | 'connecting' | 'ready' | 'failed' | 'invalid_selection' | 'closed'
-
-export interface DatabaseStatus {
-  configured: boolean
-  initialized: boolean
-  dialect: 'postgresql' | null
-  type: DatabaseType | null
-  source: 'file' | 'environment' | null
-  phase: Phase
-  selected_at: string | null
-  setup_in_progress: boolean
-  migrations: MigrationState | null
-  last_error: { code: string; message: string; at: string } | null
-  services: ServiceStatus[]
-}
-
-export interface SetupResult {
-  database_type: DatabaseType
-  restart_required: boolean
+/** What /ready answers with when the database is not ready. */
+export interface Problem {
+  code: string
   message: string
-  migrations_applied: string[]
 }
+
+const NOT_RECORDED = 'nothing was recorded; run the setup again once the server is back'
+/** While an open database does not answer, it is checked in the background: at once, then backing off. */
+const PROBE_TIMEOUT_MS = 2_000
+const PROBE_MIN_MS = 1_000
+const PROBE_MAX_MS = 15_000
 
 /**
  * The one owner of the database connection: chooses it (selection file, DB_TYPE or the setup
@@ -51,7 +41,11 @@ export class DatabaseService {
   private stoppingServices = false
   private retryTimer: NodeJS.Timeout | null = null
   private readonly backoff = new Backoff()
+  private probeTimer: NodeJS.Timeout | null = null
+  private probeDelay = PROBE_MIN_MS
+  private probing = false
   private attempt: Promise<void> | null = null
+  private setupAttempt: Promise<unknown> | null = null
 
   constructor(
     private readonly config: Config,
@@ -59,10 +53,14 @@ export class DatabaseService {
     private readonly lifecycle: Lifecycle,
   ) {}
 
-  /** The Drizzle database, or a database_not_ready error saying why there is none yet. */
+  /**
+   * The Drizzle database, or a database_not_ready error saying why there is none yet. During an
+   * outage of an open database it is still handed out: its queries fail with their own errors, and
+   * succeed again as soon as the server is back, before any probe has noticed.
+   */
   getDb(): Database {
     // While services stop, the phase is already closed (nothing new starts) but they may still query.
-    if ((this.phase === 'ready' || this.stoppingServices) && this.connection) return this.connection.db
+    if (this.connection && (this.phase === 'ready' || this.inOutage() || this.stoppingServices)) return this.connection.db
     throw new ServiceError('database_not_ready', this.notReadyMessage())
   }
 
@@ -93,11 +91,18 @@ export class DatabaseService {
     }
   }
 
-  /** Checks the database answers now; for /ready. */
-  async ping(timeoutMs: number): Promise<void> {
+  /**
+   * For /ready: null when the database answers now and is fully migrated, else what is wrong.
+   * Never throws, and logs only when the state changes, so a probe every second stays silent.
+   */
+  async readiness(timeoutMs: number): Promise<Problem | null> {
     const connection = this.connection
-    if (this.phase !== 'ready' || !connection) throw new ServiceError('database_not_ready', this.notReadyMessage())
-    await connection.ping(timeoutMs)
+    if (!connection || !(this.phase === 'ready' || this.inOutage())) return { code: 'database_not_ready', message: this.notReadyMessage() }
+    const problem = await this.probe(connection, timeoutMs)
+    if (problem) return problem
+    const pending = this.migrations?.pending ?? []
+    if (pending.length > 0) return { code: 'database_not_ready', message: `Migrations are pending: ${pending.join(', ')}. Restart the server or run "npm run db:up".` }
+    return null
   }
 
   /**
@@ -139,13 +144,32 @@ export class DatabaseService {
       )
     }
     this.setupRunning = true
+    const running = this.runSetup(type)
+    this.setupAttempt = running.catch(() => undefined)
+    try {
+      return await running
+    } finally {
+      this.setupRunning = false
+      this.setupAttempt = null
+    }
+  }
+
+  private async runSetup(type: DatabaseType): Promise<SetupResult> {
     let connection: DatabaseConnection | null = null
     try {
       const files = await readMigrations(this.config.migrationsFolder)
+      this.refuseIfClosed(NOT_RECORDED)
       connection = await openConnection(type, this.config, this.log)
+      this.refuseIfClosed(NOT_RECORDED)
       const result = await initializeDatabase(connection.db, type, files, (tag) => this.log.info({ migration: tag }, 'applied migration'))
+      this.refuseIfClosed(type === 'postgresql' && result.appliedNow.length > 0 ? `${NOT_RECORDED} (the migrations it applied stay in the database)` : NOT_RECORDED)
       const selectedAt = new Date().toISOString()
       await writeSelection(this.config.persistentDataDir, { type, selectedAt, version: SELECTION_VERSION })
+      if (this.isClosed()) {
+        await connection.close().catch((error) => this.log.warn({ err: error }, 'closing the connection after a setup interrupted by the shutdown failed'))
+        connection = null
+        throw shutDownDuringSetup(`the choice (${type}) was recorded and the database opens at the next start`)
+      }
 
       this.configure(type, 'file', selectedAt)
       const { db } = connection
@@ -165,16 +189,26 @@ export class DatabaseService {
     } catch (error) {
       if (connection) await this.discard(connection)
       throw error
-    } finally {
-      this.setupRunning = false
     }
+  }
+
+  /** close() may run during any await of a setup: the setup must then let go of what it opened. */
+  private refuseIfClosed(outcome: string): void {
+    if (this.isClosed()) throw shutDownDuringSetup(outcome)
+  }
+
+  private isClosed(): boolean {
+    return this.phase === 'closed'
   }
 
   async close(): Promise<void> {
     this.phase = 'closed'
     if (this.retryTimer) clearTimeout(this.retryTimer)
     this.retryTimer = null
+    if (this.probeTimer) clearTimeout(this.probeTimer)
+    this.probeTimer = null
     await this.attempt?.catch(() => undefined)
+    await this.setupAttempt
     // Services stop while the connection still works, so they can finish what they were doing.
     this.stoppingServices = true
     await this.lifecycle.stopAll()
@@ -182,6 +216,79 @@ export class DatabaseService {
     const connection = this.connection
     this.connection = null
     await connection?.close()
+  }
+
+  /** One check of an open connection; records the outage or the recovery it shows. */
+  private async probe(connection: DatabaseConnection, timeoutMs: number): Promise<Problem | null> {
+    try {
+      await connection.ping(timeoutMs)
+    } catch (error) {
+      const problem = problemOf(error)
+      if (this.connection === connection && !this.isClosed()) this.markUnavailable(problem)
+      return problem
+    }
+    if (this.connection === connection && this.inOutage()) this.recovered()
+    return null
+  }
+
+  /** An open database that stopped answering: same phase as a failed start, with the connection kept. */
+  private inOutage(): boolean {
+    return this.phase === 'failed' && this.connection !== null
+  }
+
+  private markUnavailable(problem: Problem): void {
+    const first = this.phase === 'ready'
+    const changed = first || this.lastError?.code !== problem.code
+    const now = new Date().toISOString()
+    this.phase = 'failed'
+    this.lastError = { ...problem, at: now, since: first ? now : (this.lastError?.since ?? now) }
+    if (first) this.log.error({ code: problem.code }, `the ${this.type} database stopped answering: ${problem.message}`)
+    else if (changed) this.log.error({ code: problem.code }, `the ${this.type} database still does not answer, now: ${problem.message}`)
+    if (first) {
+      this.probeDelay = PROBE_MIN_MS
+      this.scheduleProbe(PROBE_MIN_MS)
+    }
+  }
+
+  private recovered(): void {
+    const since = this.lastError?.since
+    this.phase = 'ready'
+    this.lastError = null
+    if (this.probeTimer) clearTimeout(this.probeTimer)
+    this.probeTimer = null
+    this.log.info(`the ${this.type} database answers again (unavailable since ${since})`)
+  }
+
+  /** The pool saw a connection die or a query fail for want of a server: check now rather than wait for /ready. */
+  private suspect(connection: DatabaseConnection): void {
+    if (this.connection !== connection || this.phase !== 'ready') return
+    this.scheduleProbe(0)
+  }
+
+  private scheduleProbe(delayMs: number): void {
+    if (this.probeTimer || this.probing || this.isClosed()) return
+    this.probeTimer = setTimeout(() => {
+      this.probeTimer = null
+      void this.backgroundProbe()
+    }, delayMs)
+    this.probeTimer.unref()
+  }
+
+  /** Ends an outage by itself, so the status says ready again even when nobody calls /ready. */
+  private async backgroundProbe(): Promise<void> {
+    const connection = this.connection
+    if (!connection || this.isClosed()) return
+    this.probing = true
+    let problem: Problem | null
+    try {
+      problem = await this.probe(connection, PROBE_TIMEOUT_MS)
+    } finally {
+      this.probing = false
+    }
+    if (problem && this.connection === connection && this.inOutage()) {
+      this.scheduleProbe(this.probeDelay)
+      this.probeDelay = Math.min(this.probeDelay * 2, PROBE_MAX_MS)
+    }
   }
 
   private configure(type: DatabaseType, source: 'file' | 'environment', selectedAt: string | null): void {
@@ -193,7 +300,8 @@ export class DatabaseService {
 
   private invalidSelection(message: string): void {
     this.phase = 'invalid_selection'
-    this.lastError = { code: 'selection_file_invalid', message, at: new Date().toISOString() }
+    const now = new Date().toISOString()
+    this.lastError = { code: 'selection_file_invalid', message, at: now, since: now }
     this.log.error(message)
   }
 
@@ -230,11 +338,14 @@ export class DatabaseService {
 
   private recordFailure(error: unknown): void {
     const serviceError = isServiceError(error) ? error : null
+    const now = new Date().toISOString()
+    const since = this.phase === 'failed' && this.lastError ? this.lastError.since : now
     this.phase = 'failed'
     this.lastError = {
       code: serviceError?.code ?? 'database_error',
       message: serviceError?.message ?? `The database could not be opened: ${messageOf(error)}`,
-      at: new Date().toISOString(),
+      at: now,
+      since,
     }
     const delay = this.backoff.next()
     this.log.error({ err: error, retryInMs: delay }, `database not usable: ${this.lastError.message} Retrying in ${Math.round(delay / 1000)} s.`)
@@ -247,6 +358,7 @@ export class DatabaseService {
 
   private becomeReady(connection: DatabaseConnection, migrations: MigrationState): void {
     this.connection = connection
+    connection.onTrouble(() => this.suspect(connection))
     this.migrations = { total: migrations.total, applied: migrations.applied, pending: migrations.pending, unknown: migrations.unknown, changed: migrations.changed }
     this.lastError = null
     this.backoff.reset()
@@ -286,4 +398,12 @@ export class DatabaseService {
         return 'The database is ready.'
     }
   }
+}
+
+function shutDownDuringSetup(outcome: string): ServiceError {
+  return new ServiceError('database_not_ready', `The server shut down during the setup: ${outcome}.`)
+}
+
+function problemOf(error: unknown): Problem {
+  return isServiceError(error) ? { code: error.code, message: error.message } : { code: 'database_error', message: `The database failed: ${messageOf(error)}` }
 }

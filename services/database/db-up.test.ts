@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { describePostgres, tempDir } from '../../test/helpers/app.js'
 import { closedPort } from '../../test/helpers/network.js'
+import { REAL_TAGS } from '../../test/helpers/migrations.js'
 import { createTestDatabase, type TestDatabase } from '../../test/helpers/postgres.js'
 import { runTs } from '../../test/helpers/processes.js'
 
@@ -53,7 +54,7 @@ describePostgres('npm run db:up on PostgreSQL', () => {
     expect(first.output).toContain('applied 0000_database_instance')
     const second = await dbUp(env)
     expect(second.code).toBe(0)
-    expect(second.output).toContain('the database is up to date (1 migrations applied)')
+    expect(second.output).toContain(`the database is up to date (${REAL_TAGS.length} migrations applied)`)
     expect(second.output).not.toContain('applied 0000')
     expect(await database.query('select database_type from instance')).toEqual([{ database_type: 'postgresql' }])
   })
@@ -65,7 +66,7 @@ describePostgres('npm run db:up on PostgreSQL', () => {
       const [a, b] = await Promise.all([dbUp({ ...env, PERSISTENT_DATA_DIR: await tempDir() }), dbUp({ ...env, PERSISTENT_DATA_DIR: await tempDir() })])
       expect([a.code, b.code]).toEqual([0, 0])
       expect([a.output, b.output].filter((output) => output.includes('applied 0000_database_instance'))).toHaveLength(1)
-      expect(await fresh.query('select count(*)::int as n from drizzle.__drizzle_migrations')).toEqual([{ n: 1 }])
+      expect(await fresh.query('select count(*)::int as n from drizzle.__drizzle_migrations')).toEqual([{ n: REAL_TAGS.length }])
       expect(await fresh.query('select count(*)::int as n from instance')).toEqual([{ n: 1 }])
     } finally {
       await fresh.drop()

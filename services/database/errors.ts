@@ -10,6 +10,7 @@ export const databaseError = defineErrors({
   migration_failed: 500,
   migrations_missing: 500,
   persistent_data_unwritable: 500,
+  persistent_data_full: 507,
   database_unreachable: 502,
   database_auth_failed: 502,
   database_not_found: 502,

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { hostname } from 'node:os'
-import { link, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises'
+import { readFileSync } from 'node:fs'
+import { link, lstat, readFile, readlink, rename, rm, stat, utimes, writeFile } from 'node:fs/promises'
 import { ServiceError } from '../core/errors.js'
 
 /**
@@ -33,7 +34,10 @@ export async function acquirePgliteLock(path: string, dataDir: string): Promise<
     if (await tryCreate(path, owner)) return held(path, owner)
 
     const current = await readOwner(path)
-    if (current === 'gone') continue
+    if (current === 'gone') {
+      await refuseDanglingLink(path)
+      continue
+    }
     const verdict = await staleness(path, current)
     if (verdict !== 'stale') throw lockedError(path, dataDir, current === 'unreadable' ? null : current, verdict)
     await takeOver(path, current)
@@ -82,10 +86,33 @@ async function staleness(path: string, owner: Owner | 'unreadable'): Promise<'st
 function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0)
-    return true
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM'
   }
+  // kill(0) succeeds on a zombie: a server killed with -9 stays one until its parent reaps it.
+  return !['Z', 'X'].includes(processState(pid) ?? '')
+}
+
+function processState(pid: number): string | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    // The name in parentheses may itself contain ") ", so the state follows the last one.
+    return stat.charAt(stat.lastIndexOf(')') + 2) || null
+  } catch {
+    return null
+  }
+}
+
+/** readFile says ENOENT both when the lock vanished and when it is a symbolic link to nowhere; the second never goes away by itself. */
+async function refuseDanglingLink(path: string): Promise<void> {
+  const info = await lstat(path).catch(() => null)
+  if (!info?.isSymbolicLink()) return
+  const target = await readlink(path)
+  throw new ServiceError(
+    'database_locked',
+    `The lock file ${path} is a symbolic link to ${target}, which does not exist: it is not a lock this server wrote. Delete it (rm ${path}) and try again.`,
+    { details: { lock_file: path, owner_pid: null } },
+  )
 }
 
 async function takeOver(path: string, stale: Owner | 'unreadable'): Promise<void> {

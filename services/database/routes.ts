@@ -1,48 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { Type } from 'typebox'
 import { DATABASE_TYPES } from '../core/config.js'
 import { ServiceError, isServiceError } from '../core/errors.js'
 import { errorResponses } from '../core/http/schemas.js'
-import { SERVICE_STATES } from '../core/lifecycle.js'
-
-const MigrationState = Type.Object({
-  total: Type.Integer(),
-  applied: Type.Integer(),
-  pending: Type.Array(Type.String()),
-  unknown: Type.Integer(),
-  changed: Type.Array(Type.String()),
-})
-
-export const DatabaseStatusBody = Type.Object({
-  configured: Type.Boolean(),
-  initialized: Type.Boolean(),
-  dialect: Type.Union([Type.Literal('postgresql'), Type.Null()]),
-  type: Type.Union([Type.Enum(DATABASE_TYPES), Type.Null()]),
-  source: Type.Union([Type.Literal('file'), Type.Literal('environment'), Type.Null()]),
-  phase: Type.String(),
-  selected_at: Type.Union([Type.String(), Type.Null()]),
-  setup_in_progress: Type.Boolean(),
-  migrations: Type.Union([MigrationState, Type.Null()]),
-  last_error: Type.Union([Type.Object({ code: Type.String(), message: Type.String(), at: Type.String() }), Type.Null()]),
-  services: Type.Array(
-    Type.Object({
-      name: Type.String(),
-      state: Type.Enum(SERVICE_STATES),
-      ok: Type.Boolean(),
-      error: Type.Union([Type.String(), Type.Null()]),
-      problems: Type.Array(Type.String()),
-    }),
-  ),
-})
-
-const SetupRequest = Type.Object({ type: Type.Enum(DATABASE_TYPES) }, { additionalProperties: false })
-
-const SetupResponse = Type.Object({
-  message: Type.String(),
-  restart_required: Type.Boolean(),
-  database_type: Type.Enum(DATABASE_TYPES),
-  migrations_applied: Type.Array(Type.String()),
-})
+import { SetupRequest, SetupResponse, DatabaseStatusBody } from './schemas.js'
 
 const routes: FastifyPluginAsyncTypebox = async (app) => {
   const { database } = app
@@ -76,7 +36,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         summary: 'Choose the database, apply the migrations and bring every service up',
         security: [{ adminToken: [] }],
         body: SetupRequest,
-        response: { 200: SetupResponse, ...errorResponses(400, 401, 409, 429, 500, 502, 503) },
+        response: { 200: SetupResponse, ...errorResponses(400, 401, 409, 429, 500, 502, 503, 507) },
       },
     },
     async (request) => {

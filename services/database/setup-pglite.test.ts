@@ -2,6 +2,7 @@ import { readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { AUTH, buildTestApp, type TestApp } from '../../test/helpers/app.js'
+import { REAL_TAGS } from '../../test/helpers/migrations.js'
 
 describe('setting up the embedded database through the API', () => {
   let t: TestApp
@@ -28,7 +29,7 @@ describe('setting up the embedded database through the API', () => {
   it('sets up PGlite, applies the migrations and writes the selection file', async () => {
     const res = await t.app.inject({ method: 'POST', url: '/api/db/setup', headers: AUTH, payload: { type: 'pglite' } })
     expect(res.statusCode).toBe(200)
-    expect(res.json()).toMatchObject({ restart_required: false, database_type: 'pglite', migrations_applied: ['0000_database_instance'] })
+    expect(res.json()).toMatchObject({ restart_required: false, database_type: 'pglite', migrations_applied: REAL_TAGS })
 
     const selection = JSON.parse(await readFile(join(t.dataDir, 'db.selection.json'), 'utf8'))
     expect(selection).toEqual({ type: 'pglite', selectedAt: expect.any(String), version: '1.0' })
@@ -36,7 +37,7 @@ describe('setting up the embedded database through the API', () => {
 
     const status = (await t.app.inject({ method: 'GET', url: '/api/db/status' })).json()
     expect(status).toMatchObject({ configured: true, initialized: true, dialect: 'postgresql', type: 'pglite', source: 'file' })
-    expect(status.migrations).toEqual({ total: 1, applied: 1, pending: [], unknown: 0, changed: [] })
+    expect(status.migrations).toEqual({ total: REAL_TAGS.length, applied: REAL_TAGS.length, pending: [], unknown: 0, changed: [] })
     expect((await t.app.inject({ method: 'GET', url: '/ready' })).statusCode).toBe(200)
   })
 

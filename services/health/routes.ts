@@ -1,6 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
-import { ServiceError } from '../core/errors.js'
 import { errorResponses } from '../core/http/schemas.js'
 
 const READY_PING_TIMEOUT_MS = 2_000
@@ -21,15 +20,15 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         operationId: 'getReadiness',
         tags: ['health'],
         summary: 'The database is set up, reachable and fully migrated',
+        description: 'Every failure is a 503 whose code and message say what is wrong (not set up, starting, unreachable, migrations pending).',
         response: { 200: Type.Object({ status: Type.Literal('ready') }), ...errorResponses(503) },
       },
     },
-    async () => {
-      await database.ping(READY_PING_TIMEOUT_MS)
-      const pending = database.status().migrations?.pending ?? []
-      if (pending.length > 0) {
-        throw new ServiceError('database_not_ready', `Migrations are pending: ${pending.join(', ')}. Restart the server or run "npm run db:up".`)
-      }
+    // Answered here, not through the error handler: every failure is a 503 for the orchestrator
+    // (the code says why), and probes must not log an error each; the service logs state changes.
+    async (_request, reply) => {
+      const problem = await database.readiness(READY_PING_TIMEOUT_MS)
+      if (problem) return reply.code(503).send({ error: problem.code, message: problem.message })
       return { status: 'ready' as const }
     },
   )

@@ -1,9 +1,9 @@
 import { join } from 'node:path'
 import { ADMIN_TOKEN_FILE } from '../admin-auth/admin-token.js'
-import type { Config, DatabaseType } from '../core/config.js'
+import type { Config } from '../core/config.js'
 import { pgliteDataDir } from '../database/connection.js'
 import { resolvePostgresSettings, type PostgresTarget } from '../database/postgres-settings.js'
-import type { DatabaseKind, DetectedPostgres, SetupOptions, TokenHint } from './schemas.js'
+import type { SetupOptions, TokenHint } from './schemas.js'
 import { RESTART_NOTE } from './variables.js'
 
 /** What the wizard offers, from the config alone: no connection is made. */

@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { closedPort } from '../../test/helpers/network.js'
 import { AUTH, TEST_ADMIN_TOKEN, buildTestApp, type TestApp } from '../../test/helpers/app.js'
+import { REAL_TAGS } from '../../test/helpers/migrations.js'
 
 const apps: TestApp[] = []
 async function app(env: Record<string, string | undefined> = {}): Promise<TestApp> {
@@ -90,7 +91,7 @@ describe('GET /api/setup/options', () => {
       example: null,
     })
     expect(body.pglite_data_dir).toBe(join(t.dataDir, 'pglite'))
-    expect(body.migrations_total).toBe(1)
+    expect(body.migrations_total).toBe(REAL_TAGS.length)
     expect(res.body).not.toContain(password)
     expect(t.logs.join('')).not.toContain(password)
   })

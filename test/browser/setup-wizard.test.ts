@@ -6,6 +6,7 @@ import { afterAll, afterEach, beforeAll, expect, it } from 'vitest'
 import { TEST_ADMIN_TOKEN, describePostgres } from '../helpers/app.js'
 import { adminQuery, createTestDatabase, type TestDatabase } from '../helpers/postgres.js'
 import { describeBrowser, launchBrowser, screenshot, serveApp, type Browser, type Served } from './browser.js'
+import { REAL_TAGS } from '../helpers/migrations.js'
 import { closedPort } from '../helpers/network.js'
 import { fitsWidth, focused, historyLength, lowContrastTexts, sessionStorageSize } from './page-checks.js'
 
@@ -79,7 +80,7 @@ describeBrowser('the /setup wizard in Chromium', () => {
     await heading(page, 'Set up complete').waitFor({ timeout: 90_000 })
     const facts = await page.locator('#finish-facts').innerText()
     expect(facts).toContain('Embedded (PGlite)')
-    expect(facts).toContain('1 (0000_database_instance)')
+    expect(facts).toContain(`${REAL_TAGS.length} (${REAL_TAGS.join(', ')})`)
     expect(await page.locator('#finish-restart').isHidden()).toBe(true)
     expect(await sessionStorageSize(page)).toBe(0)
     expect(await lowContrastTexts(page)).toEqual([])

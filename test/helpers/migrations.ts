@@ -1,9 +1,13 @@
+import { readFileSync } from 'node:fs'
 import { cp, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { findProjectRoot } from '../../services/core/project-root.js'
 import { tempDir } from './app.js'
 
 export const REAL_MIGRATIONS = join(findProjectRoot(), 'drizzle')
+
+/** The tags in drizzle/, in order: tests count from these, so adding a migration changes no test. */
+export const REAL_TAGS: string[] = (JSON.parse(readFileSync(join(REAL_MIGRATIONS, 'meta', '_journal.json'), 'utf8')) as { entries: { tag: string }[] }).entries.map((entry) => entry.tag)
 
 /** A copy of drizzle/ with extra migrations appended to its journal, as drizzle-kit would write them. */
 export async function migrationsWith(extra: { tag: string; sql: string; when?: number }[]): Promise<string> {

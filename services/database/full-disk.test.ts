@@ -1,0 +1,109 @@
+import { execFileSync } from 'node:child_process'
+import { readdir, readlink, rm } from 'node:fs/promises'
+import { join } from 'node:path'
+import { afterEach, describe, expect, it, onTestFinished, type TestContext } from 'vitest'
+import { AUTH, buildTestApp, exists, tempDir, type TestApp } from '../../test/helpers/app.js'
+import { messageOf } from '../core/errors.js'
+import { PGLITE_SPACE_MB, unwritable } from './persistent-data.js'
+
+const apps: TestApp[] = []
+afterEach(async () => {
+  await Promise.all(apps.splice(0).map((t) => t.close()))
+})
+
+/**
+ * A real small or read-only file system for PERSISTENT_DATA_DIR (needs root and mount rights;
+ * skipped, saying so, where the sandbox forbids mounts).
+ */
+async function mounted(ctx: TestContext, options: string[]): Promise<string> {
+  const dir = await tempDir('groundwork-mount-')
+  try {
+    execFileSync('mount', options.concat(dir), { stdio: 'pipe' })
+  } catch (error) {
+    await rm(dir, { recursive: true, force: true })
+    ctx.skip(`cannot mount a file system here (${String(error).split('\n')[0]})`)
+  }
+  onTestFinished(async () => {
+    execFileSync('umount', ['-l', dir])
+    await rm(dir, { recursive: true, force: true })
+  })
+  return dir
+}
+
+/** The files this process holds open under dir (a removed file shows as "… (deleted)"). */
+async function openFilesUnder(dir: string): Promise<string[]> {
+  const links = await Promise.all((await readdir('/proc/self/fd')).map((fd) => readlink(`/proc/self/fd/${fd}`).catch(() => '')))
+  return links.filter((link) => link.startsWith(`${dir}/`))
+}
+
+const setup = (t: TestApp) => t.app.inject({ method: 'POST', url: '/api/db/setup', headers: AUTH, payload: { type: 'pglite' } })
+
+describe('an embedded setup on a full disk', () => {
+  it('answers 507 persistent_data_full saying how much space is needed, and keeps nothing, not even an open file', async (ctx) => {
+    // 10 MB: room for the lock and the selection file, not for the database.
+    const dataDir = await mounted(ctx, ['-t', 'tmpfs', '-o', 'size=10m', 'tmpfs'])
+    const t = await buildTestApp({}, { dataDir })
+    apps.push(t)
+    await t.ready()
+    // Twice: a leaked file of a removed folder also keeps its space, so each retry had less.
+    const first = await setup(t)
+    expect(first.json()).toMatchObject({ error: 'persistent_data_full' })
+    expect(await openFilesUnder(dataDir)).toEqual([])
+    const res = await setup(t)
+    expect(await openFilesUnder(dataDir)).toEqual([])
+    expect(res.statusCode).toBe(507)
+    expect(res.json()).toEqual({
+      error: 'persistent_data_full',
+      message: `Could not write ${dataDir}/pglite: the disk that holds ${dataDir} (PERSISTENT_DATA_DIR) is full (ENOSPC). The embedded database needs about ${PGLITE_SPACE_MB} MB free there to be created, and more as data grows: free some space or give the volume more, then try again. Nothing was recorded.`,
+    })
+    expect(res.body).not.toContain('undefined')
+    expect(t.app.database.status()).toMatchObject({ configured: false, setup_in_progress: false })
+    expect(await readdir(dataDir)).toEqual([])
+  }, 180_000)
+})
+
+describe('an embedded setup on a read-only file system', () => {
+  it('answers 500 persistent_data_unwritable saying it is read-only', async (ctx) => {
+    const dataDir = await mounted(ctx, ['-t', 'tmpfs', '-o', 'size=1m,ro', 'tmpfs'])
+    const t = await buildTestApp({}, { dataDir })
+    apps.push(t)
+    await t.ready()
+    const res = await setup(t)
+    expect(res.statusCode).toBe(500)
+    expect(res.json()).toEqual({
+      error: 'persistent_data_unwritable',
+      message: `Could not write ${dataDir}/pglite.lock: ${dataDir} (PERSISTENT_DATA_DIR) is on a read-only file system (EROFS). It must be a writable folder for the user running the server: mount it read-write, then try again. Nothing was recorded.`,
+    })
+    expect(await exists(join(dataDir, 'pglite'))).toBe(false)
+  })
+})
+
+describe('recognising why PERSISTENT_DATA_DIR cannot be written', () => {
+  // Errors thrown inside PGlite's WASM are Emscripten ErrnoErrors: no message, no code, a WASM errno.
+  class ErrnoError {
+    constructor(readonly errno: number) {}
+  }
+
+  it.each([
+    ['a full disk from Node', Object.assign(new Error('no space left on device'), { code: 'ENOSPC' }), 'persistent_data_full', 'is full (ENOSPC)'],
+    ['a quota from Node', Object.assign(new Error('disk quota exceeded'), { code: 'EDQUOT' }), 'persistent_data_full', 'is over its disk quota (EDQUOT)'],
+    ['a full disk inside PGlite', new ErrnoError(51), 'persistent_data_full', 'is full (ENOSPC)'],
+    ['a quota inside PGlite', new ErrnoError(19), 'persistent_data_full', 'is over its disk quota (EDQUOT)'],
+    ['a read-only file system inside PGlite', new ErrnoError(69), 'persistent_data_unwritable', 'is on a read-only file system (EROFS)'],
+    ['a denied permission inside PGlite', new ErrnoError(2), 'persistent_data_unwritable', 'do not allow it (EACCES)'],
+    ['a denied permission from Node', Object.assign(new Error('permission denied'), { code: 'EACCES' }), 'persistent_data_unwritable', 'do not allow it (EACCES)'],
+  ])('%s', (_name, cause, code, phrase) => {
+    const error = unwritable('/data', '/data/pglite', cause)
+    expect(error.code).toBe(code)
+    expect(error.message).toContain(phrase)
+    expect(error.message).not.toContain('undefined')
+  })
+
+  it('describes a thrown value that is not an Error without saying "undefined"', () => {
+    expect(messageOf(new ErrnoError(51))).toBe('ErrnoError (errno 51) without a message')
+    expect(messageOf({})).toBe('Object without a message')
+    expect(messageOf(Object.assign(new Error(''), { code: 'EIO' }))).toBe('Error (EIO) without a message')
+    expect(messageOf(undefined)).toBe('undefined thrown')
+    expect(messageOf('')).toBe('an error without a message')
+  })
+})

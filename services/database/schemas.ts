@@ -1,0 +1,57 @@
+import { Type, type Static } from 'typebox'
+import { DATABASE_TYPES } from '../core/config.js'
+import { SERVICE_STATES } from '../core/lifecycle.js'
+
+export const PHASES = ['unconfigured', 'connecting', 'ready', 'failed', 'invalid_selection', 'closed'] as const
+
+export const MigrationStateBody = Type.Object({
+  total: Type.Integer(),
+  applied: Type.Integer(),
+  pending: Type.Array(Type.String()),
+  unknown: Type.Integer(),
+  changed: Type.Array(Type.String()),
+})
+
+export const DatabaseStatusBody = Type.Object({
+  configured: Type.Boolean(),
+  initialized: Type.Boolean(),
+  dialect: Type.Union([Type.Literal('postgresql'), Type.Null()]),
+  type: Type.Union([Type.Enum(DATABASE_TYPES), Type.Null()]),
+  source: Type.Union([Type.Literal('file'), Type.Literal('environment'), Type.Null()]),
+  phase: Type.Enum(PHASES),
+  selected_at: Type.Union([Type.String(), Type.Null()]),
+  setup_in_progress: Type.Boolean(),
+  migrations: Type.Union([MigrationStateBody, Type.Null()]),
+  last_error: Type.Union([
+    Type.Object({
+      code: Type.String(),
+      message: Type.String(),
+      at: Type.String({ description: 'when the problem was last seen' }),
+      since: Type.String({ description: 'when the database stopped being usable' }),
+    }),
+    Type.Null(),
+  ]),
+  services: Type.Array(
+    Type.Object({
+      name: Type.String(),
+      state: Type.Enum(SERVICE_STATES),
+      ok: Type.Boolean(),
+      error: Type.Union([Type.String(), Type.Null()]),
+      problems: Type.Array(Type.String()),
+    }),
+  ),
+})
+
+export const SetupRequest = Type.Object({ type: Type.Enum(DATABASE_TYPES) }, { additionalProperties: false })
+
+export const SetupResponse = Type.Object({
+  message: Type.String(),
+  restart_required: Type.Boolean(),
+  database_type: Type.Enum(DATABASE_TYPES),
+  migrations_applied: Type.Array(Type.String()),
+})
+
+// The types the service returns are the schemas' own: one definition, not two.
+export type Phase = (typeof PHASES)[number]
+export type DatabaseStatus = Static<typeof DatabaseStatusBody>
+export type SetupResult = Static<typeof SetupResponse>

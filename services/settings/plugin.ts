@@ -1,0 +1,37 @@
+import fp from 'fastify-plugin'
+import { definitionModules } from './definitions/index.js'
+import { loadEncryptionKey } from './encryption-key.js'
+import type { SettingsGroupDefinition } from './definition.js'
+import { buildRegistry } from './registry.js'
+import routes from './routes.js'
+import { SettingsService } from './service.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The application's settings: `await app.settings.get('smtp.port')`. */
+    settings: SettingsService
+  }
+}
+
+/** The application's own configuration in the database: app.settings, and /api/settings for the admin. */
+export default fp(
+  async (app, options: { definitions?: Record<string, SettingsGroupDefinition> }) => {
+    // Both throw here, so a bad definition or a damaged key file stops startup, named.
+    const registry = buildRegistry(options.definitions ?? definitionModules)
+    const log = app.log.child({ service: 'settings' })
+    const encryption = await loadEncryptionKey(app.config.encryptionSecret, app.config.persistentDataDir, log)
+    const service = new SettingsService(() => app.getDb(), registry, {
+      log,
+      encryption,
+      databaseType: () => app.database.status().type,
+    })
+    app.decorate('settings', service)
+    app.lifecycle.register({
+      name: 'settings',
+      start: (db) => service.start(db),
+      problems: () => service.problems(),
+    })
+    await app.register(routes, { prefix: '/api/settings' })
+  },
+  { name: 'settings', dependencies: ['core', 'database', 'admin-auth'] },
+)

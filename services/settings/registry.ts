@@ -1,0 +1,88 @@
+import { SETTING_TYPES, type Json, type SettingDefinition, type SettingType, type SettingsGroupDefinition } from './definition.js'
+
+export interface RegisteredGroup extends Omit<SettingsGroupDefinition, 'settings'> {
+  module: string
+  settings: readonly SettingDefinition[]
+}
+
+/** The validated definitions: groups in display order, and every setting by key. */
+export interface Registry {
+  groups: readonly RegisteredGroup[]
+  byKey: ReadonlyMap<string, SettingDefinition & { group_id: string }>
+}
+
+export class SettingsDefinitionError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid settings definitions (services/settings/definitions/):\n${problems.map((p) => `  - ${p}`).join('\n')}\nFix the definition module and start again.`)
+    this.name = 'SettingsDefinitionError'
+  }
+}
+
+const NAME = /^[a-z][a-z0-9_]*$/
+
+/** Checks every module and reports every problem at once, each naming its module and key; throws if any. */
+export function buildRegistry(modules: Record<string, SettingsGroupDefinition>): Registry {
+  const problems: string[] = []
+  const groups: RegisteredGroup[] = []
+  const byKey = new Map<string, SettingDefinition & { group_id: string }>()
+  const groupModule = new Map<string, string>()
+  const keyModule = new Map<string, string>()
+
+  for (const [module, group] of Object.entries(modules)) {
+    const where = `module "${module}"`
+    if (typeof group.id !== 'string' || !NAME.test(group.id)) problems.push(`${where}: group id "${String(group.id)}" must be lower_snake_case (a-z, 0-9, _)`)
+    else if (groupModule.has(group.id)) problems.push(`${where}: group id "${group.id}" is already defined by module "${groupModule.get(group.id)}"`)
+    else groupModule.set(group.id, module)
+    if (!Number.isInteger(group.sort_order)) problems.push(`${where}: group "${group.id}" needs an integer sort_order`)
+    if (typeof group.name !== 'string' || group.name === '') problems.push(`${where}: group "${group.id}" needs a name`)
+
+    for (const setting of group.settings) {
+      const at = `${where}, key "${setting.key}"`
+      const name = typeof setting.key === 'string' && setting.key.startsWith(`${group.id}.`) ? setting.key.slice(group.id.length + 1) : null
+      if (name === null || !NAME.test(name)) problems.push(`${at}: the key must be "${group.id}.<name>" (its group's namespace, name in lower_snake_case)`)
+      if (keyModule.has(setting.key)) problems.push(`${at}: duplicate key, already defined by module "${keyModule.get(setting.key)}"`)
+      keyModule.set(setting.key, module)
+      if (!(SETTING_TYPES as readonly string[]).includes(setting.type)) {
+        problems.push(`${at}: type "${String(setting.type)}" is not one of ${SETTING_TYPES.join(', ')}`)
+      } else if (setting.encrypted && setting.default !== null) {
+        // A default lives in the code, in clear: an encrypted setting cannot have one.
+        problems.push(`${at}: an encrypted setting must have the default null`)
+      } else if (setting.default !== null && !matchesType(setting.type, setting.default)) {
+        problems.push(`${at}: the default ${JSON.stringify(setting.default)} is not ${article(setting.type)}`)
+      }
+      if (typeof setting.encrypted !== 'boolean' || typeof setting.required !== 'boolean') problems.push(`${at}: "encrypted" and "required" must be true or false`)
+      if (typeof setting.description !== 'string') problems.push(`${at}: needs a description`)
+      byKey.set(setting.key, { ...setting, group_id: group.id })
+    }
+    groups.push({ ...group, module })
+  }
+
+  if (problems.length > 0) throw new SettingsDefinitionError(problems)
+  groups.sort((a, b) => a.sort_order - b.sort_order || a.id.localeCompare(b.id))
+  return { groups, byKey }
+}
+
+export function matchesType(type: SettingType, value: unknown): value is Json {
+  switch (type) {
+    case 'string':
+      return typeof value === 'string'
+    case 'number':
+      return typeof value === 'number' && Number.isFinite(value)
+    case 'boolean':
+      return typeof value === 'boolean'
+    case 'json':
+      return value !== undefined && isJson(value)
+  }
+}
+
+export function article(type: SettingType): string {
+  return type === 'json' ? 'a JSON value' : `a ${type}`
+}
+
+function isJson(value: unknown): boolean {
+  if (value === null || typeof value === 'string' || typeof value === 'boolean') return true
+  if (typeof value === 'number') return Number.isFinite(value)
+  if (Array.isArray(value)) return value.every(isJson)
+  if (typeof value === 'object') return Object.getPrototypeOf(value) === Object.prototype && Object.values(value as object).every(isJson)
+  return false
+}

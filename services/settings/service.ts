@@ -1,0 +1,230 @@
+import type { FastifyBaseLogger } from 'fastify'
+import type { Database } from '../database/connection.js'
+import { SettingsCache } from './cache.js'
+import { isEnvelope, open, seal } from './cipher.js'
+import type { Json, SettingDefinition, ValueOfType } from './definition.js'
+import type { definitionModules } from './definitions/index.js'
+import type { EncryptionKey } from './encryption-key.js'
+import { settingsError } from './errors.js'
+import { initializeSettings } from './initialize.js'
+import { article, matchesType, type Registry } from './registry.js'
+import { bumpGeneration, writeSetting, type SettingRow } from './repository.js'
+import type { SettingView, SettingsList } from './schemas.js'
+
+type Definition = SettingDefinition & { group_id: string }
+type BuiltIn = (typeof definitionModules)[keyof typeof definitionModules]['settings'][number]
+/** The built-in keys, so other services get typed values. */
+export type SettingKey = BuiltIn['key']
+export type SettingValue<K extends SettingKey> = ValueOfType<Extract<BuiltIn, { key: K }>['type']> | null
+
+export interface SettingsServiceOptions {
+  log: FastifyBaseLogger
+  encryption: EncryptionKey
+  /** The kind of database in use: PostgreSQL may be shared by several instances. */
+  databaseType: () => string | null
+}
+
+/** The application's settings: definitions from code, values in the database, secrets encrypted. No HTTP here. */
+export class SettingsService {
+  private mismatch: string | null = null
+  private readonly cache = new SettingsCache()
+
+  constructor(
+    private readonly getDb: () => Database,
+    readonly registry: Registry,
+    private readonly options: SettingsServiceOptions,
+  ) {}
+
+  /** Runs whenever the database becomes ready: inserts what is missing and checks the key. */
+  async start(db: Database): Promise<void> {
+    const { log, encryption } = this.options
+    if (this.options.databaseType() === 'postgresql' && encryption.source === 'file') {
+      log.warn(
+        { file: encryption.file },
+        `ENCRYPTION_SECRET is not set: encrypted settings use the key generated into ${encryption.file}, which only this instance has. Several instances on one PostgreSQL cannot read each other's secrets: set the same ENCRYPTION_SECRET (at least 32 characters) on every instance.`,
+      )
+    }
+    const result = await initializeSettings(db, this.registry, encryption)
+    if (result.inserted.length > 0) log.info({ count: result.inserted.length }, 'inserted missing settings with their defaults')
+    if (result.orphaned.length > 0) {
+      log.warn({ orphaned: result.orphaned }, `stored settings without a definition (kept, listed as orphaned in GET /api/settings): ${result.orphaned.join(', ')}`)
+    }
+    this.mismatch = result.recorded.fingerprint === encryption.fingerprint ? null : this.mismatchMessage(result.recorded.kid)
+    if (this.mismatch) log.error({ file: encryption.file, keyId: encryption.kid, expectedKeyId: result.recorded.kid }, this.mismatch)
+    this.cache.reset(this.options.databaseType() !== 'pglite')
+  }
+
+  problems(): string[] {
+    return this.mismatch ? [this.mismatch] : []
+  }
+
+  /** A setting's value, typed and decrypted: for other services. */
+  async get<K extends SettingKey>(key: K): Promise<SettingValue<K>>
+  async get(key: string): Promise<Json>
+  async get(key: string): Promise<Json> {
+    const definition = this.definition(key)
+    const row = await this.row(key)
+    if (!row) return definition.default
+    return definition.encrypted ? this.decrypt(definition, row) : (row.value as Json)
+  }
+
+  async list(): Promise<SettingsList> {
+    const rows = await this.rows()
+    return {
+      groups: this.registry.groups.map((group) => ({
+        id: group.id,
+        name: group.name,
+        description: group.description,
+        sort_order: group.sort_order,
+        settings: group.settings.map((s) => this.view(this.definition(s.key), rows.get(s.key) ?? null, false)),
+      })),
+      orphaned: [...rows.values()]
+        .filter((row) => !this.registry.byKey.has(row.key))
+        .map((row) => ({
+          key: row.key,
+          group_id: row.groupId,
+          type: row.type,
+          encrypted: row.encrypted,
+          is_set: row.value !== null,
+          value: row.encrypted ? null : row.value,
+          updated_at: new Date(row.updatedAt).toISOString(),
+        })),
+    }
+  }
+
+  /** One setting as the API shows it; `reveal` decrypts an encrypted value. */
+  async describe(key: string, options: { reveal?: boolean } = {}): Promise<SettingView> {
+    const definition = this.definition(key)
+    return this.view(definition, await this.row(key), options.reveal === true)
+  }
+
+  async set(key: string, value: unknown): Promise<SettingView> {
+    const definition = this.definition(key)
+    const problem = this.check(definition, value)
+    if (problem) throw settingsError('invalid_setting_value', `${key}: ${problem}`, { details: { key, expected_type: definition.type } })
+    const [view] = await this.write([[definition, value as Json]])
+    return view!
+  }
+
+  /** All or nothing: every value is checked first, then all are written in one transaction. */
+  async setMany(values: Record<string, unknown>): Promise<SettingView[]> {
+    const errors: { key: string; message: string }[] = []
+    const writes: [Definition, Json][] = []
+    for (const [key, value] of Object.entries(values)) {
+      const definition = this.registry.byKey.get(key)
+      const problem = definition ? this.check(definition, value) : 'no such setting'
+      if (problem || !definition) errors.push({ key, message: problem ?? 'no such setting' })
+      else writes.push([definition, value as Json])
+    }
+    if (errors.length > 0) {
+      throw settingsError('invalid_setting_value', `Nothing was changed: ${errors.map((e) => `${e.key}: ${e.message}`).join('; ')}.`, { details: { errors } })
+    }
+    return this.write(writes)
+  }
+
+  /** Back to the default (for an encrypted setting: no value). */
+  async reset(key: string): Promise<SettingView> {
+    const definition = this.definition(key)
+    const [view] = await this.write([[definition, definition.default]])
+    return view!
+  }
+
+  private async write(writes: [Definition, Json][]): Promise<SettingView[]> {
+    const records = writes.map(([definition, value]) => this.encode(definition, value))
+    if (records.length === 0) return []
+    const rows = await this.getDb().transaction(async (tx) => {
+      const written: SettingRow[] = []
+      for (const record of records) written.push(await writeSetting(tx, record))
+      await bumpGeneration(tx)
+      return written
+    })
+    this.cache.invalidate()
+    return rows.map((row, i) => this.view(writes[i]![0], row, false))
+  }
+
+  private encode(definition: Definition, value: Json) {
+    const base = { key: definition.key, group_id: definition.group_id, type: definition.type, encrypted: definition.encrypted }
+    // Clearing a secret needs no key, so it works even while the key does not match.
+    if (!definition.encrypted || value === null) return { ...base, value, key_id: null }
+    const key = this.key()
+    return { ...base, value: seal(key.key, key.kid, definition.key, value) as unknown as Json, key_id: key.kid }
+  }
+
+  private decrypt(definition: Definition, row: SettingRow): Json {
+    if (row.value === null) return null
+    const key = this.key()
+    if (!isEnvelope(row.value) || row.value.kid !== key.kid) {
+      if (isEnvelope(row.value)) throw this.mismatchError(row.value.kid)
+      throw settingsError('encrypted_value_unreadable', `The stored value of ${definition.key} is not an encrypted value. Set it again (PUT /api/settings/${definition.key}).`)
+    }
+    try {
+      return open(key.key, definition.key, row.value)
+    } catch (error) {
+      throw settingsError('encrypted_value_unreadable', `The stored value of ${definition.key} failed authentication: it was altered in the database. Set it again (PUT /api/settings/${definition.key}).`, { cause: error })
+    }
+  }
+
+  private key(): EncryptionKey {
+    if (this.mismatch) throw settingsError('encryption_key_mismatch', this.mismatch)
+    return this.options.encryption
+  }
+
+  private view(definition: Definition, row: SettingRow | null, reveal: boolean): SettingView {
+    const stored = row ? (row.value as Json) : definition.default
+    let value: Json = stored
+    if (definition.encrypted) value = reveal && row ? this.decrypt(definition, row) : null
+    return {
+      key: definition.key,
+      type: definition.type,
+      value,
+      default: definition.default,
+      description: definition.description,
+      encrypted: definition.encrypted,
+      required: definition.required,
+      is_set: stored !== null,
+    }
+  }
+
+  /** Why a value does not fit; never repeats the value, which may be a secret. */
+  private check(definition: Definition, value: unknown): string | null {
+    if (value === undefined) return `a value is missing: expected ${article(definition.type)}`
+    if (value === null) return definition.required ? `this setting is required: expected ${article(definition.type)}, not null` : null
+    if (!matchesType(definition.type, value)) return `expected ${article(definition.type)}, got ${describeType(value)}`
+    if (definition.required && definition.type === 'string' && value === '') return 'this setting is required: expected a non-empty string'
+    return null
+  }
+
+  private definition(key: string): Definition {
+    const definition = this.registry.byKey.get(key)
+    if (!definition) throw settingsError('setting_not_found', `There is no setting "${key}". GET /api/settings lists every setting.`, { details: { key } })
+    return definition
+  }
+
+  private async row(key: string): Promise<SettingRow | null> {
+    return (await this.rows()).get(key) ?? null
+  }
+
+  private rows(): Promise<Map<string, SettingRow>> {
+    return this.cache.read(this.getDb())
+  }
+
+  private mismatchMessage(expectedKid: string): string {
+    const { encryption } = this.options
+    const source = encryption.source === 'environment' ? 'ENCRYPTION_SECRET' : `the key file ${encryption.file} (ENCRYPTION_SECRET is not set)`
+    return (
+      `The settings encryption key does not match the one this database's secrets were written with (this server's key id ${encryption.kid}, the database's ${expectedKid}). ` +
+      `This server took its key from ${source}. Restart it with the key the database was set up with: the ENCRYPTION_SECRET the other instances use, or, if that key was generated (ENCRYPTION_SECRET unset), the key file ${encryption.file} restored from a backup. ` +
+      'Until then encrypted settings cannot be read or written; the other settings work.'
+    )
+  }
+
+  private mismatchError(kid: string) {
+    return settingsError('encryption_key_mismatch', this.mismatch ?? this.mismatchMessage(kid))
+  }
+}
+
+function describeType(value: unknown): string {
+  if (Array.isArray(value)) return 'an array'
+  if (typeof value === 'object') return 'an object'
+  return `a ${typeof value}`
+}
