@@ -5,6 +5,7 @@ import { postgresTestFiles } from './test/helpers/postgres-files.js'
 const INCLUDE = ['services/**/*.test.ts', 'test/**/*.test.ts']
 
 const common = {
+  setupFiles: ['test/setup-file.ts'],
   testTimeout: 30_000,
   hookTimeout: 60_000,
   // Each fresh PGlite costs ~2 s and ~860 MB: two workers keep a 2-core machine busy without thrashing.
@@ -26,7 +27,7 @@ export default defineConfig({
     projects: [
       { test: { ...common, name: 'default', include: INCLUDE } },
       ...(postgres18
-        ? [{ test: { ...common, name: 'postgres-18', include: postgresFiles, globalSetup: ['test/global-setup-postgres-18.ts'], setupFiles: ['test/use-postgres-18.ts'] } }]
+        ? [{ test: { ...common, name: 'postgres-18', include: postgresFiles, globalSetup: ['test/global-setup-postgres-18.ts'], setupFiles: ['test/use-postgres-18.ts', ...common.setupFiles] } }]
         : []),
     ],
     ...common,

@@ -6,6 +6,7 @@ import { loggerOptions } from './core/logger.js'
 import core from './core/plugin.js'
 import database from './database/plugin.js'
 import health from './health/plugin.js'
+import kv from './kv/plugin.js'
 import settings from './settings/plugin.js'
 import setupWizard from './setup-wizard/plugin.js'
 
@@ -14,7 +15,7 @@ import setupWizard from './setup-wizard/plugin.js'
  * dependencies (Fastify refuses to start if one is missing or comes later), decorates the app with
  * its service, and mounts its own routes. A new service adds one line here.
  */
-export const MODULES = [adminAuth, database, health, setupWizard, settings]
+export const MODULES = [adminAuth, database, health, setupWizard, settings, kv]
 
 export interface AppOptions {
   /** Overrides the production logger (tests pass a stream to read the log). */
@@ -29,6 +30,8 @@ export async function buildApp(config: Config, options: AppOptions = {}) {
     // Reject unknown fields instead of silently dropping them.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false } },
     return503OnClosing: true,
+    // KV keys travel in the path, percent-encoded: 512 bytes of UTF-8 can take 1536 characters.
+    routerOptions: { maxParamLength: 4096 },
     trustProxy: false,
   }).withTypeProvider<TypeBoxTypeProvider>()
 

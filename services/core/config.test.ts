@@ -1,7 +1,8 @@
-import { mkdtemp, writeFile } from 'node:fs/promises'
+import { writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
+import { tempDir } from '../../test/helpers/app.js'
 import { ConfigError, loadConfig } from './config.js'
 import { findProjectRoot } from './project-root.js'
 
@@ -65,7 +66,7 @@ describe('loadConfig', () => {
   })
 
   it('reads the CA file named by POSTGRES_SSL_CA_FILE, and names it when it cannot', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'ca-'))
+    const dir = await tempDir()
     await writeFile(join(dir, 'ca.pem'), 'PEM')
     expect(loadConfig({ POSTGRES_SSL_CA_FILE: join(dir, 'ca.pem') }).postgres.sslCa).toBe('PEM')
     expect(problemsOf({ POSTGRES_SSL_CA_FILE: join(dir, 'nope.pem') })[0]).toMatch(/^POSTGRES_SSL_CA_FILE: cannot read .*nope\.pem \(ENOENT\)/)

@@ -2,12 +2,14 @@ import { rm } from 'node:fs/promises'
 import type { FastifyBaseLogger } from 'fastify'
 import { Backoff } from '../core/backoff.js'
 import type { Config, DatabaseType } from '../core/config.js'
-import { ServiceError, isServiceError, messageOf } from '../core/errors.js'
+import { ServiceError, driverError, isServiceError, messageOf } from '../core/errors.js'
 import type { Lifecycle } from '../core/lifecycle.js'
+import { describeConnectionError } from './connection-errors.js'
 import { openConnection, pgliteDataDir, type Database, type DatabaseConnection } from './connection.js'
 import { initializeDatabase } from './initialize.js'
 import { readMigrations, type MigrationState } from './migrator.js'
 import { readChoice } from './choice.js'
+import { resolvePostgresSettings } from './postgres-settings.js'
 import type { DatabaseStatus, Phase, SetupResult } from './schemas.js'
 import type { NotificationHandler } from './pg-listener.js'
 import { SELECTION_VERSION, writeSelection } from './selection-file.js'
@@ -188,7 +190,7 @@ export class DatabaseService {
       }
     } catch (error) {
       if (connection) await this.discard(connection)
-      throw error
+      throw this.explain(error, type)
     }
   }
 
@@ -332,8 +334,18 @@ export class DatabaseService {
     } catch (error) {
       if (connection) await connection.close().catch(() => undefined)
       if ((this.phase as Phase) === 'closed') return
-      this.recordFailure(error)
+      this.recordFailure(this.explain(error, type))
     }
+  }
+
+  /**
+   * A user without CREATE on the database fails at the migrator's first statement, outside any
+   * migration: say which GRANT is missing instead of answering an unexplained 500.
+   */
+  private explain(error: unknown, type: DatabaseType): unknown {
+    const code = (driverError(error) as { code?: unknown } | null)?.code
+    if (isServiceError(error) || type !== 'postgresql' || code !== '42501') return error
+    return describeConnectionError(error, resolvePostgresSettings(this.config.postgres).target)
   }
 
   private recordFailure(error: unknown): void {

@@ -1,10 +1,10 @@
 import { spawn } from 'node:child_process'
-import { readFile, utimes, writeFile } from 'node:fs/promises'
+import { readFile, stat, utimes, writeFile } from 'node:fs/promises'
 import { hostname } from 'node:os'
 import { join } from 'node:path'
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { tempDir } from '../../test/helpers/app.js'
-import { STALE_MS, acquirePgliteLock, type PgliteLock } from './pglite-lock.js'
+import { HEARTBEAT_MS, STALE_MS, acquirePgliteLock, type PgliteLock } from './pglite-lock.js'
 
 const held: PgliteLock[] = []
 afterEach(async () => {
@@ -69,4 +69,41 @@ describe('the PGlite lock', () => {
     const lock = await lockIn(dir)
     expect(JSON.parse(await readFile(lock.path, 'utf8')).hostname).toBe(hostname())
   })
+
+  it('touches its file every HEARTBEAT_MS while held, so a process on another host never finds it stale, and stops once released', async () => {
+    // Only the interval is simulated: the file, its mtime and the clock are real.
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] })
+    try {
+      const dir = await tempDir()
+      const lock = await lockIn(dir)
+      const longAgo = new Date(Date.now() - STALE_MS - 5_000)
+      await utimes(lock.path, longAgo, longAgo)
+      const stale = (await stat(lock.path)).mtimeMs
+
+      await vi.advanceTimersByTimeAsync(HEARTBEAT_MS - 1)
+      expect((await stat(lock.path)).mtimeMs).toBe(stale)
+      await vi.advanceTimersByTimeAsync(1)
+      const touched = await eventuallyFresh(lock.path)
+      expect(Date.now() - touched).toBeLessThan(STALE_MS)
+
+      await lock.release()
+      await writeFile(lock.path, ownerFile(1234, 'another-container'))
+      await utimes(lock.path, longAgo, longAgo)
+      await vi.advanceTimersByTimeAsync(3 * HEARTBEAT_MS)
+      await new Promise((resolve) => setTimeout(resolve, 100))
+      expect((await stat(lock.path)).mtimeMs).toBe(stale)
+    } finally {
+      vi.useRealTimers()
+    }
+  })
 })
+
+/** The heartbeat's utimes() runs on the real file system: wait for it to land. */
+async function eventuallyFresh(path: string): Promise<number> {
+  for (let i = 0; i < 100; i++) {
+    const { mtimeMs } = await stat(path)
+    if (Date.now() - mtimeMs < 5_000) return mtimeMs
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+  throw new Error(`${path} was not touched by the heartbeat`)
+}

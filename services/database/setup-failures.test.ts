@@ -1,23 +1,14 @@
 import { mkdir, readdir, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFinished } from 'vitest'
-import { AUTH, buildTestApp, describePostgres, exists, type TestApp } from '../../test/helpers/app.js'
+import { spawn } from 'node:child_process'
+import { randomUUID } from 'node:crypto'
+import { hostname } from 'node:os'
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest'
+import { AUTH, describePostgres, exists, type TestApp } from '../../test/helpers/app.js'
+import { appForTest, postSetup } from '../../test/helpers/apps.js'
 import { closedPort, startBlackhole } from '../../test/helpers/network.js'
 import { migrationsWith } from '../../test/helpers/migrations.js'
-import { createTestDatabase, type TestDatabase } from '../../test/helpers/postgres.js'
-
-const apps: TestApp[] = []
-afterEach(async () => {
-  await Promise.all(apps.splice(0).map((t) => t.close()))
-})
-
-async function appWith(...args: Parameters<typeof buildTestApp>) {
-  const t = await buildTestApp(...args)
-  apps.push(t)
-  return t
-}
-
-const setup = (t: TestApp, type: string) => t.app.inject({ method: 'POST', url: '/api/db/setup', headers: AUTH, payload: { type } })
+import { adminQuery, createTestDatabase, type TestDatabase } from '../../test/helpers/postgres.js'
 
 /** After a failed setup the service must be exactly as before: unconfigured, no file, retryable. */
 async function expectNothingWritten(t: TestApp) {
@@ -28,8 +19,8 @@ async function expectNothingWritten(t: TestApp) {
 describe('a failed setup writes nothing', () => {
   it('for an unreachable server: 502 naming host:port and what to check', async () => {
     const port = await closedPort()
-    const t = await appWith({ POSTGRES_HOST: '127.0.0.1', POSTGRES_PORT: String(port), POSTGRES_USER: 'app', POSTGRES_DATABASE: 'app' })
-    const res = await setup(t, 'postgresql')
+    const t = await appForTest({ POSTGRES_HOST: '127.0.0.1', POSTGRES_PORT: String(port), POSTGRES_USER: 'app', POSTGRES_DATABASE: 'app' })
+    const res = await postSetup(t, 'postgresql')
     expect(res.statusCode).toBe(502)
     expect(res.json()).toEqual({
       error: 'database_unreachable',
@@ -41,8 +32,8 @@ describe('a failed setup writes nothing', () => {
   it('without a secret in the answer, the status or the log, even when DATABASE_URL holds the password', async () => {
     const port = await closedPort()
     const secret = 'url-password-s3cr3t'
-    const t = await appWith({ DATABASE_URL: `postgresql://app:${secret}@127.0.0.1:${port}/app`, POSTGRES_PASSWORD: 'env-password-s3cr3t' })
-    const res = await setup(t, 'postgresql')
+    const t = await appForTest({ DATABASE_URL: `postgresql://app:${secret}@127.0.0.1:${port}/app`, POSTGRES_PASSWORD: 'env-password-s3cr3t' })
+    const res = await postSetup(t, 'postgresql')
     expect(res.statusCode).toBe(502)
     const status = await t.app.inject({ method: 'GET', url: '/api/db/status' })
     for (const text of [res.body, status.body, t.logs.join('')]) {
@@ -56,7 +47,7 @@ describe('a failed setup writes nothing', () => {
   it('for a server that accepts but never answers: within the connect timeout, and the status never waits', async () => {
     const hole = await startBlackhole()
     try {
-      const t = await appWith({
+      const t = await appForTest({
         POSTGRES_HOST: '127.0.0.1',
         POSTGRES_PORT: String(hole.port),
         POSTGRES_USER: 'app',
@@ -65,7 +56,7 @@ describe('a failed setup writes nothing', () => {
       })
       await t.app.ready()
       let finished = false
-      const pending = Promise.resolve(setup(t, 'postgresql')).finally(() => {
+      const pending = Promise.resolve(postSetup(t, 'postgresql')).finally(() => {
         finished = true
       })
       // While the setup hangs on the server, the status answers from memory.
@@ -87,21 +78,46 @@ describe('a failed setup writes nothing', () => {
 
   it('for a failing PGlite migration: 500 naming it, and the new data folder removed', async () => {
     const migrationsFolder = await migrationsWith([{ tag: '0001_broken', sql: 'create table broken (id int primary key);\n--> statement-breakpoint\nselect * from missing_table;' }])
-    const t = await appWith({}, { config: { migrationsFolder } })
-    const res = await setup(t, 'pglite')
+    const t = await appForTest({}, { config: { migrationsFolder } })
+    const res = await postSetup(t, 'pglite')
     expect(res.statusCode).toBe(500)
     expect(res.json()).toMatchObject({ error: 'migration_failed', migration: '0001_broken', message: expect.stringMatching(/^Migration 0001_broken failed at statement 2 of 2: relation "missing_table" does not exist/) })
     await expectNothingWritten(t)
-    expect(await readdir(t.dataDir)).toEqual([])
+    // The settings service's key is made at startup, before any setup; nothing of the setup remains.
+    expect((await readdir(t.dataDir)).filter((name) => name !== 'encryption.key')).toEqual([])
   })
 
   it('when the migrations folder is missing: 500 saying it must ship, never "nothing to do"', async () => {
-    const t = await appWith({}, { config: { migrationsFolder: '/nonexistent/drizzle' } })
-    const res = await setup(t, 'pglite')
+    const t = await appForTest({}, { config: { migrationsFolder: '/nonexistent/drizzle' } })
+    const res = await postSetup(t, 'pglite')
     expect(res.statusCode).toBe(500)
     expect(res.json()).toMatchObject({ error: 'migrations_missing', message: expect.stringContaining('/nonexistent/drizzle/meta/_journal.json') })
     await expectNothingWritten(t)
     expect(await exists(join(t.dataDir, 'pglite'))).toBe(false)
+  })
+})
+
+describe('an embedded database in use by another process', () => {
+  it('answers 503 database_locked naming the process and the lock file, and creates nothing', async () => {
+    const owner = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' })
+    onTestFinished(() => {
+      owner.kill()
+    })
+    const t = await appForTest()
+    await t.ready()
+    const lockFile = join(t.dataDir, 'pglite.lock')
+    await writeFile(lockFile, JSON.stringify({ pid: owner.pid, hostname: hostname(), startedAt: new Date().toISOString(), token: 'someone-else' }))
+    const res = await postSetup(t, 'pglite')
+    expect(res.statusCode).toBe(503)
+    expect(res.json()).toMatchObject({
+      error: 'database_locked',
+      lock_file: lockFile,
+      owner_pid: owner.pid,
+      message: expect.stringMatching(new RegExp(`in use by process ${owner.pid} on this machine.*If no such process exists, delete ${lockFile.replace(/[.]/g, '\\.')}`)),
+    })
+    await expectNothingWritten(t)
+    // Only the other process's lock: no database folder, no selection file (the settings key is not ours to judge).
+    expect((await readdir(t.dataDir)).filter((name) => name !== 'encryption.key')).toEqual(['pglite.lock'])
   })
 })
 
@@ -113,10 +129,10 @@ async function breakDataDir(dataDir: string) {
 
 describe('a data folder that cannot be written', () => {
   it('fails an embedded setup with 500 naming PERSISTENT_DATA_DIR, not an unexplained error', async () => {
-    const t = await appWith()
+    const t = await appForTest()
     await t.ready()
     await breakDataDir(t.dataDir)
-    const res = await setup(t, 'pglite')
+    const res = await postSetup(t, 'pglite')
     expect(res.statusCode).toBe(500)
     expect(res.json()).toEqual({
       error: 'persistent_data_unwritable',
@@ -134,16 +150,16 @@ describePostgres('a failed PostgreSQL setup writes nothing', () => {
   afterAll(() => database.drop())
 
   it('for a refused login: 502 naming the user and the variables to check', async () => {
-    const t = await appWith({ ...database.env, POSTGRES_USER: 'no_such_role' })
-    const res = await setup(t, 'postgresql')
+    const t = await appForTest({ ...database.env, POSTGRES_USER: 'no_such_role' })
+    const res = await postSetup(t, 'postgresql')
     expect(res.statusCode).toBe(502)
     expect(res.json()).toMatchObject({ error: 'database_auth_failed', message: expect.stringMatching(/user "no_such_role".*POSTGRES_USER/) })
     await expectNothingWritten(t)
   })
 
   it('for a missing database: 502 saying how to create it', async () => {
-    const t = await appWith({ ...database.env, POSTGRES_DATABASE: `${database.name}_missing` })
-    const res = await setup(t, 'postgresql')
+    const t = await appForTest({ ...database.env, POSTGRES_DATABASE: `${database.name}_missing` })
+    const res = await postSetup(t, 'postgresql')
     expect(res.statusCode).toBe(502)
     expect(res.json()).toMatchObject({ error: 'database_not_found', message: expect.stringContaining(`createdb -h ${database.env.POSTGRES_HOST}`) })
     await expectNothingWritten(t)
@@ -153,10 +169,10 @@ describePostgres('a failed PostgreSQL setup writes nothing', () => {
     // Its own database: this setup gets as far as migrating.
     const own = await createTestDatabase()
     onTestFinished(() => own.drop())
-    const t = await appWith(own.env)
+    const t = await appForTest(own.env)
     await t.ready()
     await breakDataDir(t.dataDir)
-    const res = await setup(t, 'postgresql')
+    const res = await postSetup(t, 'postgresql')
     expect(res.statusCode).toBe(500)
     expect(res.json()).toMatchObject({ error: 'persistent_data_unwritable', message: expect.stringContaining(`${t.dataDir}/db.selection.json`) })
     expect(t.app.database.status()).toMatchObject({ configured: false, initialized: false, setup_in_progress: false })
@@ -164,20 +180,37 @@ describePostgres('a failed PostgreSQL setup writes nothing', () => {
 
     await rm(t.dataDir, { force: true })
     await mkdir(t.dataDir)
-    expect((await setup(t, 'postgresql')).statusCode).toBe(200)
+    expect((await postSetup(t, 'postgresql')).statusCode).toBe(200)
     expect(await exists(join(t.dataDir, 'db.selection.json'))).toBe(true)
+  })
+
+  it('for a user that may not create tables: 502 database_permission_denied naming the user, the database and the GRANTs', async () => {
+    const own = await createTestDatabase()
+    onTestFinished(() => own.drop())
+    const role = `setup_${randomUUID().replace(/-/g, '').slice(0, 12)}`
+    await adminQuery(`create role ${role} login password '${role}-pw'`)
+    onTestFinished(() => adminQuery(`drop role if exists ${role}`))
+    // PostgreSQL 15 no longer lets every role create in public; also take CREATE on the database away.
+    await own.query(`revoke create on schema public from public; revoke create on database "${own.name}" from public`)
+    const t = await appForTest({ ...own.env, POSTGRES_USER: role, POSTGRES_PASSWORD: `${role}-pw` })
+    const res = await postSetup(t, 'postgresql')
+    expect(res.json()).toMatchObject({ error: 'database_permission_denied', message: expect.stringContaining(`User "${role}" lacks a permission on database "${own.name}"`) })
+    expect(res.statusCode).toBe(502)
+    expect(res.json().message).toContain(`GRANT CREATE ON DATABASE "${own.name}" TO "${role}"`)
+    await expectNothingWritten(t)
+    expect(await own.query("select to_regclass('public.instance') as t, to_regnamespace('drizzle') as d")).toEqual([{ t: null, d: null }])
   })
 
   it('for a failing migration: rolled back on the server, and the setup can be retried once fixed', async () => {
     const broken = await migrationsWith([{ tag: '0001_broken', sql: 'create table half_done (id int);\n--> statement-breakpoint\nselect 1/0;' }])
-    const t = await appWith(database.env, { config: { migrationsFolder: broken } })
-    const res = await setup(t, 'postgresql')
+    const t = await appForTest(database.env, { config: { migrationsFolder: broken } })
+    const res = await postSetup(t, 'postgresql')
     expect(res.statusCode).toBe(500)
     expect(res.json()).toMatchObject({ error: 'migration_failed', migration: '0001_broken', message: expect.stringContaining('division by zero') })
     await expectNothingWritten(t)
     expect(await database.query("select to_regclass('public.half_done') as a, to_regclass('public.instance') as b")).toEqual([{ a: null, b: null }])
 
-    const fixed = await appWith(database.env, { dataDir: t.dataDir })
-    expect((await setup(fixed, 'postgresql')).statusCode).toBe(200)
+    const fixed = await appForTest(database.env, { dataDir: t.dataDir })
+    expect((await postSetup(fixed, 'postgresql')).statusCode).toBe(200)
   })
 })

@@ -1,47 +1,19 @@
 import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { afterEach, describe, expect, it } from 'vitest'
-import { AUTH, buildTestApp, describePostgres, exists, tempDir, type TestApp } from '../../test/helpers/app.js'
-import { adminQuery, createTestDatabase, type TestDatabase } from '../../test/helpers/postgres.js'
+import { describe, expect, it } from 'vitest'
+import { describePostgres, exists, tempDir } from '../../test/helpers/app.js'
+import { appForTest, databaseForTest, eventually, postSetup, startedAppForTest } from '../../test/helpers/apps.js'
 import { REAL_TAGS } from '../../test/helpers/migrations.js'
+import { adminQuery } from '../../test/helpers/postgres.js'
 import { instance } from './schema.js'
 import { affectedRows } from './results.js'
-
-const apps: TestApp[] = []
-const databases: TestDatabase[] = []
-afterEach(async () => {
-  await Promise.all(apps.splice(0).map((t) => t.close()))
-  await Promise.all(databases.splice(0).map((d) => d.drop()))
-})
-
-async function started(...args: Parameters<typeof buildTestApp>) {
-  const t = await buildTestApp(...args)
-  apps.push(t)
-  await t.ready()
-  return t
-}
-
-async function database() {
-  const created = await createTestDatabase()
-  databases.push(created)
-  return created
-}
-
-async function until<T>(probe: () => T | Promise<T>, ok: (value: T) => boolean, deadlineMs = 20_000): Promise<T> {
-  const deadline = Date.now() + deadlineMs
-  for (;;) {
-    const value = await probe()
-    if (ok(value) || Date.now() > deadline) return value
-    await new Promise((resolve) => setTimeout(resolve, 100))
-  }
-}
 
 describe('starting with a selection file', () => {
   it('reports a corrupt file in the status and the log, naming it, and never overwrites it', async () => {
     const dataDir = await tempDir()
     const path = join(dataDir, 'db.selection.json')
     await writeFile(path, '{"type": "pglite", oops')
-    const t = await started({}, { dataDir })
+    const t = await startedAppForTest({}, { dataDir })
 
     const status = (await t.app.inject({ method: 'GET', url: '/api/db/status' })).json()
     expect(status).toMatchObject({ configured: true, initialized: false, phase: 'invalid_selection', last_error: { code: 'selection_file_invalid' } })
@@ -50,7 +22,7 @@ describe('starting with a selection file', () => {
     )
     expect(t.logs.some((line) => line.includes('"level":50') && line.includes(path))).toBe(true)
 
-    const setup = await t.app.inject({ method: 'POST', url: '/api/db/setup', headers: AUTH, payload: { type: 'pglite' } })
+    const setup = await postSetup(t, 'pglite')
     expect(setup.statusCode).toBe(409)
     expect(setup.json()).toMatchObject({ error: 'selection_file_invalid' })
     expect(await readFile(path, 'utf8')).toBe('{"type": "pglite", oops')
@@ -58,21 +30,21 @@ describe('starting with a selection file', () => {
   })
 
   it('opens the chosen embedded database at startup, ready with nothing left to apply', async () => {
-    const t = await started({}, { seedPglite: true })
+    const t = await startedAppForTest({}, { seedPglite: true })
     expect(t.app.database.status()).toMatchObject({ configured: true, initialized: true, type: 'pglite', source: 'file', migrations: { applied: REAL_TAGS.length, pending: [] } })
     expect(t.logs.join('')).not.toContain('applied migration')
     expect(affectedRows(await t.app.getDb().update(instance).set({ databaseType: 'pglite' }))).toBe(1)
   })
 
   it('refuses to start on a DB_TYPE that disagrees with the selection file', async () => {
-    const t = await started({ DB_TYPE: 'postgresql' }, { seedPglite: true })
+    const t = await startedAppForTest({ DB_TYPE: 'postgresql' }, { seedPglite: true })
     expect(t.app.database.status()).toMatchObject({ phase: 'invalid_selection', last_error: { message: expect.stringContaining('DB_TYPE=postgresql disagrees with') } })
   })
 })
 
 describe('shutting down', () => {
   it('refuses a setup that arrives after the database service has closed, and getDb() says why', async () => {
-    const t = await started()
+    const t = await startedAppForTest()
     await t.app.database.close()
     await expect(t.app.database.setup('pglite')).rejects.toMatchObject({ code: 'database_not_ready', message: expect.stringContaining('shutting down') })
     expect(() => t.app.getDb()).toThrow(/shutting down/)
@@ -82,13 +54,13 @@ describe('shutting down', () => {
 
 describePostgres('starting on PostgreSQL', () => {
   it('keeps the choice across a restart and re-applies nothing', async () => {
-    const db = await database()
+    const db = await databaseForTest()
     const dataDir = await tempDir()
-    const first = await started(db.env, { dataDir })
-    expect((await first.app.inject({ method: 'POST', url: '/api/db/setup', headers: AUTH, payload: { type: 'postgresql' } })).statusCode).toBe(200)
+    const first = await startedAppForTest(db.env, { dataDir })
+    expect((await postSetup(first, 'postgresql')).statusCode).toBe(200)
     await first.close()
 
-    const second = await started(db.env, { dataDir })
+    const second = await startedAppForTest(db.env, { dataDir })
     expect(second.app.database.status()).toMatchObject({ configured: true, initialized: true, type: 'postgresql', source: 'file', migrations: { applied: REAL_TAGS.length, pending: [] } })
     expect(second.logs.join('')).not.toContain('applied migration')
     expect(await db.query('select count(*)::int as n from drizzle.__drizzle_migrations')).toEqual([{ n: REAL_TAGS.length }])
@@ -96,18 +68,18 @@ describePostgres('starting on PostgreSQL', () => {
   })
 
   it('configures itself from DB_TYPE without the wizard, and then answers the setup with 409', async () => {
-    const db = await database()
-    const t = await started({ ...db.env, DB_TYPE: 'postgresql' })
+    const db = await databaseForTest()
+    const t = await startedAppForTest({ ...db.env, DB_TYPE: 'postgresql' })
     expect(t.app.database.status()).toMatchObject({ configured: true, initialized: true, source: 'environment', type: 'postgresql' })
-    const res = await t.app.inject({ method: 'POST', url: '/api/db/setup', headers: AUTH, payload: { type: 'pglite' } })
+    const res = await postSetup(t, 'pglite')
     expect(res.statusCode).toBe(409)
     expect(res.json()).toMatchObject({ error: 'already_configured', database_type: 'postgresql', message: expect.stringContaining('DB_TYPE=postgresql') })
   })
 
   it('starts even when the database is missing, shows why, and comes up by itself once it exists', async () => {
     const name = `test_late_${Date.now()}`
-    const db = await database()
-    const t = await started({ ...db.env, POSTGRES_DATABASE: name, DB_TYPE: 'postgresql' })
+    const db = await databaseForTest()
+    const t = await startedAppForTest({ ...db.env, POSTGRES_DATABASE: name, DB_TYPE: 'postgresql' })
     try {
       const status = t.app.database.status()
       expect(status).toMatchObject({ configured: true, initialized: false, phase: 'failed', last_error: { code: 'database_not_found' } })
@@ -117,7 +89,7 @@ describePostgres('starting on PostgreSQL', () => {
       expect(ready.json()).toMatchObject({ error: 'database_not_ready' })
 
       await adminQuery(`create database "${name}"`)
-      const after = await until(() => t.app.database.status(), (s) => s.initialized)
+      const after = await eventually('the database coming up', () => t.app.database.status(), (s) => s.initialized)
       expect(after).toMatchObject({ initialized: true, phase: 'ready', last_error: null })
       expect((await t.app.inject({ method: 'GET', url: '/ready' })).statusCode).toBe(200)
     } finally {
@@ -127,19 +99,18 @@ describePostgres('starting on PostgreSQL', () => {
   })
 
   it('survives the server dropping its idle connections', async () => {
-    const db = await database()
-    const t = await started({ ...db.env, DB_TYPE: 'postgresql' })
+    const db = await databaseForTest()
+    const t = await startedAppForTest({ ...db.env, DB_TYPE: 'postgresql' })
     await t.app.getDb().select().from(instance)
-    await adminQuery(`select pg_terminate_backend(pid) from pg_stat_activity where datname = '${db.name}' and pid <> pg_backend_pid()`)
-    expect(await until(() => t.logs.join(''), (logs) => logs.includes('an idle PostgreSQL connection failed'), 5_000)).toContain('an idle PostgreSQL connection failed')
+    await adminQuery(`select pg_terminate_backend(pid) from pg_stat_activity where datname = '${db.name}' and application_name = 'groundwork'`)
+    await eventually('the dropped connection logged', () => t.logs.join(''), (logs) => logs.includes('an idle PostgreSQL connection failed'), 5_000)
     expect(await t.app.getDb().select().from(instance)).toHaveLength(1)
     expect(affectedRows(await t.app.getDb().update(instance).set({ databaseType: 'postgresql' }))).toBe(1)
   })
 
   it('answers restart_required naming a service that could not start after setup, and keeps retrying it', async () => {
-    const db = await database()
-    const t = await buildTestApp(db.env)
-    apps.push(t)
+    const db = await databaseForTest()
+    const t = await appForTest(db.env)
     const started: string[] = []
     let attempts = 0
     t.app.lifecycle.register({
@@ -155,7 +126,7 @@ describePostgres('starting on PostgreSQL', () => {
         if (attempts === 1) throw new Error('index folder is read-only')
       },
     })
-    const res = await t.app.inject({ method: 'POST', url: '/api/db/setup', headers: AUTH, payload: { type: 'postgresql' } })
+    const res = await postSetup(t, 'postgresql')
     expect(res.statusCode).toBe(200)
     expect(res.json()).toMatchObject({ restart_required: true, message: expect.stringContaining('search-index could not start. The server retries it on its own') })
     expect(started).toEqual(['mailer'])
@@ -166,7 +137,7 @@ describePostgres('starting on PostgreSQL', () => {
       { name: 'search-index', state: 'failed', ok: false, error: 'index folder is read-only', problems: [] },
     ])
     // The first retry comes after the connection's backoff (1 s).
-    const services = await until(ours, (list) => list[1]?.state === 'running', 5_000)
+    const services = await eventually('search-index running', ours, (list) => list[1]?.state === 'running', 5_000)
     expect(services[1]).toEqual({ name: 'search-index', state: 'running', ok: true, error: null, problems: [] })
     expect(attempts).toBe(2)
   })

@@ -5,4 +5,5 @@ export const settingsError = defineErrors({
   invalid_setting_value: 400,
   encryption_key_mismatch: 500,
   encrypted_value_unreadable: 500,
+  settings_not_started: 503,
 })

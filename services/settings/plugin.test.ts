@@ -1,6 +1,8 @@
+import { writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import Fastify from 'fastify'
 import { afterEach, describe, expect, it } from 'vitest'
-import { buildTestApp, describePostgres, testConfig, tempDir, type TestApp } from '../../test/helpers/app.js'
+import { AUTH, buildTestApp, describePostgres, testConfig, tempDir, type TestApp } from '../../test/helpers/app.js'
 import { createTestDatabase, type TestDatabase } from '../../test/helpers/postgres.js'
 import adminAuth from '../admin-auth/plugin.js'
 import core from '../core/plugin.js'
@@ -29,6 +31,25 @@ describe('the settings module at startup', () => {
       'module "mail-module", key "mail.port": the default "587" is not a number',
     )
     await app.close()
+  })
+})
+
+describe('the settings module with a damaged key file', () => {
+  it('starts the server, reports the file in the status and the log, and answers 503 for secrets until it is fixed', async () => {
+    const dataDir = await tempDir()
+    await writeFile(join(dataDir, 'encryption.key'), 'not a key\n', { mode: 0o600 })
+    const t = await buildTestApp({}, { dataDir, seedPglite: true })
+    apps.push(t)
+    await t.ready()
+    const settingsStatus = t.app.database.status().services.find((s) => s.name === 'settings')
+    expect(settingsStatus).toMatchObject({ state: 'failed', ok: false, error: expect.stringContaining(`${join(dataDir, 'encryption.key')} is damaged`) })
+    expect(t.logs.join('')).toContain('is damaged')
+    const res = await t.app.inject({ method: 'PUT', url: '/api/settings/smtp.password', headers: AUTH, payload: { value: 'hunter2-but-longer' } })
+    expect(res.statusCode).toBe(503)
+    expect(res.json().error).toBe('settings_not_started')
+    expect(res.body).not.toContain('hunter2')
+    // Unencrypted settings that need no key still answer.
+    expect((await t.app.inject({ method: 'GET', url: '/api/settings/smtp.port', headers: AUTH })).statusCode).toBe(200)
   })
 })
 

@@ -16,13 +16,12 @@ declare module 'fastify' {
 /** The application's own configuration in the database: app.settings, and /api/settings for the admin. */
 export default fp(
   async (app, options: { definitions?: Record<string, SettingsGroupDefinition> }) => {
-    // Both throw here, so a bad definition or a damaged key file stops startup, named.
+    // A bad definition stops startup, named; the key is loaded (or generated) at the service's start.
     const registry = buildRegistry(options.definitions ?? definitionModules)
     const log = app.log.child({ service: 'settings' })
-    const encryption = await loadEncryptionKey(app.config.encryptionSecret, app.config.persistentDataDir, log)
     const service = new SettingsService(() => app.getDb(), registry, {
       log,
-      encryption,
+      encryption: () => loadEncryptionKey(app.config.encryptionSecret, app.config.persistentDataDir, log),
       databaseType: () => app.database.status().type,
     })
     app.decorate('settings', service)

@@ -19,7 +19,12 @@ export type SettingValue<K extends SettingKey> = ValueOfType<Extract<BuiltIn, { 
 
 export interface SettingsServiceOptions {
   log: FastifyBaseLogger
-  encryption: EncryptionKey
+  /**
+   * The key, or how to load it. The plugin passes a loader that runs at the first start, so that a
+   * key file is only generated once there is a database, and a folder that cannot take it is
+   * reported as this service's failed start instead of stopping the whole server.
+   */
+  encryption: EncryptionKey | (() => Promise<EncryptionKey>)
   /** The kind of database in use: PostgreSQL may be shared by several instances. */
   databaseType: () => string | null
 }
@@ -27,6 +32,7 @@ export interface SettingsServiceOptions {
 /** The application's settings: definitions from code, values in the database, secrets encrypted. No HTTP here. */
 export class SettingsService {
   private mismatch: string | null = null
+  private encryption: EncryptionKey | null = null
   private readonly cache = new SettingsCache()
 
   constructor(
@@ -37,7 +43,9 @@ export class SettingsService {
 
   /** Runs whenever the database becomes ready: inserts what is missing and checks the key. */
   async start(db: Database): Promise<void> {
-    const { log, encryption } = this.options
+    const { log } = this.options
+    const loader = this.options.encryption
+    const encryption = (this.encryption ??= typeof loader === 'function' ? await loader() : loader)
     if (this.options.databaseType() === 'postgresql' && encryption.source === 'file') {
       log.warn(
         { file: encryption.file },
@@ -166,7 +174,8 @@ export class SettingsService {
 
   private key(): EncryptionKey {
     if (this.mismatch) throw settingsError('encryption_key_mismatch', this.mismatch)
-    return this.options.encryption
+    if (!this.encryption) throw settingsError('settings_not_started', 'The settings service has not started yet, so encrypted settings cannot be read: GET /api/db/status shows why under "services" (settings), and the server retries by itself.')
+    return this.encryption
   }
 
   private view(definition: Definition, row: SettingRow | null, reveal: boolean): SettingView {
@@ -209,7 +218,7 @@ export class SettingsService {
   }
 
   private mismatchMessage(expectedKid: string): string {
-    const { encryption } = this.options
+    const encryption = this.encryption!
     const source = encryption.source === 'environment' ? 'ENCRYPTION_SECRET' : `the key file ${encryption.file} (ENCRYPTION_SECRET is not set)`
     return (
       `The settings encryption key does not match the one this database's secrets were written with (this server's key id ${encryption.kid}, the database's ${expectedKid}). ` +

@@ -1,56 +1,48 @@
 import { randomUUID } from 'node:crypto'
-import { afterEach, expect, it } from 'vitest'
-import { AUTH, buildTestApp, describePostgres, testConfig } from '../../test/helpers/app.js'
-import { adminQuery, createTestDatabase, type TestDatabase } from '../../test/helpers/postgres.js'
+import { expect, it, onTestFinished } from 'vitest'
+import { describePostgres, testConfig } from '../../test/helpers/app.js'
+import { appForTest, databaseForTest, postSetup } from '../../test/helpers/apps.js'
+import { REAL_TAGS } from '../../test/helpers/migrations.js'
+import { adminQuery } from '../../test/helpers/postgres.js'
 import { readMigrations } from '../database/migrator.js'
 import { runPreflight } from './preflight.js'
 import type { PreflightReport } from './schemas.js'
 
 describePostgres('the preflight against the real PostgreSQL server', () => {
-  const cleanups: (() => Promise<void>)[] = []
-  afterEach(async () => {
-    for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
-  })
-
-  async function database(): Promise<TestDatabase> {
-    const db = await createTestDatabase()
-    cleanups.push(() => db.drop())
-    return db
-  }
-
   async function preflight(env: Record<string, string>): Promise<PreflightReport> {
     const config = testConfig(env)
     return runPreflight(config.postgres, await readMigrations(config.migrationsFolder))
   }
 
+  const migrations = (n: number) => `${n} migration${n === 1 ? '' : 's'}`
+  const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
   const byCheck = (report: PreflightReport) => Object.fromEntries(report.checks.map((check) => [check.check, check]))
 
   it('passes every check on an empty database, and leaves it exactly as it was', async () => {
-    const db = await database()
+    const db = await databaseForTest()
     const objectsBefore = await db.query(`select count(*)::int as n from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname not in ('pg_catalog', 'information_schema', 'pg_toast')`)
     const report = await preflight(db.env)
     expect(report.ok).toBe(true)
     expect(report.warnings).toBe(0)
     expect(report.checks.map((check) => check.status)).toEqual(Array(7).fill('passed'))
     const checks = byCheck(report)
-    expect(checks.reachable?.detail).toMatch(/^127\.0\.0\.1:5432 accepted a connection in \d+ ms\.$/)
+    expect(checks.reachable?.detail).toMatch(new RegExp(`^${escape(`${db.env.POSTGRES_HOST}:${db.env.POSTGRES_PORT}`)} accepted a connection in \\d+ ms\\.$`))
     expect(checks.version?.detail).toMatch(/^PostgreSQL \d+\.\d+.*: version 13 or newer is supported\.$/)
-    expect(checks.contents?.detail).toBe("The database is empty: the setup will create groundwork's tables (1 migration).")
+    expect(checks.contents?.detail).toBe(`The database is empty: the setup will create groundwork's tables (${migrations(REAL_TAGS.length)}).`)
     expect(await db.query(`select count(*)::int as n from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname not in ('pg_catalog', 'information_schema', 'pg_toast')`)).toEqual(objectsBefore)
     expect(await db.query(`select nspname from pg_namespace where nspname = 'drizzle'`)).toEqual([])
   })
 
   it('recognises a database the setup already migrated, and how far', async () => {
-    const db = await database()
-    const t = await buildTestApp(db.env)
-    cleanups.push(() => t.close())
-    expect((await t.app.inject({ method: 'POST', url: '/api/db/setup', headers: AUTH, payload: { type: 'postgresql' } })).statusCode).toBe(200)
+    const db = await databaseForTest()
+    const t = await appForTest(db.env)
+    expect((await postSetup(t, 'postgresql')).statusCode).toBe(200)
     const report = await preflight(db.env)
-    expect(byCheck(report).contents).toMatchObject({ status: 'passed', detail: 'A groundwork database: 1 of 1 migration applied; the setup will use it as it is.' })
+    expect(byCheck(report).contents).toMatchObject({ status: 'passed', detail: `A groundwork database: ${REAL_TAGS.length} of ${migrations(REAL_TAGS.length)} applied; the setup will use it as it is.` })
   })
 
   it('warns, naming them, about tables groundwork did not create', async () => {
-    const db = await database()
+    const db = await databaseForTest()
     await db.query('create table customers (id int); create table orders (id int)')
     const report = await preflight(db.env)
     expect(report).toMatchObject({ ok: true, warnings: 1 })
@@ -63,38 +55,40 @@ describePostgres('the preflight against the real PostgreSQL server', () => {
   })
 
   it('fails when a table of ours exists without a migration record, since the migration would then fail', async () => {
-    const db = await database()
+    const db = await databaseForTest()
     await db.query('create table instance (id int)')
     const contents = byCheck(await preflight(db.env)).contents
     expect(contents).toMatchObject({ status: 'failed', detail: expect.stringContaining('public.instance already exists, but no groundwork migration was ever recorded here') })
   })
 
   it('passes the login but fails "database exists" for a missing database, with the command that creates it', async () => {
-    const db = await database()
+    const db = await databaseForTest()
     const report = await preflight({ ...db.env, POSTGRES_DATABASE: `${db.name}_missing` })
     const checks = byCheck(report)
     expect(checks.login?.status).toBe('passed')
     expect(checks.database).toMatchObject({
       status: 'failed',
-      detail: `The database "${db.name}_missing" does not exist on 127.0.0.1:5432.`,
-      remedy: expect.stringContaining(`createdb -h 127.0.0.1 -p 5432 -U postgres ${db.name}_missing`),
+      detail: `The database "${db.name}_missing" does not exist on ${db.env.POSTGRES_HOST}:${db.env.POSTGRES_PORT}.`,
+      remedy: expect.stringContaining(`createdb -h ${db.env.POSTGRES_HOST} -p ${db.env.POSTGRES_PORT} -U ${db.env.POSTGRES_USER} ${db.name}_missing`),
     })
     expect(checks.version?.status).toBe('skipped')
   })
 
   it('fails the login for a role that does not exist, saying what to check', async () => {
-    const db = await database()
+    const db = await databaseForTest()
     const login = byCheck(await preflight({ ...db.env, POSTGRES_USER: 'nobody_here' })).login
-    expect(login).toMatchObject({ status: 'failed', detail: expect.stringContaining('does not let user "nobody_here" in') })
-    expect(login?.remedy).toMatch(/Check POSTGRES_USER, that the role exists with LOGIN.*pg_hba\.conf/)
+    // A trust-auth server says the role does not exist; one that asks for a password (TEST_DATABASE_URL) refuses it.
+    expect(login).toMatchObject({ status: 'failed', detail: expect.stringMatching(/does not let user "nobody_here" in|refused the password for user "nobody_here"/) })
+    expect(login?.remedy).toMatch(/Check POSTGRES_USER(, that the role exists with LOGIN.*pg_hba\.conf| and POSTGRES_PASSWORD)/)
   })
 
   it('fails "permission to create tables" for a role without CREATE, with the GRANTs to run, and passes once granted', async () => {
-    const db = await database()
     const role = `preflight_${randomUUID().replace(/-/g, '').slice(0, 12)}`
-    await adminQuery(`create role ${role} login`)
-    cleanups.unshift(() => adminQuery(`drop role if exists ${role}`))
-    const env = { ...db.env, POSTGRES_USER: role }
+    await adminQuery(`create role ${role} login password '${role}-pw'`)
+    // Registered first, so it runs last (cleanups run in reverse): the grants go with the database.
+    onTestFinished(() => adminQuery(`drop role if exists ${role}`))
+    const db = await databaseForTest()
+    const env = { ...db.env, POSTGRES_USER: role, POSTGRES_PASSWORD: `${role}-pw` }
 
     const denied = byCheck(await preflight(env)).permissions
     expect(denied).toMatchObject({ status: 'failed', detail: `User "${role}" may not create tables in schema "public" or the "drizzle" schema.` })

@@ -1,21 +1,14 @@
 import { existsSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { afterEach, describe, expect, it } from 'vitest'
-import { closedPort } from '../../test/helpers/network.js'
-import { AUTH, TEST_ADMIN_TOKEN, buildTestApp, type TestApp } from '../../test/helpers/app.js'
+import { describe, expect, it, onTestFinished } from 'vitest'
+import { closedPort, startBlackhole } from '../../test/helpers/network.js'
+import { AUTH, TEST_ADMIN_TOKEN } from '../../test/helpers/app.js'
+import { startedAppForTest } from '../../test/helpers/apps.js'
 import { REAL_TAGS } from '../../test/helpers/migrations.js'
 
-const apps: TestApp[] = []
-async function app(env: Record<string, string | undefined> = {}): Promise<TestApp> {
-  const t = await buildTestApp(env)
-  apps.push(t)
-  await t.app.ready()
-  return t
-}
-afterEach(async () => {
-  await Promise.all(apps.splice(0).map((t) => t.close()))
-})
+/** The app with the setup page's API, ready; closed when the test ends. */
+const app = (env: Record<string, string | undefined> = {}) => startedAppForTest(env)
 
 describe('the setup page API: the admin guard', () => {
   it.each([
@@ -145,6 +138,25 @@ describe('POST /api/setup/preflight without a usable server', () => {
     const reachable = (await t.app.inject({ method: 'POST', url: '/api/setup/preflight', headers: AUTH })).json().checks[1]
     expect(reachable.detail).toMatch(/^The host name "no-such-host.invalid" does not resolve \((ENOTFOUND|EAI_AGAIN)\)\.$/)
     expect(reachable.remedy).toContain('Correct POSTGRES_HOST')
+  })
+
+  it('gives up after 3 s on a server that accepts and never answers, even with a longer POSTGRES_CONNECT_TIMEOUT_MS', async () => {
+    const hole = await startBlackhole()
+    onTestFinished(() => hole.close())
+    const t = await app({ POSTGRES_HOST: '127.0.0.1', POSTGRES_PORT: String(hole.port), POSTGRES_DATABASE: 'app', POSTGRES_USER: 'app', POSTGRES_CONNECT_TIMEOUT_MS: '20000' })
+    const started = Date.now()
+    const res = await t.app.inject({ method: 'POST', url: '/api/setup/preflight', headers: AUTH })
+    const took = Date.now() - started
+    expect(took).toBeGreaterThanOrEqual(2_900)
+    expect(took).toBeLessThan(4_500)
+    const checks = res.json().checks
+    expect(checks[1]).toMatchObject({ check: 'reachable', status: 'passed' })
+    expect(checks[2]).toMatchObject({
+      check: 'login',
+      status: 'failed',
+      detail: expect.stringMatching(new RegExp(`^127\\.0\\.0\\.1:${hole.port} accepted the connection but did not complete PostgreSQL's handshake`)),
+      remedy: expect.stringContaining('is a PostgreSQL server and not another service'),
+    })
   })
 
   it('names DATABASE_URL in the remedy when the settings come from it', async () => {

@@ -1,11 +1,10 @@
 import { existsSync } from 'node:fs'
-import { mkdir, mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { mkdir, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { chromium, type BrowserContext, type Page } from 'playwright-core'
 import { describe } from 'vitest'
 import { findProjectRoot } from '../../services/core/project-root.js'
-import { buildTestApp, type TestApp } from '../helpers/app.js'
+import { buildTestApp, tempDir, type TestApp } from '../helpers/app.js'
 import { addPageChecks } from './page-checks.js'
 
 export const CHROMIUM = '/usr/bin/chromium'
@@ -32,7 +31,7 @@ export interface Browser {
 
 /** One headless Chromium on a fresh profile folder; a file launches it once and opens a tab per flow. */
 export async function launchBrowser(): Promise<Browser> {
-  const profile = await mkdtemp(join(tmpdir(), 'groundwork-chromium-'))
+  const profile = await tempDir('groundwork-chromium-')
   await mkdir(SCREENSHOTS, { recursive: true })
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,

@@ -104,7 +104,7 @@ describeBrowser('the /setup wizard in Chromium', () => {
     const facts = await page.locator('#configured-facts').innerText()
     expect(facts).toMatch(/Database\s+Embedded \(PGlite\)/)
     expect(facts).toMatch(/State\s+Ready/)
-    expect(facts).toMatch(/Migrations\s+1 of 1 applied/)
+    expect(facts).toMatch(new RegExp(`Migrations\\s+${REAL_TAGS.length} of ${REAL_TAGS.length} applied`))
     expect(await page.getByRole('button').count()).toBe(0)
     expect(await page.getByRole('textbox').count()).toBe(0)
     expect(await lowContrastTexts(page)).toEqual([])
@@ -242,7 +242,7 @@ describeBrowser('the /setup wizard in Chromium', () => {
       await unlock(page)
       await choose(page, 'PostgreSQL')
       await heading(page, 'Check the PostgreSQL connection').waitFor()
-      expect(await page.locator('#pg-target').innerText()).toMatch(new RegExp(`Database\\s+${db.name}[\\s\\S]*Password\\s+not set`))
+      expect(await page.locator('#pg-target').innerText()).toMatch(new RegExp(`Database\\s+${db.name}[\\s\\S]*Password\\s+${db.env.POSTGRES_PASSWORD ? 'set' : 'not set'}`))
 
       await page.getByRole('button', { name: 'Test connection' }).click()
       expect(Object.values(await checkResults(page))).toEqual(Array(7).fill('passed'))
@@ -252,7 +252,7 @@ describeBrowser('the /setup wizard in Chromium', () => {
 
       await page.getByRole('button', { name: 'Set up PostgreSQL' }).click()
       await heading(page, 'Set up complete').waitFor()
-      expect(await page.locator('#finish-facts').innerText()).toContain(`postgres@127.0.0.1:5432/${db.name}`)
+      expect(await page.locator('#finish-facts').innerText()).toContain(`${db.env.POSTGRES_USER}@${db.env.POSTGRES_HOST}:${db.env.POSTGRES_PORT}/${db.name}`)
       expect(await lowContrastTexts(page)).toEqual([])
       await screenshot(page, 'postgres-done')
 
@@ -301,7 +301,7 @@ describeBrowser('the /setup wizard in Chromium', () => {
       const s = await serve({ ...db.env, POSTGRES_DATABASE: missing })
       const page = await testConnection(browser, s)
       expect(await checkResults(page)).toMatchObject({ reachable: 'passed', login: 'passed', database: 'failed', version: 'skipped' })
-      expect(await page.locator('#pg-checks > li[data-check="database"]').innerText()).toContain(`createdb -h 127.0.0.1 -p 5432 -U postgres ${missing}`)
+      expect(await page.locator('#pg-checks > li[data-check="database"]').innerText()).toContain(`createdb -h ${db.env.POSTGRES_HOST} -p ${db.env.POSTGRES_PORT} -U ${db.env.POSTGRES_USER} ${missing}`)
       await screenshot(page, 'postgres-database-missing')
 
       await adminQuery(`create database "${missing}"`)
@@ -324,7 +324,7 @@ describeBrowser('the /setup wizard in Chromium', () => {
       await adminQuery(`drop database "${db.name}" with (force)`)
       await page.getByRole('button', { name: 'Set up PostgreSQL' }).click()
       await heading(page, 'The setup did not finish').waitFor()
-      expect(await page.locator('#finish-error-text').innerText()).toContain(`The database "${db.name}" does not exist on 127.0.0.1:5432. Create it`)
+      expect(await page.locator('#finish-error-text').innerText()).toContain(`The database "${db.name}" does not exist on ${db.env.POSTGRES_HOST}:${db.env.POSTGRES_PORT}. Create it`)
       expect(await page.locator('#finish-error-code').innerText()).toBe('Error code: database_not_found')
       expect(existsSync(join(s.dataDir, 'db.selection.json'))).toBe(false)
       expect(await lowContrastTexts(page)).toEqual([])

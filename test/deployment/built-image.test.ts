@@ -1,11 +1,11 @@
 import { execFile } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
 import { rm } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest'
 import { TEST_ADMIN_TOKEN } from '../helpers/app.js'
+import { closedPort } from '../helpers/network.js'
 import { seedPgliteSetup } from '../helpers/pglite-template.js'
 import { crawlPageModules, publicScripts } from '../helpers/setup-page.js'
 import { listeningAt, run, waitFor, type Running } from '../helpers/processes.js'
@@ -17,6 +17,8 @@ import { PROJECT_ROOT, layOutRuntimeImage, type Layout } from './image-layout.js
 
 const journal = JSON.parse(readFileSync(join(PROJECT_ROOT, 'drizzle', 'meta', '_journal.json'), 'utf8')) as { entries: { tag: string }[] }
 const TAGS = journal.entries.map((entry) => entry.tag)
+const DB_UP = ['node', 'dist/services/database/db-up.js']
+const BUILT_ENTRIES = ['dist/services/server.js', DB_UP[1]!]
 
 beforeAll(async () => {
   try {
@@ -25,6 +27,9 @@ beforeAll(async () => {
     const { stdout, stderr } = error as { stdout?: string; stderr?: string }
     throw new Error(`npm run build failed, so the image build would too:\n${stdout ?? ''}${stderr ?? ''}`)
   }
+  // A build that "succeeds" without its output is a broken build: fail here, never skip below.
+  const missing = BUILT_ENTRIES.filter((entry) => !existsSync(join(PROJECT_ROOT, entry)))
+  if (missing.length > 0) throw new Error(`npm run build exited 0 but did not write ${missing.join(', ')}: check tsconfig.build.json (include, outDir)`)
 }, 180_000)
 
 /** The runtime stage's ENV, with a free loopback port so the test neither collides nor listens on the network. */
@@ -58,15 +63,16 @@ describe('the runtime image, laid out from the Dockerfile, on a fresh embedded d
   beforeAll(async () => {
     layout = await layOutRuntimeImage()
     ;({ server, url } = await startImage(layout, { DB_TYPE: 'pglite' }))
-  }, 120_000)
+    // Every test below looks at a server whose database is up, whichever runs first or alone.
+    await waitFor('/ready 200', server, 90_000, async () => ((await get(`${url}/ready`)).status === 200 ? true : undefined))
+  }, 180_000)
   afterAll(async () => {
     await server?.stop()
     if (layout) await rm(layout.dir, { recursive: true, force: true })
   })
 
   it('applies every migration it ships and answers /ready 200', async () => {
-    const ready = await waitFor('/ready 200', server, 30_000, async () => ((await get(`${url}/ready`)).status === 200 ? true : undefined))
-    expect(ready).toBe(true)
+    expect(await get(`${url}/ready`)).toEqual({ status: 200, body: { status: 'ready' } })
     const status = (await get(`${url}/api/db/status`)).body
     expect(status).toMatchObject({ configured: true, initialized: true, type: 'pglite', source: 'environment', last_error: null })
     expect(status.migrations).toEqual({ total: TAGS.length, applied: TAGS.length, pending: [], unknown: 0, changed: [] })
@@ -144,8 +150,6 @@ describe('db-up in the runtime image', () => {
   const layouts: Layout[] = []
   afterAll(() => Promise.all(layouts.map((layout) => rm(layout.dir, { recursive: true, force: true }))))
 
-  const DB_UP = ['node', 'dist/services/database/db-up.js']
-
   async function dbUp(options: { skip?: string }): Promise<{ code: number | null; output: string }> {
     const layout = await layOutRuntimeImage(options)
     layouts.push(layout)
@@ -155,25 +159,34 @@ describe('db-up in the runtime image', () => {
     return { code: exit.code, output: running.output() }
   }
 
-  it('finds the shipped migrations and reports the database up to date', async (ctx) => {
-    if (!existsSync(join(PROJECT_ROOT, DB_UP[1]!))) ctx.skip()
+  it('finds the shipped migrations and reports the database up to date', async () => {
     const { code, output } = await dbUp({})
     expect(code, output).toBe(0)
     expect(output).toContain('up to date')
   })
 
-  it('exits non-zero naming the missing journal when drizzle/ is not in the image', async (ctx) => {
-    if (!existsSync(join(PROJECT_ROOT, DB_UP[1]!))) ctx.skip()
+  it('exits non-zero naming the missing journal when drizzle/ is not in the image', async () => {
     const { code, output } = await dbUp({ skip: 'drizzle' })
     expect(code).toBe(1)
     expect(output).toMatch(/migrations journal .*_journal\.json is missing/)
   })
 })
 
-async function closedPort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as { port: number }
-  await new Promise((resolve) => server.close(resolve))
-  return port
-}
+describe('the runtime image without the setup page (its COPY line removed)', () => {
+  const layouts: Layout[] = []
+  afterAll(() => Promise.all(layouts.map((layout) => rm(layout.dir, { recursive: true, force: true }))))
+
+  it('refuses to start, naming the folders it looked in', async () => {
+    const layout = await layOutRuntimeImage({ skip: 'services/setup-wizard/public' })
+    layouts.push(layout)
+    expect(existsSync(join(layout.dir, 'services', 'setup-wizard', 'public'))).toBe(false)
+    const server = run(imageCommand(layout), layout.dir, imageEnv(layout, {}))
+    onTestFinished(async () => {
+      await server.stop()
+    })
+    const exit = await server.exited
+    expect(exit.code, server.output()).toBe(1)
+    expect(server.output()).toContain(`The setup page's files are missing (looked in ${join(layout.dir, 'dist', 'services', 'setup-wizard', 'public')}/ and ${join(layout.dir, 'services', 'setup-wizard', 'public')})`)
+    expect(listeningAt(server.output())).toBeUndefined()
+  }, 60_000)
+})

@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import { loadConfig } from '../../services/core/config.js'
+import { tempDir } from '../helpers/app.js'
 import { composeConfig, envFileEntries, findDockerCompose, interpolatedNames, type ComposeConfig, type ComposeService } from './compose.js'
 import { all, healthcheckCommand, readDockerfile, runtimeStage } from './dockerfile.js'
 import { PROJECT_ROOT } from './image-layout.js'
@@ -43,10 +43,9 @@ describe.skipIf(!compose)('docker-compose.yml, as docker-compose itself reads it
   // Only the password set: what a minimal .env gives. Read once; docker-compose takes seconds to start.
   let minimal: ComposeConfig
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'groundwork-compose-'))
+    dir = await tempDir('groundwork-compose-')
     minimal = await configWith('minimal.env', { POSTGRES_PASSWORD: 'not-a-real-secret' })
   })
-  afterAll(() => rm(dir, { recursive: true, force: true }))
 
   it('accepts .env.example as it is: postgres:18-alpine and the backend built from the Dockerfile', async () => {
     const result = await composeConfig(compose!, COMPOSE_FILE, ENV_EXAMPLE)

@@ -1,8 +1,8 @@
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs'
-import { cp, mkdir, mkdtemp, readdir, stat, symlink } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { cp, mkdir, readdir, stat, symlink } from 'node:fs/promises'
 import { basename, dirname, join, posix } from 'node:path'
 import { findProjectRoot } from '../../services/core/project-root.js'
+import { tempDir } from '../helpers/app.js'
 import { all, copies, dockerIgnores, readDockerfile, readDockerignore, runtimeStage, type Stage } from './dockerfile.js'
 
 export const PROJECT_ROOT = findProjectRoot()
@@ -26,7 +26,7 @@ export async function layOutRuntimeImage(options: { skip?: string } = {}): Promi
   const workdir = all(stage, 'WORKDIR').at(-1)
   if (!workdir || !posix.isAbsolute(workdir)) throw new Error('The runtime stage needs an absolute WORKDIR')
   const ignore = readDockerignore(PROJECT_ROOT)
-  const dir = await mkdtemp(join(tmpdir(), 'groundwork-image-'))
+  const dir = await tempDir('groundwork-image-')
   const inImage = (path: string) => {
     const inside = posix.relative(workdir, posix.resolve(workdir, path))
     if (inside.startsWith('..')) throw new Error(`${path} is outside the WORKDIR ${workdir}: this test lays out only the WORKDIR`)

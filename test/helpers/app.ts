@@ -14,8 +14,20 @@ export const AUTH = { authorization: `Bearer ${TEST_ADMIN_TOKEN}` }
 /** `describe` for tests that need the PostgreSQL server; skipped (loudly, by global-setup) without one. */
 export const describePostgres = inject('postgresReachable') ? describe : describe.skip
 
+const tempDirs = new Set<string>()
+
+/** A fresh folder under the system temp folder, removed after the test file (test/setup-file.ts), if not before. */
 export async function tempDir(prefix = 'groundwork-test-'): Promise<string> {
-  return mkdtemp(join(tmpdir(), prefix))
+  const dir = await mkdtemp(join(tmpdir(), prefix))
+  tempDirs.add(dir)
+  return dir
+}
+
+/** Removes every folder tempDir() made in this test file. */
+export async function removeTempDirs(): Promise<void> {
+  const dirs = [...tempDirs]
+  tempDirs.clear()
+  await Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true })))
 }
 
 export function testConfig(env: Record<string, string | undefined> = {}): Config {

@@ -14,14 +14,20 @@ import { SELECTION_VERSION, writeSelection } from '../../services/database/selec
  */
 export async function createPgliteTemplate(): Promise<{ dir: string; remove(): Promise<void> }> {
   const root = await mkdtemp(join(tmpdir(), 'groundwork-template-'))
-  const config = loadConfig({ PERSISTENT_DATA_DIR: root, LOG_LEVEL: 'silent' })
-  const connection = await openConnection('pglite', config, pino({ level: 'silent' }))
+  const remove = () => rm(root, { recursive: true, force: true })
   try {
-    await migrate(connection.db, await readMigrations(config.migrationsFolder))
-  } finally {
-    await connection.close()
+    const config = loadConfig({ PERSISTENT_DATA_DIR: root, LOG_LEVEL: 'silent' })
+    const connection = await openConnection('pglite', config, pino({ level: 'silent' }))
+    try {
+      await migrate(connection.db, await readMigrations(config.migrationsFolder))
+    } finally {
+      await connection.close()
+    }
+  } catch (error) {
+    await remove()
+    throw error
   }
-  return { dir: join(root, 'pglite'), remove: () => rm(root, { recursive: true, force: true }) }
+  return { dir: join(root, 'pglite'), remove }
 }
 
 /** Makes dataDir look like a finished pglite setup: the migrated database and the selection file. */

@@ -1,0 +1,37 @@
+import { afterAll, beforeAll, describe, expect } from 'vitest'
+import type { DatabaseType } from '../../services/core/config.js'
+import { buildTestApp, describePostgres, type TestApp } from './app.js'
+import { createTestDatabase, type TestDatabase } from './postgres.js'
+
+export const DATABASE_KINDS: DatabaseType[] = ['pglite', 'postgresql']
+
+/**
+ * Runs `body` once per database kind against one ready app: PGlite (a seeded copy) and a
+ * throwaway PostgreSQL database (skipped loudly without a server). `app()` is valid inside tests.
+ */
+export function describeEachKind(title: string, body: (kind: DatabaseType, app: () => TestApp) => void, env: Record<string, string> = {}): void {
+  for (const kind of DATABASE_KINDS) {
+    ;(kind === 'postgresql' ? describePostgres : describe)(`${title} (${kind})`, () => {
+      let t: TestApp | undefined
+      let database: TestDatabase | undefined
+      beforeAll(async () => {
+        if (kind === 'postgresql') {
+          database = await createTestDatabase()
+          t = await buildTestApp({ ...database.env, DB_TYPE: 'postgresql', ...env })
+        } else {
+          t = await buildTestApp(env, { seedPglite: true })
+        }
+        await t.ready()
+        expect(t.app.database.status()).toMatchObject({ phase: 'ready', type: kind })
+      })
+      afterAll(async () => {
+        await t?.close()
+        await database?.drop()
+      })
+      body(kind, () => {
+        if (!t) throw new Error('The test app is not ready: use app() inside a test or hook')
+        return t
+      })
+    })
+  }
+}
