@@ -25,7 +25,7 @@ it('selects the test files that import the PostgreSQL helper, directly, through 
     'test/helpers/b.ts': "import { a } from './a.js'\nexport {\n  x,\n} from './apps.js'\n",
     'test/helpers/pglite.ts': "import { PGlite } from '@electric-sql/pglite'\n",
     'services/direct.test.ts': "import { createTestDatabase } from '../test/helpers/postgres.js'\n",
-    'services/nested/through-helper.test.ts': "import {\n  appForTest,\n} from '../../test/helpers/apps.js'\n",
+    'services/nested/deep/through-helper.test.ts': "import {\n  appForTest,\n} from '../../../test/helpers/apps.js'\n",
     'services/cycle.test.ts': "import { a } from '../test/helpers/a.js'\n",
     'services/lazy.test.ts': "const { ADMIN_URL } = await import('../test/helpers/postgres.js')\n",
     'services/pglite-only.test.ts': "import { PGlite } from '../test/helpers/pglite.js'\nimport { x } from './missing.js'\n",
@@ -35,6 +35,6 @@ it('selects the test files that import the PostgreSQL helper, directly, through 
     'services/cycle.test.ts',
     'services/direct.test.ts',
     'services/lazy.test.ts',
-    'services/nested/through-helper.test.ts',
+    'services/nested/deep/through-helper.test.ts',
   ])
 })
