@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { findProjectRoot } from '../../services/core/project-root.js'
 import { all, copies, dockerIgnores, env, execForm, healthcheckCommand, readDockerfile, readDockerignore, runtimeStage } from './dockerfile.js'
+import { pinnedNode } from './node-runtime.js'
 
 const PROJECT_ROOT = findProjectRoot()
 
@@ -11,12 +12,16 @@ const stages = readDockerfile(PROJECT_ROOT)
 const runtime = runtimeStage(stages)
 
 describe('the Dockerfile', () => {
-  it('builds in one stage and runs from a small official node:20 image in another', () => {
+  it('builds in one stage and runs from a small official node:24 image in another', () => {
     expect(stages.length).toBeGreaterThanOrEqual(2)
-    expect(runtime.image).toMatch(/^node:20(\.\d+)*-(bookworm-slim|alpine)/)
-    expect(all(runtime, 'RUN')).toContainEqual(expect.stringMatching(/npm ci --omit=dev/))
+    expect(runtime.image).toMatch(/^node:24(\.\d+)*-bookworm-slim$/)
+    expect(all(runtime, 'RUN')).toContainEqual(expect.stringMatching(/npm ci --omit=dev --omit=optional/))
     const build = stages.find((stage) => copies(runtime).some((copy) => copy.from === stage.name))
     expect(all(build!, 'RUN')).toEqual(expect.arrayContaining([expect.stringMatching(/^npm ci\b/), expect.stringMatching(/^npm run build\b/)]))
+  })
+
+  it('builds and runs on the Node major the tests run on (the one package-lock.json pins)', () => {
+    for (const stage of stages) expect(stage.image, stage.name ?? stage.image).toMatch(new RegExp(`^node:${pinnedNode().major}(\\.\\d+)*-`))
   })
 
   it('runs as a non-root user in the final stage', () => {

@@ -17,7 +17,7 @@ export interface Layout {
  * Lays out a temp folder the way the Dockerfile's runtime stage does: each COPY line, read from
  * the Dockerfile itself, copies from the build context (what .dockerignore lets through) or from
  * the build stage (whose /app is this checkout after `npm run build`); each VOLUME becomes an
- * empty folder; node_modules holds only what `npm ci --omit=dev` would install. `skip` leaves out
+ * empty folder; node_modules holds only what the stage's `npm ci --omit=…` would install. `skip` leaves out
  * the COPY lines whose sources start with it, to prove what happens without them.
  */
 export async function layOutRuntimeImage(options: { skip?: string } = {}): Promise<Layout> {
@@ -52,8 +52,9 @@ export async function layOutRuntimeImage(options: { skip?: string } = {}): Promi
     }
   }
   for (const volume of all(stage, 'VOLUME')) await mkdir(inImage(volume), { recursive: true })
-  if (!all(stage, 'RUN').some((run) => /\bnpm ci\b.*--omit=dev/.test(run))) throw new Error('The runtime stage does not run `npm ci --omit=dev`')
-  await linkProductionDependencies(inImage('node_modules'))
+  const install = all(stage, 'RUN').find((run) => /\bnpm ci\b.*--omit=dev/.test(run))
+  if (!install) throw new Error('The runtime stage does not run `npm ci --omit=dev`')
+  await linkProductionDependencies(inImage('node_modules'), { omitOptional: /--omit=optional\b/.test(install) })
   return { dir, stage }
 }
 
@@ -82,15 +83,16 @@ async function copyFiltered(contextPath: string, target: string, ignore: string[
 }
 
 /**
- * Links only the packages `npm ci --omit=dev` installs at the top level, so the built server
- * cannot import a devDependency by accident. Their own dependencies resolve from the real
- * node_modules, as npm laid them out.
+ * Links only the packages `npm ci --omit=dev` (and `--omit=optional`, if the Dockerfile says so)
+ * installs at the top level, so the built server cannot import a devDependency by accident. Their
+ * own dependencies resolve from the real node_modules, as npm laid them out.
  */
-async function linkProductionDependencies(target: string): Promise<void> {
-  const lock = JSON.parse(readFileSync(join(PROJECT_ROOT, 'package-lock.json'), 'utf8')) as { packages: Record<string, { dev?: boolean }> }
+async function linkProductionDependencies(target: string, options: { omitOptional: boolean }): Promise<void> {
+  const lock = JSON.parse(readFileSync(join(PROJECT_ROOT, 'package-lock.json'), 'utf8')) as { packages: Record<string, { dev?: boolean; optional?: boolean }> }
   for (const [key, entry] of Object.entries(lock.packages)) {
     const name = key.slice('node_modules/'.length)
     if (!key.startsWith('node_modules/') || name.includes('node_modules/') || entry.dev) continue
+    if (options.omitOptional && entry.optional) continue
     const real = join(PROJECT_ROOT, key)
     if (!existsSync(real)) continue // an optional package for another platform
     await mkdir(dirname(join(target, name)), { recursive: true })
