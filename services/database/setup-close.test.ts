@@ -2,6 +2,7 @@ import { cp, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterEach, describe, expect, inject, it, onTestFinished } from 'vitest'
 import { buildTestApp, describePostgres, exists, tempDir, type TestApp } from '../../test/helpers/app.js'
+import { eventually } from '../../test/helpers/apps.js'
 import { migrationsWith } from '../../test/helpers/migrations.js'
 import { createTestDatabase } from '../../test/helpers/postgres.js'
 
@@ -63,7 +64,9 @@ describePostgres('a close that arrives during a PostgreSQL setup', () => {
     expect(t.app.database.status()).toMatchObject({ phase: 'closed', initialized: false, setup_in_progress: false })
     expect(() => t.app.getDb()).toThrow(/shutting down/)
     expect(await exists(join(t.dataDir, 'db.selection.json'))).toBe(false)
-    // The test's own queries ran one at a time on one connection: any other one is the app's.
-    expect(await db.query('select pid from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()')).toEqual([])
+    // The test's own queries ran one at a time on one connection: any other one is the app's. A
+    // backend leaves pg_stat_activity a moment after its client hangs up, so wait for that moment.
+    const others = () => db.query('select pid from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()')
+    expect(await eventually('the app\'s connections to end', others, (rows) => rows.length === 0, 5_000)).toEqual([])
   })
 })
