@@ -17,6 +17,7 @@ import { PgListener, quoteChannel, type NotificationHandler } from './pg-listene
 import { describeTarget, resolvePostgresSettings } from './postgres-settings.js'
 import { guardTransactions } from './transaction-guard.js'
 import * as schema from '../schema.js'
+import { databaseError } from './errors.js'
 
 /** The typed Drizzle database every service receives. Both kinds are PostgreSQL underneath. */
 export type Database = PgDatabase<PgQueryResultHKT, typeof schema>
@@ -95,7 +96,7 @@ async function openPglite(config: Config): Promise<DatabaseConnection> {
         await withTimeout(pinging, timeoutMs, (ms) => `The embedded database in ${dataDir} did not answer within ${ms} ms: a long transaction may be holding its only connection.`)
       } catch (error) {
         if (isServiceError(error)) throw error
-        throw new ServiceError('database_error', `The embedded database in ${dataDir} failed a simple query: ${messageOf(driverError(error))}.`, { cause: error })
+        throw databaseError('database_error', `The embedded database in ${dataDir} failed a simple query: ${messageOf(driverError(error))}.`, { cause: error })
       }
     },
     listen: async (channel, handler) => opened.listen(quoteChannel(channel), (payload) => handler(payload)),
@@ -181,12 +182,12 @@ function pgliteOpenError(config: Config, dataDir: string, createdFresh: boolean,
   if (isPersistentDataProblem(error)) return unwritable(config.persistentDataDir, dataDir, error)
   const cause = fileSystemCode(error) ?? messageOf(error)
   return createdFresh
-    ? new ServiceError('database_error', `Could not create the embedded database in ${dataDir}: ${cause}. The unfinished folder was removed; nothing was recorded.`, { cause: error })
-    : new ServiceError('database_error', `Could not open the embedded database in ${dataDir}: ${cause}. If the folder was copied or damaged, restore it from a backup.`, { cause: error })
+    ? databaseError('database_error', `Could not create the embedded database in ${dataDir}: ${cause}. The unfinished folder was removed; nothing was recorded.`, { cause: error })
+    : databaseError('database_error', `Could not open the embedded database in ${dataDir}: ${cause}. If the folder was copied or damaged, restore it from a backup.`, { cause: error })
 }
 
 function missingSettingsError(missing: string[]): ServiceError {
-  return new ServiceError(
+  return databaseError(
     'missing_settings',
     `PostgreSQL cannot be set up: ${missing.join(', ')} ${missing.length === 1 ? 'is' : 'are'} not set. Set ${missing.length === 1 ? 'it' : 'them'} in the server's environment (or set DATABASE_URL) and restart the server, then try again.`,
     { details: { missing } },
@@ -208,7 +209,7 @@ async function withTimeout<T>(promise: Promise<T>, ms: number, message: (ms: num
     await Promise.race([
       promise,
       new Promise((_, reject) => {
-        timer = setTimeout(() => reject(new ServiceError('database_unreachable', message(ms))), ms)
+        timer = setTimeout(() => reject(databaseError('database_unreachable', message(ms))), ms)
       }),
     ])
   } finally {

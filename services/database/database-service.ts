@@ -13,7 +13,7 @@ import { resolvePostgresSettings } from './postgres-settings.js'
 import type { DatabaseStatus, Phase, SetupResult } from './schemas.js'
 import type { NotificationHandler } from './pg-listener.js'
 import { SELECTION_VERSION, writeSelection } from './selection-file.js'
-import './errors.js'
+import { databaseError } from './errors.js'
 
 /** What /ready answers with when the database is not ready. */
 export interface Problem {
@@ -63,7 +63,7 @@ export class DatabaseService {
   getDb(): Database {
     // While services stop, the phase is already closed (nothing new starts) but they may still query.
     if (this.connection && (this.phase === 'ready' || this.inOutage() || this.stoppingServices)) return this.connection.db
-    throw new ServiceError('database_not_ready', this.notReadyMessage())
+    throw databaseError('database_not_ready', this.notReadyMessage())
   }
 
   /**
@@ -72,7 +72,7 @@ export class DatabaseService {
    */
   async listen(channel: string, handler: NotificationHandler): Promise<() => Promise<void>> {
     const connection = this.connection
-    if (this.phase !== 'ready' || !connection) throw new ServiceError('database_not_ready', this.notReadyMessage())
+    if (this.phase !== 'ready' || !connection) throw databaseError('database_not_ready', this.notReadyMessage())
     return connection.listen(channel, handler)
   }
 
@@ -132,12 +132,12 @@ export class DatabaseService {
   /** The wizard's choice: connect, migrate, record, then persist the choice. Nothing is kept if any step fails. */
   async setup(type: DatabaseType): Promise<SetupResult> {
     if (this.setupRunning) {
-      throw new ServiceError('setup_in_progress', 'A database setup is already running. Wait for it to finish, then check GET /api/db/status.')
+      throw databaseError('setup_in_progress', 'A database setup is already running. Wait for it to finish, then check GET /api/db/status.')
     }
-    if (this.phase === 'closed') throw new ServiceError('database_not_ready', this.notReadyMessage())
-    if (this.phase === 'invalid_selection') throw new ServiceError('selection_file_invalid', this.lastError?.message ?? 'The selection file is invalid.')
+    if (this.phase === 'closed') throw databaseError('database_not_ready', this.notReadyMessage())
+    if (this.phase === 'invalid_selection') throw databaseError('selection_file_invalid', this.lastError?.message ?? 'The selection file is invalid.')
     if (this.type !== null) {
-      throw new ServiceError(
+      throw databaseError(
         'already_configured',
         this.source === 'environment'
           ? `The database is chosen by DB_TYPE=${this.type} in the environment; the setup cannot change it.`
@@ -413,7 +413,7 @@ export class DatabaseService {
 }
 
 function shutDownDuringSetup(outcome: string): ServiceError {
-  return new ServiceError('database_not_ready', `The server shut down during the setup: ${outcome}.`)
+  return databaseError('database_not_ready', `The server shut down during the setup: ${outcome}.`)
 }
 
 function problemOf(error: unknown): Problem {

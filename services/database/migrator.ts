@@ -2,9 +2,10 @@ import { createHash } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { sql } from 'drizzle-orm'
-import { ServiceError, driverError, messageOf } from '../core/errors.js'
+import { driverError, messageOf } from '../core/errors.js'
 import type { Database } from './connection.js'
 import { rowsOf } from './results.js'
+import { databaseError } from './errors.js'
 
 /** One file of drizzle/, as drizzle-kit wrote it. `when` and `hash` are what drizzle's journal table records. */
 export interface MigrationFile {
@@ -47,7 +48,7 @@ export async function readMigrations(folder: string): Promise<MigrationFile[]> {
     journal = JSON.parse(await readFile(journalPath, 'utf8'))
   } catch (error) {
     const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'it does not exist' : `it cannot be read (${messageOf(error)})`
-    throw new ServiceError(
+    throw databaseError(
       'migrations_missing',
       `The migrations journal ${journalPath} is missing or unreadable: ${reason}. The drizzle/ folder must ship with the service (in a container image, copy it next to package.json); generate it with "npm run db:generate".`,
       { cause: error },
@@ -55,7 +56,7 @@ export async function readMigrations(folder: string): Promise<MigrationFile[]> {
   }
   const entries = journal.entries ?? []
   if (entries.length === 0) {
-    throw new ServiceError('migrations_missing', `The migrations journal ${journalPath} lists no migrations. Generate them with "npm run db:generate".`)
+    throw databaseError('migrations_missing', `The migrations journal ${journalPath} lists no migrations. Generate them with "npm run db:generate".`)
   }
   return Promise.all(
     entries.map(async ({ tag, when }) => {
@@ -64,7 +65,7 @@ export async function readMigrations(folder: string): Promise<MigrationFile[]> {
       try {
         text = await readFile(path, 'utf8')
       } catch (error) {
-        throw new ServiceError('migrations_missing', `The migration file ${path} listed in ${journalPath} is missing. Restore it from git.`, { cause: error })
+        throw databaseError('migrations_missing', `The migration file ${path} listed in ${journalPath} is missing. Restore it from git.`, { cause: error })
       }
       return {
         tag,
@@ -101,7 +102,7 @@ export async function migrate(db: Database, files: MigrationFile[], onApply: (ta
         try {
           await tx.execute(sql.raw(statement))
         } catch (error) {
-          throw new ServiceError(
+          throw databaseError(
             'migration_failed',
             `Migration ${migration.tag} failed at statement ${index + 1} of ${migration.statements.length}: ${messageOf(driverError(error))}. Nothing was applied (the whole run was rolled back). Fix drizzle/${migration.tag}.sql or the database, then restart or run "npm run db:up".`,
             { cause: driverError(error), details: { migration: migration.tag } },
@@ -129,7 +130,7 @@ function plan(files: MigrationFile[], applied: AppliedMigration[]): { state: Mig
   const outOfOrder = pending.filter((file) => file.when < newest)
   if (outOfOrder.length > 0) {
     const names = outOfOrder.map((file) => file.tag).join(', ')
-    throw new ServiceError(
+    throw databaseError(
       'migrations_out_of_order',
       `Migration ${names} was never applied but is older than the newest applied one, so it would be skipped. It was probably generated on a branch merged after a newer migration ran. Regenerate it so it comes last: remove it from drizzle/ (the .sql file, its snapshot and its journal entry) and run "npm run db:generate" again.`,
       { details: { migrations: outOfOrder.map((file) => file.tag) } },

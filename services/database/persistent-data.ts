@@ -1,4 +1,5 @@
 import { ServiceError, messageOf } from '../core/errors.js'
+import { databaseError } from './errors.js'
 
 /** Measured: `du -sh` of a fresh, migrated PGlite folder is 39 MB. */
 export const PGLITE_SPACE_MB = 40
@@ -29,23 +30,23 @@ export function unwritable(dataDir: string, what: string, cause: unknown): Servi
   const end = 'then try again. Nothing was recorded.'
   if (code === 'ENOSPC' || code === 'EDQUOT') {
     const why = code === 'ENOSPC' ? `the disk that holds ${where} is full (ENOSPC)` : `${where} is over its disk quota (EDQUOT)`
-    return new ServiceError(
+    return databaseError(
       'persistent_data_full',
       `Could not write ${what}: ${why}. The embedded database needs about ${PGLITE_SPACE_MB} MB free there to be created, and more as data grows: free some space or give the volume more, ${end}`,
       { cause },
     )
   }
   if (code === 'EROFS') {
-    return new ServiceError('persistent_data_unwritable', `Could not write ${what}: ${where} is on a read-only file system (EROFS). ${writable}: mount it read-write, ${end}`, { cause })
+    return databaseError('persistent_data_unwritable', `Could not write ${what}: ${where} is on a read-only file system (EROFS). ${writable}: mount it read-write, ${end}`, { cause })
   }
   if (code === 'EACCES' || code === 'EPERM') {
-    return new ServiceError(
+    return databaseError(
       'persistent_data_unwritable',
       `Could not write ${what}: the ownership or permissions of ${where} do not allow it (${code}). ${writable}: fix its ownership or permissions, ${end}`,
       { cause },
     )
   }
-  return new ServiceError(
+  return databaseError(
     'persistent_data_unwritable',
     `Could not write ${what} (${code ?? messageOf(cause)}). The folder ${where} must be a writable folder for the user running the server: fix its ownership, permissions or free space, ${end}`,
     { cause },

@@ -3,6 +3,7 @@ import { hostname } from 'node:os'
 import { readFileSync } from 'node:fs'
 import { link, lstat, readFile, readlink, rename, rm, stat, utimes, writeFile } from 'node:fs/promises'
 import { ServiceError } from '../core/errors.js'
+import { databaseError } from './errors.js'
 
 /**
  * PGlite has no lock of its own: two processes opening one data directory silently corrupt it.
@@ -42,7 +43,7 @@ export async function acquirePgliteLock(path: string, dataDir: string): Promise<
     if (verdict !== 'stale') throw lockedError(path, dataDir, current === 'unreadable' ? null : current, verdict)
     await takeOver(path, current)
   }
-  throw new ServiceError('database_locked', `Could not take the lock ${path} after several attempts: another process keeps taking it. Make sure only one process uses ${dataDir}.`)
+  throw databaseError('database_locked', `Could not take the lock ${path} after several attempts: another process keeps taking it. Make sure only one process uses ${dataDir}.`)
 }
 
 async function tryCreate(path: string, owner: Owner): Promise<boolean> {
@@ -108,7 +109,7 @@ async function refuseDanglingLink(path: string): Promise<void> {
   const info = await lstat(path).catch(() => null)
   if (!info?.isSymbolicLink()) return
   const target = await readlink(path)
-  throw new ServiceError(
+  throw databaseError(
     'database_locked',
     `The lock file ${path} is a symbolic link to ${target}, which does not exist: it is not a lock this server wrote. Delete it (rm ${path}) and try again.`,
     { details: { lock_file: path, owner_pid: null } },
@@ -155,7 +156,7 @@ function held(path: string, owner: Owner): PgliteLock {
 }
 
 function lockedError(path: string, dataDir: string, owner: Owner | null, who: string): ServiceError {
-  return new ServiceError(
+  return databaseError(
     'database_locked',
     `The embedded database in ${dataDir} is in use by ${who}. PGlite allows one process at a time: ` +
       `stop that process first (a running server applies migrations itself at startup, so "npm run db:up" is not needed while it runs). ` +

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { DATABASE_TYPES } from '../core/config.js'
-import { ServiceError, isServiceError } from '../core/errors.js'
+import { coreError, isServiceError, type ServiceError } from '../core/errors.js'
 import { errorResponses } from '../core/http/schemas.js'
 import { SetupRequest, SetupResponse, DatabaseStatusBody } from './schemas.js'
 
@@ -49,7 +49,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
 export default routes
 
 function invalidBody(problem: string): ServiceError {
-  return new ServiceError(
+  return coreError(
     'invalid_request',
     `Expected a JSON body {"type": "<kind>"} with no other fields, where <kind> is one of: ${DATABASE_TYPES.join(', ')} (${problem}).`,
     { details: { supported_types: [...DATABASE_TYPES] } },

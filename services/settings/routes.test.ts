@@ -71,6 +71,7 @@ function behaves(start: () => Promise<TestApp>, dump: (t: TestApp) => Promise<st
     expect(unknown.statusCode).toBe(404)
     expect(unknown.json()).toMatchObject({ error: 'setting_not_found' })
     expect((await call(t, 'PUT', '/api/settings/smtp.nope', { value: 1 })).statusCode).toBe(404)
+    expect((await call(t, 'DELETE', '/api/settings/smtp.nope')).json()).toMatchObject({ error: 'setting_not_found' })
     expect((await call(t, 'PUT', '/api/settings/smtp.port', { nothing: 1 })).statusCode).toBe(400)
 
     const reset = await call(t, 'DELETE', '/api/settings/smtp.port')
