@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process'
-import { chown, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { chown, cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
@@ -30,10 +30,13 @@ export interface Postgres18 {
  * port of 127.0.0.1 with trust authentication, like the machine's test server. initdb refuses
  * root, so as root it runs as the postgres OS user. stop() removes everything.
  */
-export async function startPostgres18(bin: string): Promise<Postgres18> {
+export async function startPostgres18(packageBin: string): Promise<Postgres18> {
   const dir = await mkdtemp(join(tmpdir(), 'groundwork-postgres18-'))
   const data = join(dir, 'data')
   const asRoot = process.getuid?.() === 0
+  // As root the binaries run as the postgres user, who may not be able to reach node_modules (a
+  // checkout in a 0700 folder, as mktemp -d makes): run a copy from the cluster's own folder.
+  const bin = asRoot ? join(dir, 'native', 'bin') : packageBin
   const run = (command: string, args: string[]) =>
     asRoot ? exec('runuser', ['-u', 'postgres', '--', join(bin, command), ...args], { cwd: dir }) : exec(join(bin, command), args, { cwd: dir })
   let running = false
@@ -46,6 +49,7 @@ export async function startPostgres18(bin: string): Promise<Postgres18> {
     if (asRoot) {
       const [uid, gid] = await Promise.all([exec('id', ['-u', 'postgres']), exec('id', ['-g', 'postgres'])])
       await chown(dir, Number(uid.stdout), Number(gid.stdout))
+      await cp(dirname(packageBin), join(dir, 'native'), { recursive: true, verbatimSymlinks: true })
     }
     await run('initdb', ['-D', data, '-U', 'postgres', '--auth=trust', '--no-sync', '--no-instructions', '-E', 'UTF8', '--locale=C.UTF-8'])
     const port = await closedPort()
@@ -68,7 +72,7 @@ export async function startPostgres18(bin: string): Promise<Postgres18> {
     const log = await readFile(join(dir, 'server.log'), 'utf8').catch(() => '')
     await stop()
     const { stderr } = error as { stderr?: string }
-    const hint = asRoot ? ` As root, the binaries run as the postgres OS user: it must exist and be able to read ${bin}.` : ''
+    const hint = asRoot ? ` As root, the binaries run as the postgres OS user from a copy in ${dir}: that user must exist.` : ''
     throw new Error(`Could not start PostgreSQL 18 from ${PACKAGE}: ${(error as Error).message}\n${stderr ?? ''}${log}${hint}`)
   }
 }
