@@ -1,0 +1,5 @@
+import type { Command } from '../command.js'
+import { up } from './up.js'
+
+/** Every `npm run db -- <command>`, in the order --help lists them. */
+export const COMMANDS: Command[] = [up]
