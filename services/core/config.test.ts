@@ -23,6 +23,15 @@ describe('loadConfig', () => {
     expect(config.postgres).toMatchObject({ url: null, port: 5432, ssl: 'disable', poolMax: 10, connectionTimeoutMs: 5000 })
   })
 
+  it('takes PGLITE_SHARED_BUFFERS as a PostgreSQL size, 16MB by default, and names the units it wants', () => {
+    expect(loadConfig({}).pglite.sharedBuffers).toBe('16MB')
+    expect(loadConfig({ PGLITE_SHARED_BUFFERS: '64MB' }).pglite.sharedBuffers).toBe('64MB')
+    expect(loadConfig({ PGLITE_SHARED_BUFFERS: '1GB' }).pglite.sharedBuffers).toBe('1GB')
+    for (const bad of ['16', '16mb', '512kB', '2GB', 'lots']) {
+      expect(() => loadConfig({ PGLITE_SHARED_BUFFERS: bad })).toThrow(`PGLITE_SHARED_BUFFERS: expected a size from 1MB to 1GB written like 16MB (units kB, MB or GB, as PostgreSQL writes them), got "${bad}"`)
+    }
+  })
+
   it('puts persistent_data/ and drizzle/ at the project root, whatever the working directory', () => {
     const root = findProjectRoot()
     const cwd = process.cwd()

@@ -42,6 +42,12 @@ export interface Config {
   encryptionSecret: string | null
   /** Where the drizzle-kit migrations live; not an environment variable. */
   migrationsFolder: string
+  pglite: PgliteConfig
+}
+
+export interface PgliteConfig {
+  /** PGLITE_SHARED_BUFFERS, a PostgreSQL memory size (e.g. 16MB): most of the embedded database's resident memory. */
+  sharedBuffers: string
 }
 
 export class ConfigError extends Error {
@@ -111,6 +117,9 @@ export function loadConfig(env: Env = process.env, root: string = findProjectRoo
     adminToken,
     encryptionSecret,
     migrationsFolder: join(root, 'drizzle'),
+    pglite: {
+      sharedBuffers: read.memorySize('PGLITE_SHARED_BUFFERS', '16MB', 1024, 1024 * 1024),
+    },
   }
 
   if (problems.length > 0) throw new ConfigError(problems)
@@ -168,6 +177,19 @@ class Reader {
       return fallback
     }
     return value
+  }
+
+  /** A PostgreSQL memory setting (128kB, 16MB, 1GB) between minKb and maxKb kilobytes. */
+  memorySize(name: string, fallback: string, minKb: number, maxKb: number): string {
+    const raw = this.text(name)
+    if (raw === null) return fallback
+    const match = /^(\d+)(kB|MB|GB)$/.exec(raw)
+    const kb = match ? Number(match[1]) * { kB: 1, MB: 1024, GB: 1024 * 1024 }[match[2] as 'kB' | 'MB' | 'GB'] : NaN
+    if (!(kb >= minKb && kb <= maxKb)) {
+      this.problems.push(`${name}: expected a size from ${minKb / 1024}MB to ${maxKb / 1024 / 1024}GB written like 16MB (units kB, MB or GB, as PostgreSQL writes them), got "${raw}"`)
+      return fallback
+    }
+    return raw
   }
 
   choice<T extends string, F extends T | null>(name: string, choices: readonly T[], fallback: F): T | F {

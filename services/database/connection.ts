@@ -13,6 +13,7 @@ import { ServiceError, driverError, isServiceError, messageOf } from '../core/er
 import { describeConnectionError } from './connection-errors.js'
 import { fileSystemCode, isPersistentDataProblem, unwritable } from './persistent-data.js'
 import { acquirePgliteLock } from './pglite-lock.js'
+import { createPgliteDataDir, pgliteStartParams } from './pglite-create.js'
 import { PgListener, quoteChannel, type NotificationHandler } from './pg-listener.js'
 import { describeTarget, resolvePostgresSettings } from './postgres-settings.js'
 import { guardTransactions } from './transaction-guard.js'
@@ -38,6 +39,8 @@ export interface DatabaseConnection {
   readonly description: string
   /** True when this opening created the PGlite data folder, so a failed setup can remove it. */
   readonly createdFresh: boolean
+  /** Migrations applied while the data folder was created (PGlite creates and migrates it in a child process). */
+  readonly migratedAtCreation: string[]
   ping(timeoutMs: number): Promise<void>
   /**
    * Calls `handler` with each NOTIFY payload on `channel`, and with null when the listening
@@ -69,16 +72,19 @@ async function openPglite(config: Config): Promise<DatabaseConnection> {
   }
   let client: PGlite | undefined
   let createdFresh = false
+  let migratedAtCreation: string[] = []
   try {
     createdFresh = await isMissingOrEmpty(dataDir)
+    if (createdFresh) migratedAtCreation = await createPgliteDataDir(dataDir, config)
     // Not PGlite.create(): on failure it keeps the instance, and with it the files it had open.
-    client = new PGlite(dataDir)
+    client = new PGlite(dataDir, { startParams: pgliteStartParams(config.pglite) })
     await client.waitReady
   } catch (error) {
     if (client) closeFailedPglite(client)
     if (createdFresh) await rm(dataDir, { recursive: true, force: true })
     await lock.release()
-    throw pgliteOpenError(config, dataDir, createdFresh, error)
+    // A migration that failed in the creating process keeps its own code (migration_failed, …).
+    throw isServiceError(error) ? error : pgliteOpenError(config, dataDir, createdFresh, error)
   }
   const opened = client
   const db = guardTransactions(drizzlePglite({ client: opened, schema }) as Database, opened, ['query', 'exec', 'transaction'])
@@ -89,6 +95,7 @@ async function openPglite(config: Config): Promise<DatabaseConnection> {
     db,
     description: dataDir,
     createdFresh,
+    migratedAtCreation,
     onTrouble: () => undefined,
     async ping(timeoutMs) {
       pinging ??= db.execute(sql`select 1`).finally(() => (pinging = null))
@@ -141,6 +148,7 @@ async function openPostgres(config: Config, log: FastifyBaseLogger): Promise<Dat
     db,
     description: describeTarget(settings.target),
     createdFresh: false,
+    migratedAtCreation: [],
     onTrouble: (listener) => troubleListeners.push(listener),
     async ping(timeoutMs) {
       const where = `${settings.target.host}:${settings.target.port}`

@@ -163,7 +163,9 @@ export class DatabaseService {
       this.refuseIfClosed(NOT_RECORDED)
       connection = await openConnection(type, this.config, this.log)
       this.refuseIfClosed(NOT_RECORDED)
+      for (const tag of connection.migratedAtCreation) this.log.info({ migration: tag }, 'applied migration')
       const result = await initializeDatabase(connection.db, type, files, (tag) => this.log.info({ migration: tag }, 'applied migration'))
+      result.appliedNow.unshift(...connection.migratedAtCreation)
       this.refuseIfClosed(type === 'postgresql' && result.appliedNow.length > 0 ? `${NOT_RECORDED} (the migrations it applied stay in the database)` : NOT_RECORDED)
       const selectedAt = new Date().toISOString()
       await writeSelection(this.config.persistentDataDir, { type, selectedAt, version: SELECTION_VERSION })
@@ -321,7 +323,9 @@ export class DatabaseService {
     try {
       const files = await readMigrations(this.config.migrationsFolder)
       connection = await openConnection(type, this.config, this.log)
+      for (const tag of connection.migratedAtCreation) this.log.info({ migration: tag }, 'applied migration')
       const result = await initializeDatabase(connection.db, type, files, (tag) => this.log.info({ migration: tag }, 'applied migration'))
+      result.appliedNow.unshift(...connection.migratedAtCreation)
       if ((this.phase as Phase) === 'closed') {
         await connection.close()
         return

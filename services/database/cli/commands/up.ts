@@ -12,7 +12,9 @@ export const up: Command = {
     const connection = await context.openSelected()
     try {
       context.print(`applying migrations to the ${type} database at ${connection.description}`)
+      for (const tag of connection.migratedAtCreation) context.print(`applied ${tag}`)
       const result = await initializeDatabase(connection.db, type, files, (tag) => context.print(`applied ${tag}`))
+      result.appliedNow.unshift(...connection.migratedAtCreation)
       context.print(
         result.appliedNow.length === 0
           ? `the database is up to date (${result.total} migrations applied)`
