@@ -95,6 +95,25 @@ describePostgres('read replicas (POSTGRES_READ_URLS)', () => {
     expect(JSON.stringify(up)).not.toContain(cluster.password)
   })
 
+  it('reruns on the primary a read whose replica connection dies mid-query, and marks the replica down at once', async () => {
+    const t = await appWithReplicas([replicaUrl(replica.port)])
+    await eventually('the replica serving reads', () => servedByStandby(t.app.getReadDb()).catch(() => null), (served) => served === true)
+
+    // Sleeps on the standby only, so the test can end its connection mid-query; the primary answers at once.
+    const read = t.app
+      .getReadDb()
+      .select({ inRecovery: sql<boolean>`pg_is_in_recovery()`, slept: sql`case when pg_is_in_recovery() then pg_sleep(600) end` })
+      .from(instance)
+    const sleeping = `select pid from pg_stat_activity where query like '%pg_sleep(600)%' and pid <> pg_backend_pid()`
+    const answer = read.then((rows) => rows[0]?.inRecovery)
+    await eventually('the read running on the replica', () => replica.query(sleeping, database), (rows) => rows.length === 1)
+    await replica.query(`select pg_terminate_backend(pid) from (${sleeping}) sleeping`, database)
+
+    expect(await answer).toBe(false)
+    expect(t.logs.join('')).toMatch(/read replica \S+ is down \(terminating connection due to administrator command \(57P01\)\)/)
+    expect(t.logs.join('')).toContain('runs again on the primary')
+  })
+
   it('starts with a replica that never answers: ready, reading on the primary, the replica listed as down', async () => {
     const nowhere = await closedPort()
     const t = await appWithReplicas([replicaUrl(nowhere), replicaUrl(replica.port)])

@@ -118,6 +118,7 @@ class Replica {
           } catch (error) {
             if (replicaUnusable(error)) this.markDown(error)
             else if (!recoveryConflict(error)) throw error
+            this.log.debug(`a read on read replica ${this.url} failed (${describeFailure(error)}); it runs again on the primary`)
           }
         }
         // A read must not fail because a replica did: the primary has everything the replica had.
@@ -166,7 +167,7 @@ class Replica {
 
   private markDown(error: unknown): void {
     if (this.closed) return
-    const message = describe(error)
+    const message = describeFailure(error)
     const first = this.state === 'up' || !this.checkedOnce
     this.checkedOnce = true
     this.error = message
@@ -197,7 +198,7 @@ function recoveryConflict(wrapped: unknown): boolean {
   return error instanceof pg.DatabaseError && error.code === '40001' && /recovery/i.test(error.message)
 }
 
-function describe(wrapped: unknown): string {
+function describeFailure(wrapped: unknown): string {
   const error = driverError(wrapped) as { code?: unknown }
   const code = typeof error?.code === 'string' ? error.code : null
   const text = messageOf(error)
