@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm'
 import { pgTable, text } from 'drizzle-orm/pg-core'
-import { afterAll, beforeAll, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { describePostgres } from '../../test/helpers/app.js'
 import { eventually, startedAppForTest } from '../../test/helpers/apps.js'
 import { closedPort } from '../../test/helpers/network.js'
@@ -14,12 +14,6 @@ import { instance } from './schema.js'
 let cluster: PrivateCluster
 let replica: PrivateReplica
 let database: string
-beforeAll(async () => {
-  cluster = await startPrivateCluster()
-  database = await cluster.createDatabase()
-  replica = await cluster.startReplica()
-})
-afterAll(() => cluster?.stop())
 
 const probeTable = pgTable('replica_probe', { v: text('v') })
 
@@ -47,6 +41,13 @@ async function servedByStandby(db: Database): Promise<boolean> {
 const statusOf = async (t: Awaited<ReturnType<typeof appWithReplicas>>) => (await t.app.inject({ method: 'GET', url: '/api/db/status' })).json()
 
 describePostgres('read replicas (POSTGRES_READ_URLS)', () => {
+  beforeAll(async () => {
+    cluster = await startPrivateCluster()
+    database = await cluster.createDatabase()
+    replica = await cluster.startReplica()
+  })
+  afterAll(() => cluster?.stop())
+
   it('serves lag-tolerant selects from the replica and everything else from the primary', async () => {
     const t = await appWithReplicas([replicaUrl(replica.port)])
     const status = await statusOf(t)
@@ -130,5 +131,16 @@ describePostgres('read replicas (POSTGRES_READ_URLS)', () => {
     const t = await appWithReplicas([replicaUrl(replica.port)])
     const attempt = t.app.getDb().transaction(async () => servedByStandby(t.app.getReadDb()))
     await expect(attempt).rejects.toMatchObject({ code: 'transaction_misuse' })
+  })
+})
+
+describe('POSTGRES_READ_URLS on PGlite', () => {
+  it('is ignored with a warning: no replicas in the status, reads on the embedded database', async () => {
+    const t = await startedAppForTest({ POSTGRES_READ_URLS: 'postgresql://reader:hunter2-secret@replica:5432/app' }, { seedPglite: true })
+    expect(t.app.getReadDb()).toBe(t.app.getDb())
+    const status = (await t.app.inject({ method: 'GET', url: '/api/db/status' })).json()
+    expect(status).toMatchObject({ type: 'pglite', phase: 'ready', replicas: [] })
+    expect(t.logs.join('')).toContain('POSTGRES_READ_URLS is set, but the embedded database (pglite) has no replicas')
+    expect(t.logs.join('')).not.toContain('hunter2-secret')
   })
 })
