@@ -127,6 +127,16 @@ describePostgres('read replicas (POSTGRES_READ_URLS)', () => {
     expect((await t.app.inject({ method: 'GET', url: '/ready' })).statusCode).toBe(200)
   })
 
+  it('closes the replicas\' connections with the app', async () => {
+    const t = await appWithReplicas([replicaUrl(replica.port)])
+    await eventually('the replica serving reads', () => servedByStandby(t.app.getReadDb()).catch(() => null), (served) => served === true)
+    const backends = `select pid from pg_stat_activity where datname = '${database}' and application_name = 'groundwork'`
+    expect((await replica.query(backends, database)).length).toBeGreaterThan(0)
+    await t.app.database.close()
+    // A backend leaves pg_stat_activity a moment after its client hangs up.
+    expect(await eventually("the app's replica connections to end", () => replica.query(backends, database), (rows) => rows.length === 0)).toEqual([])
+  })
+
   it('refuses a read on the read executor inside a transaction, which could not see its writes', async () => {
     const t = await appWithReplicas([replicaUrl(replica.port)])
     const attempt = t.app.getDb().transaction(async () => servedByStandby(t.app.getReadDb()))
