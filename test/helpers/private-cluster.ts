@@ -51,7 +51,7 @@ export interface PrivateReplica {
  * A PostgreSQL cluster of our own, unlike the machine's trust-auth server: password
  * authentication (scram-sha-256) and TLS with a certificate from a throwaway CA. It listens on
  * 127.0.0.1 only, on a free port, and is removed by stop(). initdb refuses root, so the server
- * runs as the postgres OS user.
+ * runs as the postgres OS user. It accepts replication logins, for startReplica().
  */
 export async function startPrivateCluster(): Promise<PrivateCluster> {
   const BIN = binFolder()
