@@ -96,4 +96,39 @@ describe('loadConfig', () => {
     expect(problems.join()).not.toContain('hunter2-secret')
     expect(problemsOf({ DATABASE_URL: 'not a url hunter2-secret' }).join()).not.toContain('hunter2-secret')
   })
+  describe('POSTGRES_READ_URLS', () => {
+    it('is an empty list when unset', () => {
+      expect(loadConfig({}).postgres.readUrls).toEqual([])
+    })
+
+    it('reads comma-separated URLs, ignoring blanks and a trailing comma', () => {
+      const a = 'postgresql://reader:secret@replica-1:5432/app'
+      const b = 'postgres://reader@replica-2/app?sslmode=verify-full'
+      expect(loadConfig({ POSTGRES_READ_URLS: ` ${a} ,${b}, ` }).postgres.readUrls).toEqual([a, b])
+    })
+
+    it('names the variable and the position of each bad entry, never echoing it', () => {
+      const problems = problemsOf({
+        POSTGRES_READ_URLS: 'postgresql://r:hunter2-secret@ok/app,not a url hunter2-secret,mysql://r:hunter2-secret@db/app,postgresql://r:hunter2-secret@db/app?sslmode=prefer',
+      })
+      expect(problems).toEqual([
+        'POSTGRES_READ_URLS (entry 2 of 4): not a valid URL; expected postgresql://user:password@host:5432/database',
+        'POSTGRES_READ_URLS (entry 3 of 4): expected the postgresql:// or postgres:// scheme, got "mysql://"',
+        'POSTGRES_READ_URLS (entry 4 of 4): sslmode=prefer is not supported; expected one of disable, require, verify-ca, verify-full',
+      ])
+      expect(problems.join()).not.toContain('hunter2')
+    })
+
+    it('refuses an entry without host, user or database, which it cannot take from anywhere else', () => {
+      expect(problemsOf({ POSTGRES_READ_URLS: 'postgresql://replica:5432/app,postgresql://r@replica:5432' })).toEqual([
+        'POSTGRES_READ_URLS (entry 1 of 2): no user; expected postgresql://user:password@host:5432/database',
+        'POSTGRES_READ_URLS (entry 2 of 2): no database name; expected postgresql://user:password@host:5432/database',
+      ])
+    })
+
+    it('refuses the same replica listed twice', () => {
+      const url = 'postgresql://r@replica/app'
+      expect(problemsOf({ POSTGRES_READ_URLS: `${url},${url}` })).toEqual(['POSTGRES_READ_URLS (entry 2 of 2): the same URL as an earlier entry; list each replica once'])
+    })
+  })
 })

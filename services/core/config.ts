@@ -27,6 +27,8 @@ export interface PostgresConfig {
   poolMax: number
   idleTimeoutMs: number
   connectionTimeoutMs: number
+  /** POSTGRES_READ_URLS: streaming replicas for reads that tolerate lag. Never log them. */
+  readUrls: string[]
 }
 
 export interface Config {
@@ -81,7 +83,8 @@ export function loadConfig(env: Env = process.env, root: string = findProjectRoo
   }
 
   const url = read.text('DATABASE_URL')
-  if (url !== null) checkDatabaseUrl(url, problems)
+  if (url !== null) checkPostgresUrl('DATABASE_URL', url, problems)
+  const readUrls = parseReadUrls(read.text('POSTGRES_READ_URLS'), problems)
 
   const adminToken = read.text('ADMIN_TOKEN')
   if (adminToken !== null && adminToken.length < 16) {
@@ -113,6 +116,7 @@ export function loadConfig(env: Env = process.env, root: string = findProjectRoo
       poolMax: read.integer('POSTGRES_POOL_MAX', 10, 1, 1000),
       idleTimeoutMs: read.integer('POSTGRES_POOL_IDLE_TIMEOUT_MS', 30_000, 0, 86_400_000),
       connectionTimeoutMs: read.integer('POSTGRES_CONNECT_TIMEOUT_MS', 5_000, 100, 600_000),
+      readUrls,
     },
     adminToken,
     encryptionSecret,
@@ -139,22 +143,46 @@ function parseSsl(raw: string | null, problems: string[]): SslMode {
   return 'disable'
 }
 
-function checkDatabaseUrl(url: string, problems: string[]): void {
-  // The value may hold a password: say what is wrong with it, never echo it.
+/** Comma-separated; blanks around entries and empty entries (a trailing comma) are ignored. */
+function parseReadUrls(raw: string | null, problems: string[]): string[] {
+  if (raw === null) return []
+  const urls = raw
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean)
+  urls.forEach((url, index) => {
+    const name = `POSTGRES_READ_URLS (entry ${index + 1} of ${urls.length})`
+    const parsed = checkPostgresUrl(name, url, problems)
+    // A replica is only ever reached through its URL: a part missing here has no other source.
+    if (parsed && !parsed.hostname && !parsed.searchParams.get('host')) problems.push(`${name}: no host; expected postgresql://user:password@host:5432/database`)
+    if (parsed && !parsed.username) problems.push(`${name}: no user; expected postgresql://user:password@host:5432/database`)
+    if (parsed && parsed.pathname.replace(/^\//, '') === '') problems.push(`${name}: no database name; expected postgresql://user:password@host:5432/database`)
+  })
+  const seen = new Set<string>()
+  urls.forEach((url, index) => {
+    if (seen.has(url)) problems.push(`POSTGRES_READ_URLS (entry ${index + 1} of ${urls.length}): the same URL as an earlier entry; list each replica once`)
+    seen.add(url)
+  })
+  return urls
+}
+
+/** Null when the value does not parse. The value may hold a password: say what is wrong with it, never echo it. */
+function checkPostgresUrl(name: string, url: string, problems: string[]): URL | null {
   let parsed: URL
   try {
     parsed = new URL(url)
   } catch {
-    problems.push('DATABASE_URL: not a valid URL; expected postgresql://user:password@host:5432/database')
-    return
+    problems.push(`${name}: not a valid URL; expected postgresql://user:password@host:5432/database`)
+    return null
   }
   if (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:') {
-    problems.push(`DATABASE_URL: expected the postgresql:// or postgres:// scheme, got "${parsed.protocol}//"`)
+    problems.push(`${name}: expected the postgresql:// or postgres:// scheme, got "${parsed.protocol}//"`)
   }
   const sslmode = parsed.searchParams.get('sslmode')
   if (sslmode !== null && !(SSL_MODES as readonly string[]).includes(sslmode)) {
-    problems.push(`DATABASE_URL: sslmode=${sslmode} is not supported; expected one of ${SSL_MODES.join(', ')}`)
+    problems.push(`${name}: sslmode=${sslmode} is not supported; expected one of ${SSL_MODES.join(', ')}`)
   }
+  return parsed
 }
 
 class Reader {

@@ -16,9 +16,12 @@ import { acquirePgliteLock } from './pglite-lock.js'
 import { createPgliteDataDir, pgliteStartParams } from './pglite-create.js'
 import { PgListener, quoteChannel, type NotificationHandler } from './pg-listener.js'
 import { describeTarget, resolvePostgresSettings } from './postgres-settings.js'
+import { ReplicaSet } from './replicas.js'
+import type { ReplicaStatus } from './schemas.js'
 import { guardTransactions } from './transaction-guard.js'
 import * as schema from '../schema.js'
 import { databaseError } from './errors.js'
+import { withTimeout } from './timeout.js'
 
 /** The typed Drizzle database every service receives. Both kinds are PostgreSQL underneath. */
 export type Database = PgDatabase<PgQueryResultHKT, typeof schema>
@@ -35,6 +38,10 @@ export type Executor = Database | Transaction
 export interface DatabaseConnection {
   readonly type: DatabaseType
   readonly db: Database
+  /** For reads that tolerate lag: spread over the read replicas that are up (POSTGRES_READ_URLS), else `db` itself. */
+  readonly readDb: Database
+  /** The read replicas and their state; empty without POSTGRES_READ_URLS and on PGlite. */
+  replicas(): ReplicaStatus[]
   /** Host, port, database and user, or the data folder: for logs and status, never secret. */
   readonly description: string
   /** True when this opening created the PGlite data folder, so a failed setup can remove it. */
@@ -93,6 +100,8 @@ async function openPglite(config: Config): Promise<DatabaseConnection> {
   return {
     type: 'pglite',
     db,
+    readDb: db,
+    replicas: () => [],
     description: dataDir,
     createdFresh,
     migratedAtCreation,
@@ -142,10 +151,19 @@ async function openPostgres(config: Config, log: FastifyBaseLogger): Promise<Dat
     throw describeConnectionError(error, settings.target)
   }
   const db = guardTransactions(drizzleNodePg({ client: pool, schema }) as Database, pool, ['query'])
+  let replicas: ReplicaSet
+  try {
+    replicas = await ReplicaSet.open(config.postgres.readUrls, config, pool, db, log)
+  } catch (error) {
+    await pool.end().catch(() => undefined)
+    throw error
+  }
   const listener = new PgListener({ ...settings.pool }, log)
   return {
     type: 'postgresql',
     db,
+    readDb: replicas.readDb,
+    replicas: () => replicas.status(),
     description: describeTarget(settings.target),
     createdFresh: false,
     migratedAtCreation: [],
@@ -163,6 +181,7 @@ async function openPostgres(config: Config, log: FastifyBaseLogger): Promise<Dat
     },
     listen: (channel, handler) => listener.listen(channel, handler),
     async close() {
+      await replicas.close()
       await listener.close()
       await pool.end()
     },
@@ -208,19 +227,5 @@ async function isMissingOrEmpty(dir: string): Promise<boolean> {
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return true
     throw error
-  }
-}
-
-async function withTimeout<T>(promise: Promise<T>, ms: number, message: (ms: number) => string): Promise<void> {
-  let timer: NodeJS.Timeout | undefined
-  try {
-    await Promise.race([
-      promise,
-      new Promise((_, reject) => {
-        timer = setTimeout(() => reject(databaseError('database_unreachable', message(ms))), ms)
-      }),
-    ])
-  } finally {
-    clearTimeout(timer)
   }
 }

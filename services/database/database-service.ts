@@ -67,6 +67,17 @@ export class DatabaseService {
   }
 
   /**
+   * For reads that tolerate lag (a list, a count, a page that may be a moment old): selects and
+   * relational queries go to a read replica that is up (POSTGRES_READ_URLS), else to the primary;
+   * writes, execute() and transactions always to the primary. Without replicas, and on PGlite, it
+   * is getDb(). Read your own writes (and everything inside a transaction) through getDb().
+   */
+  getReadDb(): Database {
+    this.getDb()
+    return this.connection!.readDb
+  }
+
+  /**
    * LISTEN on `channel` through the current connection (see DatabaseConnection.listen). Call it
    * from a service's start(): the listener lives as long as the connection.
    */
@@ -90,6 +101,7 @@ export class DatabaseService {
       migrations: this.migrations,
       last_error: this.lastError,
       services: this.lifecycle.status(),
+      replicas: this.connection?.replicas() ?? [],
     }
   }
 
@@ -384,6 +396,9 @@ export class DatabaseService {
         { changed: migrations.changed },
         `migration file(s) ${migrations.changed.join(', ')} changed after they were applied; the database did not get the change. Put the change in a new migration (npm run db:generate) and restore the old file from git.`,
       )
+    }
+    if (connection.type === 'pglite' && this.config.postgres.readUrls.length > 0) {
+      this.log.warn('POSTGRES_READ_URLS is set, but the embedded database (pglite) has no replicas: every query runs on it. Remove the variable, or use postgresql.')
     }
     if (migrations.unknown > 0) {
       this.log.warn({ unknown: migrations.unknown }, 'the database has migrations this build does not know: it was migrated by a newer version')

@@ -50,6 +50,11 @@ export function guardTransactions<Db extends { transaction: (...args: never[]) =
   return db
 }
 
+/** For a client that runs some queries on `client`'s server without going through its guarded entry points. */
+export function refuseInsideTransactionOf(client: object): void {
+  if (insideTransactionOf(client)) throw misuse()
+}
+
 function insideTransactionOf(client: object): boolean {
   return openTransactions.getStore()?.some((mark) => mark.open && mark.owner === client) ?? false
 }
