@@ -24,19 +24,19 @@ for (const kind of KINDS) {
   describe(`jobs on ${kind}`, () => {
     let connection: TestConnection
     let jobs: JobsService
-    const ran: Record<string, string[]> = { echo: [], flaky: [], doomed: [], cron: [] }
+    const ran = { echo: [] as string[], flaky: [] as string[], doomed: [] as string[], cron: [] as string[] }
     let db: Database
 
     beforeAll(async () => {
       connection = await openTestConnection(kind)
       db = connection.connection.db
       jobs = serviceOn(connection)
-      jobs.define<{ n: string }>({ name: 'test.echo', ...fast, handler: async (job) => void ran.echo!.push(job.data.n) })
+      jobs.define<{ n: string }>({ name: 'test.echo', ...fast, handler: async (job) => void ran.echo.push(job.data.n) })
       jobs.define<{ n: string }>({
         name: 'test.flaky',
         ...fast,
         handler: async (job) => {
-          ran.flaky!.push(`${job.data.n}#${job.retryCount}`)
+          ran.flaky.push(`${job.data.n}#${job.retryCount}`)
           if (job.retryCount === 0) throw new Error('first attempt fails')
         },
       })
@@ -45,12 +45,12 @@ for (const kind of KINDS) {
         ...fast,
         retryLimit: 2,
         handler: async (job) => {
-          ran.doomed!.push(`${job.data.n}#${job.retryCount}`)
+          ran.doomed.push(`${job.data.n}#${job.retryCount}`)
           throw new Error(`always fails: ${job.data.n}`)
         },
       })
-      jobs.define<{ n: string }>({ name: 'test.sleepy', pollingIntervalSeconds: 120, handler: async (job) => void ran.echo!.push(job.data.n) })
-      jobs.define({ name: 'test.cron', ...fast, schedule: { cron: '* * * * *', data: { n: 'tick' } }, handler: async () => void ran.cron!.push('tick') })
+      jobs.define<{ n: string }>({ name: 'test.sleepy', pollingIntervalSeconds: 120, handler: async (job) => void ran.echo.push(job.data.n) })
+      jobs.define({ name: 'test.cron', ...fast, schedule: { cron: '* * * * *', data: { n: 'tick' } }, handler: async () => void ran.cron.push('tick') })
       await jobs.start(db)
     })
     afterAll(async () => {
