@@ -82,9 +82,12 @@ export class SettingsService {
     const foreign =
       unreadable === 0
         ? null
-        : `${unreadable} encrypted setting${unreadable === 1 ? ' was' : 's were'} written with another encryption key than this server's (key id ${encryption.kid}), so ${unreadable === 1 ? 'it' : 'they'} cannot be read here. Give every instance the same ENCRYPTION_SECRET, or set ${unreadable === 1 ? 'that setting' : 'those settings'} again (GET /api/settings marks them).`
+        : `${unreadable} encrypted setting${unreadable === 1 ? ' was' : 's were'} written with another encryption key than this server's (key id ${encryption.kid}), so ${unreadable === 1 ? 'it' : 'they'} cannot be read here. Give every instance the same ENCRYPTION_SECRET, or set ${unreadable === 1 ? 'that setting' : 'those settings'} again (PUT /api/settings/<key>).`
     const { log } = this.options
-    if (mismatch !== this.mismatch) mismatch ? log.error({ keyId: encryption.kid, expectedKeyId: recorded.kid }, mismatch) : log.info('the settings encryption key matches the database again')
+    if (mismatch !== this.mismatch) {
+      if (mismatch) log.error({ keyId: encryption.kid, expectedKeyId: recorded.kid }, mismatch)
+      else log.info('the settings encryption key matches the database again')
+    }
     if (foreign !== this.foreign && foreign) log.error({ count: unreadable }, foreign)
     this.mismatch = mismatch
     this.foreign = foreign
