@@ -97,7 +97,9 @@ export class JobsService {
     })
     boss.on('error', (error: unknown) => {
       this.lastError = { message: messageOf(error), at: Date.now() }
-      log.error({ err: error }, `the job queue failed: ${messageOf(error)}`)
+      // A lost connection is the database service's to report (once, as an outage); a stack adds nothing.
+      if (isConnectionLoss(error)) log.warn(`the job queue lost its database connection: ${messageOf(error)}`)
+      else log.error({ err: error }, `the job queue failed: ${messageOf(error)}`)
     })
     boss.on('warning', (warning: { message: string; data?: unknown }) => log.warn({ data: warning.data }, `job queue: ${warning.message}`))
     try {
@@ -302,6 +304,13 @@ async function retryDeadlock<T>(task: () => Promise<T>, attempts = 5): Promise<T
       await new Promise((resolve) => setTimeout(resolve, 50 * attempt + Math.random() * 100))
     }
   }
+}
+
+const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P02', '57P03', '08000', '08003', '08006'])
+
+function isConnectionLoss(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code
+  return (typeof code === 'string' && CONNECTION_CODES.has(code)) || /Connection terminated|connection (ended|timeout)|timeout exceeded when trying to connect/i.test(messageOf(error))
 }
 
 function isTransaction(tx: unknown): tx is Transaction {
