@@ -5,4 +5,7 @@ export default defineConfig({
   dialect: 'postgresql',
   schema: './services/schema.ts',
   out: './drizzle',
+  // Our tables live in public; pg-boss owns the pgboss schema (services/jobs) and migrates it itself:
+  // push, pull and studio must never diff or drop it.
+  schemaFilter: ['public'],
 })

@@ -137,7 +137,8 @@ async function openPostgres(config: Config, log: FastifyBaseLogger): Promise<Dat
   const trouble = () => troubleListeners.forEach((listener) => listener())
   // A dropped idle connection is reported here; without a listener it would crash the process.
   pool.on('error', (error) => {
-    log.warn({ err: error }, 'an idle PostgreSQL connection failed; the pool will open a new one')
+    // An expected event during an outage: the message says it all (pg's error carries the whole client).
+    log.warn(`an idle PostgreSQL connection failed (${messageOf(error)}); the pool will open a new one`)
     trouble()
   })
   // A query that failed because its connection broke (not because of its SQL) is a sign too.
