@@ -38,6 +38,8 @@ export interface DatabaseConnection {
   readonly description: string
   /** True when this opening created the PGlite data folder, so a failed setup can remove it. */
   readonly createdFresh: boolean
+  /** The embedded database's own instance (backups, the admin socket); null for PostgreSQL. */
+  readonly pglite: PGlite | null
   ping(timeoutMs: number): Promise<void>
   /**
    * Calls `handler` with each NOTIFY payload on `channel`, and with null when the listening
@@ -53,13 +55,17 @@ export function pgliteDataDir(config: Config): string {
   return join(config.persistentDataDir, 'pglite')
 }
 
+export function pgliteLockPath(config: Config): string {
+  return join(config.persistentDataDir, 'pglite.lock')
+}
+
 export async function openConnection(type: DatabaseType, config: Config, log: FastifyBaseLogger): Promise<DatabaseConnection> {
   return type === 'pglite' ? openPglite(config) : openPostgres(config, log)
 }
 
 async function openPglite(config: Config): Promise<DatabaseConnection> {
   const dataDir = pgliteDataDir(config)
-  const lockPath = join(config.persistentDataDir, 'pglite.lock')
+  const lockPath = pgliteLockPath(config)
   let lock
   try {
     await mkdir(config.persistentDataDir, { recursive: true })
@@ -89,6 +95,7 @@ async function openPglite(config: Config): Promise<DatabaseConnection> {
     db,
     description: dataDir,
     createdFresh,
+    pglite: opened,
     onTrouble: () => undefined,
     async ping(timeoutMs) {
       pinging ??= db.execute(sql`select 1`).finally(() => (pinging = null))
@@ -141,6 +148,7 @@ async function openPostgres(config: Config, log: FastifyBaseLogger): Promise<Dat
     db,
     description: describeTarget(settings.target),
     createdFresh: false,
+    pglite: null,
     onTrouble: (listener) => troubleListeners.push(listener),
     async ping(timeoutMs) {
       const where = `${settings.target.host}:${settings.target.port}`

@@ -46,6 +46,21 @@ export async function acquirePgliteLock(path: string, dataDir: string): Promise<
   throw databaseError('database_locked', `Could not take the lock ${path} after several attempts: another process keeps taking it. Make sure only one process uses ${dataDir}.`)
 }
 
+export interface LockHolder {
+  pid: number | null
+  /** "process 123 on this machine (running since …)", for messages. */
+  who: string
+}
+
+/** Who holds the lock, without taking it: null when nobody does (no lock file, or its owner is provably gone). */
+export async function pgliteLockHolder(path: string): Promise<LockHolder | null> {
+  if (heldHere.has(path)) return { pid: process.pid, who: 'this same process' }
+  const current = await readOwner(path)
+  if (current === 'gone') return null
+  const verdict = await staleness(path, current)
+  return verdict === 'stale' ? null : { pid: current === 'unreadable' ? null : current.pid, who: verdict }
+}
+
 async function tryCreate(path: string, owner: Owner): Promise<boolean> {
   // link() fails with EEXIST if the lock exists, so the file appears with its content at once.
   const temp = `${path}.${owner.token}.tmp`
