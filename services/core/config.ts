@@ -38,6 +38,8 @@ export interface Config {
   persistentDataDir: string
   /** DB_TYPE: chooses the database without the wizard. */
   dbType: DatabaseType | null
+  /** DB_ADMIN_SOCKET: the server serves the embedded database it holds on a local socket (persistent_data/admin-socket/) for psql and drizzle-kit. */
+  adminSocket: boolean
   postgres: PostgresConfig
   adminToken: string | null
   /** ENCRYPTION_SECRET: the encrypted settings' key is derived from it. Never log it. */
@@ -103,6 +105,7 @@ export function loadConfig(env: Env = process.env, root: string = findProjectRoo
     logLevel: read.choice('LOG_LEVEL', LOG_LEVELS, 'info'),
     persistentDataDir: dataDir ? (isAbsolute(dataDir) ? dataDir : resolve(root, dataDir)) : join(root, 'persistent_data'),
     dbType: read.choice('DB_TYPE', DATABASE_TYPES, null),
+    adminSocket: read.choice('DB_ADMIN_SOCKET', ['true', 'false'] as const, 'false') === 'true',
     postgres: {
       url,
       host: read.text('POSTGRES_HOST'),

@@ -48,6 +48,8 @@ export interface DatabaseConnection {
   readonly createdFresh: boolean
   /** Migrations applied while the data folder was created (PGlite creates and migrates it in a child process). */
   readonly migratedAtCreation: string[]
+  /** The embedded database's own instance (backups, the admin socket); null for PostgreSQL. */
+  readonly pglite: PGlite | null
   ping(timeoutMs: number): Promise<void>
   /**
    * Calls `handler` with each NOTIFY payload on `channel`, and with null when the listening
@@ -63,13 +65,17 @@ export function pgliteDataDir(config: Config): string {
   return join(config.persistentDataDir, 'pglite')
 }
 
+export function pgliteLockPath(config: Config): string {
+  return join(config.persistentDataDir, 'pglite.lock')
+}
+
 export async function openConnection(type: DatabaseType, config: Config, log: FastifyBaseLogger): Promise<DatabaseConnection> {
   return type === 'pglite' ? openPglite(config) : openPostgres(config, log)
 }
 
 async function openPglite(config: Config): Promise<DatabaseConnection> {
   const dataDir = pgliteDataDir(config)
-  const lockPath = join(config.persistentDataDir, 'pglite.lock')
+  const lockPath = pgliteLockPath(config)
   let lock
   try {
     await mkdir(config.persistentDataDir, { recursive: true })
@@ -105,6 +111,7 @@ async function openPglite(config: Config): Promise<DatabaseConnection> {
     description: dataDir,
     createdFresh,
     migratedAtCreation,
+    pglite: opened,
     onTrouble: () => undefined,
     async ping(timeoutMs) {
       pinging ??= db.execute(sql`select 1`).finally(() => (pinging = null))
@@ -168,6 +175,7 @@ async function openPostgres(config: Config, log: FastifyBaseLogger): Promise<Dat
     description: describeTarget(settings.target),
     createdFresh: false,
     migratedAtCreation: [],
+    pglite: null,
     onTrouble: (listener) => troubleListeners.push(listener),
     async ping(timeoutMs) {
       const where = `${settings.target.host}:${settings.target.port}`

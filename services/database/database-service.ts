@@ -7,6 +7,9 @@ import type { Lifecycle } from '../core/lifecycle.js'
 import { describeConnectionError } from './connection-errors.js'
 import { openConnection, pgliteDataDir, type Database, type DatabaseConnection } from './connection.js'
 import { initializeDatabase } from './initialize.js'
+import { snapshotPglite, type EmbeddedSnapshot } from './embedded-snapshot.js'
+import { serveAdminSocket } from './admin-socket.js'
+import type { WireServer } from './pglite-wire-server.js'
 import { readMigrations, type MigrationState } from './migrator.js'
 import { readChoice } from './choice.js'
 import { resolvePostgresSettings } from './postgres-settings.js'
@@ -48,6 +51,7 @@ export class DatabaseService {
   private probing = false
   private attempt: Promise<void> | null = null
   private setupAttempt: Promise<unknown> | null = null
+  private adminSocket: Promise<WireServer | null> | null = null
 
   constructor(
     private readonly config: Config,
@@ -103,6 +107,19 @@ export class DatabaseService {
       services: this.lifecycle.status(),
       replicas: this.connection?.replicas() ?? [],
     }
+  }
+
+  /** A consistent copy of the embedded database the server holds (GET /api/db/backup). */
+  async snapshotEmbedded(): Promise<EmbeddedSnapshot> {
+    const connection = this.connection
+    if (!connection || this.phase !== 'ready') throw databaseError('database_not_ready', this.notReadyMessage())
+    if (!connection.pglite) {
+      throw databaseError(
+        'backup_unsupported',
+        'This server uses PostgreSQL: back it up with "npm run db -- backup" (a logical dump of our schemas), not through the server.',
+      )
+    }
+    return snapshotPglite(connection.pglite)
   }
 
   /**
@@ -229,6 +246,7 @@ export class DatabaseService {
     this.stoppingServices = true
     await this.lifecycle.stopAll()
     this.stoppingServices = false
+    await (await this.adminSocket)?.close()
     const connection = this.connection
     this.connection = null
     await connection?.close()
@@ -391,6 +409,7 @@ export class DatabaseService {
     this.lastError = null
     this.backoff.reset()
     this.phase = 'ready'
+    if (connection.pglite && this.config.adminSocket) this.adminSocket = this.serveAdminSocket(connection.pglite)
     if (migrations.changed.length > 0) {
       this.log.warn(
         { changed: migrations.changed },
@@ -402,6 +421,18 @@ export class DatabaseService {
     }
     if (migrations.unknown > 0) {
       this.log.warn({ unknown: migrations.unknown }, 'the database has migrations this build does not know: it was migrated by a newer version')
+    }
+  }
+
+  /** A socket that cannot be served is reported, never fatal: the application works without it. */
+  private async serveAdminSocket(client: NonNullable<DatabaseConnection['pglite']>): Promise<WireServer | null> {
+    try {
+      const server = await serveAdminSocket(this.config, client)
+      this.log.info({ socket: server.path }, 'serving the embedded database to local admins on a Unix socket (DB_ADMIN_SOCKET): "npm run db -- shell" connects to it')
+      return server
+    } catch (error) {
+      this.log.error({ err: error }, `could not serve the admin socket (DB_ADMIN_SOCKET): ${messageOf(error)}`)
+      return null
     }
   }
 

@@ -67,3 +67,8 @@ export type Phase = (typeof PHASES)[number]
 export type DatabaseStatus = Static<typeof DatabaseStatusBody>
 export type ReplicaStatus = Static<typeof ReplicaStatusBody>
 export type SetupResult = Static<typeof SetupResponse>
+
+/** The response header of GET /api/db/backup with the row counts of the copy, as JSON [{table, rows}]. */
+export const BACKUP_COUNTS_HEADER = 'x-groundwork-row-counts'
+
+export const BackupArchive = Type.Unsafe<Buffer>({ type: 'string', format: 'binary', description: 'the data folder as a gzipped tar (PGlite dumpDataDir)' })

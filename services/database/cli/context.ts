@@ -3,7 +3,8 @@ import type { FastifyBaseLogger } from 'fastify'
 import { loadConfig, type Config, type DatabaseType } from '../../core/config.js'
 import { loggerOptions } from '../../core/logger.js'
 import { readChoice } from '../choice.js'
-import { openConnection, type DatabaseConnection } from '../connection.js'
+import { stat } from 'node:fs/promises'
+import { openConnection, pgliteDataDir, type DatabaseConnection } from '../connection.js'
 import { SELECTION_FILE } from '../selection-file.js'
 import { CliError } from './command.js'
 
@@ -17,8 +18,11 @@ export interface CliContext {
   interactive: boolean
   /** The database this installation uses, the same way the server chooses it. */
   selectedType(): Promise<DatabaseType>
-  /** Opens the selected database with the server's code (PGlite: takes its lock). Close it. */
-  openSelected(): Promise<DatabaseConnection>
+  /**
+   * Opens the selected database with the server's code (PGlite: takes its lock). Close it.
+   * Never creates the embedded database: a missing folder is an error saying so.
+   */
+  openSelected(options?: { create?: boolean }): Promise<DatabaseConnection>
 }
 
 export function createContext(env: NodeJS.ProcessEnv = process.env): CliContext {
@@ -41,8 +45,12 @@ export function createContext(env: NodeJS.ProcessEnv = process.env): CliContext 
       }
       return choice.type
     },
-    async openSelected() {
-      return openConnection(await context.selectedType(), config, log)
+    async openSelected(options = {}) {
+      const type = await context.selectedType()
+      if (type === 'pglite' && !options.create && !(await stat(pgliteDataDir(config)).catch(() => null))) {
+        throw new CliError(`The embedded database ${pgliteDataDir(config)} does not exist yet: start the server (it creates it), or run "npm run db -- up".`)
+      }
+      return openConnection(type, config, log)
     },
   }
   return context
