@@ -42,6 +42,8 @@ export interface Config {
   encryptionSecret: string | null
   /** Where the drizzle-kit migrations live; not an environment variable. */
   migrationsFolder: string
+  /** GROUNDWORK_TRANSFER_TEST_DELAY_MS: a pause after each chunk `db transfer` copies, so a test can interrupt it midway. 0 in real use. */
+  transferTestDelayMs: number
 }
 
 export class ConfigError extends Error {
@@ -111,6 +113,7 @@ export function loadConfig(env: Env = process.env, root: string = findProjectRoo
     adminToken,
     encryptionSecret,
     migrationsFolder: join(root, 'drizzle'),
+    transferTestDelayMs: read.integer('GROUNDWORK_TRANSFER_TEST_DELAY_MS', 0, 0, 60_000),
   }
 
   if (problems.length > 0) throw new ConfigError(problems)
