@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
-import { PGlite } from '@electric-sql/pglite'
+import { PGlite, type Transaction } from '@electric-sql/pglite'
 import { drizzle as drizzleNodePg } from 'drizzle-orm/node-postgres'
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite'
 import pg from 'pg'
@@ -35,24 +35,32 @@ export interface Session {
 
 /**
  * The settings under which both kinds print every value the same way: checksums of row text
- * and COPY data must not depend on a session's time zone or float format.
+ * and COPY data must not depend on a session's time zone or float format. Set with SET LOCAL
+ * inside each transaction, so a borrowed connection (the server's own PGlite) keeps its own.
  */
 export const CANONICAL_SETTINGS = [
-  `set timezone = 'UTC'`,
-  `set datestyle = 'ISO, YMD'`,
-  `set intervalstyle = 'postgres'`,
-  `set extra_float_digits = 1`,
-  `set bytea_output = 'hex'`,
-  `set client_encoding = 'UTF8'`,
+  `set local timezone = 'UTC'`,
+  `set local datestyle = 'ISO, YMD'`,
+  `set local intervalstyle = 'postgres'`,
+  `set local extra_float_digits = 1`,
+  `set local bytea_output = 'hex'`,
 ]
+
+type PgliteQueryable = Pick<PGlite, 'query'> | Transaction
 
 export async function pgliteSession(dataDir: string): Promise<Session> {
   const client = new PGlite(dataDir)
   await client.waitReady
-  for (const statement of CANONICAL_SETTINGS) await client.query(statement)
+  return overPglite(client, dataDir, async () => {
+    if (!client.closed) await client.close()
+  })
+}
+
+/** A session on a PGlite instance or on one of its transactions (then begin/commit are PGlite's, not ours). */
+export function overPglite(client: PgliteQueryable, description: string, close: () => Promise<void>): Session {
   return {
     kind: 'pglite',
-    description: dataDir,
+    description,
     query: async <T>(text: string, params?: unknown[]) => (await client.query<T>(text, params)).rows,
     async copyOut(select) {
       const result = await client.query(`copy (${select}) to '/dev/blob'`)
@@ -61,10 +69,8 @@ export async function pgliteSession(dataDir: string): Promise<Session> {
     async copyIn(table, columns, data) {
       await client.query(`copy ${table} (${columns.join(', ')}) from '/dev/blob'`, [], { blob: new Blob([new Uint8Array(data)]) })
     },
-    db: joinedTransactions(drizzlePglite({ client, schema }) as Database),
-    async close() {
-      if (!client.closed) await client.close()
-    },
+    db: joinedTransactions(drizzlePglite({ client: client as PGlite, schema }) as Database),
+    close,
   }
 }
 
@@ -73,12 +79,10 @@ export async function postgresSession(settings: pg.ClientConfig, description: st
   // An error on an idle client would otherwise crash the process; the next query reports it.
   client.on('error', () => undefined)
   await client.connect()
-  try {
-    for (const statement of CANONICAL_SETTINGS) await client.query(statement)
-  } catch (error) {
-    await client.end().catch(() => undefined)
-    throw error
-  }
+  return overPgClient(client, description, () => client.end())
+}
+
+export function overPgClient(client: pg.ClientBase, description: string, close: () => Promise<void>): Session {
   return {
     kind: 'postgresql',
     description,
@@ -92,8 +96,8 @@ export async function postgresSession(settings: pg.ClientConfig, description: st
     async copyIn(table, columns, data) {
       await pipeline(Readable.from([data]), client.query(copyFrom(`copy ${table} (${columns.join(', ')}) from stdin`)))
     },
-    db: joinedTransactions(drizzleNodePg({ client, schema }) as Database),
-    close: () => client.end(),
+    db: joinedTransactions(drizzleNodePg({ client: client as pg.Client, schema }) as Database),
+    close,
   }
 }
 
@@ -105,4 +109,9 @@ function joinedTransactions(db: Database): Database {
 
 export async function begin(session: Session, mode: 'write' | 'snapshot'): Promise<void> {
   await session.query(mode === 'write' ? 'begin' : 'begin isolation level repeatable read read only')
+  await canonical(session)
+}
+
+export async function canonical(session: Session): Promise<void> {
+  for (const statement of CANONICAL_SETTINGS) await session.query(statement)
 }
