@@ -4,6 +4,7 @@ import { sql } from 'drizzle-orm'
 import pg from 'pg'
 import pino from 'pino'
 import type { Database } from '../../services/database/connection.js'
+import { rowsOf } from '../../services/database/results.js'
 import { instance } from '../../services/database/schema.js'
 import { definitionModules } from '../../services/settings/definitions/index.js'
 import { loadEncryptionKey } from '../../services/settings/encryption-key.js'
@@ -44,8 +45,8 @@ export async function populate(db: Database, dataDir: string, type: string, kvRo
 export type Digest = Record<string, { rows: number; md5: string }>
 
 async function digestWith(query: (text: string) => Promise<Record<string, unknown>[]>): Promise<Digest> {
-  await query(`set timezone = 'UTC'`)
-  await query(`set extra_float_digits = 1`)
+  await query(`set local timezone = 'UTC'`)
+  await query(`set local extra_float_digits = 1`)
   const digest: Digest = {}
   for (const table of OUR_TABLES) {
     const [row] = await query(`select count(*)::int as rows, md5(coalesce(string_agg(t::text, '|' order by t::text collate "C"), '')) as md5 from public.${table} t`)
@@ -54,10 +55,16 @@ async function digestWith(query: (text: string) => Promise<Record<string, unknow
   return digest
 }
 
+/** The same digest through the application's own connection (either kind). */
+export async function digestDatabase(db: Database): Promise<Digest> {
+  return db.transaction((tx) => digestWith(async (text) => rowsOf<Record<string, unknown>>(await tx.execute(sql.raw(text)))))
+}
+
 export async function digestPostgres(url: string): Promise<Digest> {
   const client = new pg.Client({ connectionString: url })
   await client.connect()
   try {
+    await client.query('begin')
     return await digestWith(async (text) => (await client.query(text)).rows)
   } finally {
     await client.end()
@@ -67,6 +74,7 @@ export async function digestPostgres(url: string): Promise<Digest> {
 export async function digestPglite(dataDir: string): Promise<Digest> {
   const client = new PGlite(dataDir)
   try {
+    await client.query('begin')
     return await digestWith(async (text) => (await client.query<Record<string, unknown>>(text)).rows)
   } finally {
     await client.close()
