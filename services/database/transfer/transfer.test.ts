@@ -10,6 +10,7 @@ import { SMTP_PASSWORD, digestPglite, digestPostgres, populate, settingsOn, type
 import { openConnection } from '../connection.js'
 import { initializeDatabase } from '../initialize.js'
 import { readMigrations } from '../migrator.js'
+import { acquirePgliteLock } from '../pglite-lock.js'
 
 const KV_ROWS = 100_000
 
@@ -57,6 +58,19 @@ describePostgres('npm run db -- transfer', () => {
     expect(run.output()).toContain('already holds data of groundwork: public.kv_entries has 1 row(s)')
     expect(await database.query('select key from kv_entries')).toEqual([{ key: 'theirs' }])
     expect(await selectionOf(dataDir)).toBe('pglite')
+  })
+
+  it('refuses while the server holds the embedded database, saying which process', async () => {
+    const lock = await acquirePgliteLock(join(dataDir, 'pglite.lock'), join(dataDir, 'pglite'))
+    try {
+      const database = await target()
+      const run = transferCli({ PERSISTENT_DATA_DIR: dataDir, ...database.env }, ['--to', 'postgresql'])
+      expect((await run.exited).code).toBe(1)
+      expect(run.output()).toContain(`is in use by process ${process.pid} on this machine`)
+      expect(await database.query(`select to_regclass('drizzle.__drizzle_migrations') as t`)).toEqual([{ t: null }])
+    } finally {
+      await lock.release()
+    }
   })
 
   it('refuses a target at different migrations', async () => {
