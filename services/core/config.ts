@@ -46,6 +46,8 @@ export interface Config {
   encryptionSecret: string | null
   /** Where the drizzle-kit migrations live; not an environment variable. */
   migrationsFolder: string
+  /** GROUNDWORK_TRANSFER_TEST_DELAY_MS: a pause after each chunk `db transfer` copies, so a test can interrupt it midway. 0 in real use. */
+  transferTestDelayMs: number
   pglite: PgliteConfig
 }
 
@@ -124,6 +126,7 @@ export function loadConfig(env: Env = process.env, root: string = findProjectRoo
     adminToken,
     encryptionSecret,
     migrationsFolder: join(root, 'drizzle'),
+    transferTestDelayMs: read.integer('GROUNDWORK_TRANSFER_TEST_DELAY_MS', 0, 0, 60_000),
     pglite: {
       sharedBuffers: read.memorySize('PGLITE_SHARED_BUFFERS', '16MB', 1024, 1024 * 1024),
     },
