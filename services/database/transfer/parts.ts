@@ -1,4 +1,7 @@
+import { getConstructionPlans } from 'pg-boss'
+import { BOSS_SCHEMA } from '../../jobs/repository.js'
 import { ourTableNames } from '../../setup-wizard/our-tables.js'
+import { transferError } from './errors.js'
 import { migrate, type MigrationFile } from '../migrator.js'
 import type { Session } from './sessions.js'
 
@@ -34,4 +37,30 @@ export const corePart: TransferPart = {
   prepareTarget: async (target, context) => void (await migrate(target.db, context.migrations, context.onApply)),
 }
 
-export const PARTS: TransferPart[] = [corePart]
+/**
+ * The job queue (services/jobs): pg-boss's own schema, created on the target by pg-boss's own
+ * installation script, run inside the transfer's transaction instead of its own.
+ */
+export const jobQueuePart: TransferPart = {
+  name: 'job queue',
+  schemas: [BOSS_SCHEMA],
+  // pg-boss writes its version row itself when it creates the schema.
+  owns: (table) => table.name !== 'version',
+  async prepareTarget(target) {
+    const [present] = await target.query<{ present: boolean }>(`select to_regnamespace('${BOSS_SCHEMA}') is not null as present`)
+    if (!present?.present) await target.exec(withoutItsTransaction(getConstructionPlans(BOSS_SCHEMA)))
+  },
+}
+
+/** pg-boss wraps its script in BEGIN … COMMIT; inside ours that COMMIT would end the transfer's transaction. */
+function withoutItsTransaction(script: string): string {
+  const trimmed = script.trim()
+  const begins = trimmed.match(/\bBEGIN;/g)?.length ?? 0
+  const commits = trimmed.match(/\bCOMMIT;/g)?.length ?? 0
+  if (!trimmed.startsWith('BEGIN;') || !trimmed.endsWith('COMMIT;') || begins !== 1 || commits !== 1) {
+    throw transferError('transfer_refused', 'This version of pg-boss installs its schema in a way the transfer does not know (not one BEGIN … COMMIT). Nothing was changed; report it with the pg-boss version in package.json.')
+  }
+  return trimmed.slice('BEGIN;'.length, -'COMMIT;'.length)
+}
+
+export const PARTS: TransferPart[] = [corePart, jobQueuePart]

@@ -20,6 +20,8 @@ export interface Session {
   /** Where it is, for messages: host/port/database or the folder. Never secret. */
   readonly description: string
   query<T>(text: string, params?: unknown[]): Promise<T[]>
+  /** Several statements in one string, without parameters (another tool's installation script). */
+  exec(script: string): Promise<void>
   /** `COPY (select) TO …` in the text format: one chunk, held in memory (callers bound it). */
   copyOut(select: string): Promise<Buffer>
   /** `COPY table (columns) FROM …` in the text format. */
@@ -46,7 +48,7 @@ export const CANONICAL_SETTINGS = [
   `set local bytea_output = 'hex'`,
 ]
 
-type PgliteQueryable = Pick<PGlite, 'query'> | Transaction
+type PgliteQueryable = Pick<PGlite, 'query' | 'exec'> | Transaction
 
 export async function pgliteSession(dataDir: string): Promise<Session> {
   const client = new PGlite(dataDir)
@@ -62,6 +64,7 @@ export function overPglite(client: PgliteQueryable, description: string, close: 
     kind: 'pglite',
     description,
     query: async <T>(text: string, params?: unknown[]) => (await client.query<T>(text, params)).rows,
+    exec: async (script) => void (await client.exec(script)),
     async copyOut(select) {
       const result = await client.query(`copy (${select}) to '/dev/blob'`)
       return result.blob ? Buffer.from(await result.blob.arrayBuffer()) : Buffer.alloc(0)
@@ -87,6 +90,8 @@ export function overPgClient(client: pg.ClientBase, description: string, close: 
     kind: 'postgresql',
     description,
     query: async <T>(text: string, params?: unknown[]) => (await client.query(text, params)).rows as T[],
+    // Without parameters pg uses the simple protocol, which runs several statements.
+    exec: async (script) => void (await client.query(script)),
     async copyOut(select) {
       const chunks: Buffer[] = []
       const stream = client.query(copyTo(`copy (${select}) to stdout`))
