@@ -1,5 +1,7 @@
 import { PGlite } from '@electric-sql/pglite'
 import { drizzle } from 'drizzle-orm/pglite'
+import { getConstructionPlans } from 'pg-boss'
+import { BOSS_SCHEMA } from '../jobs/repository.js'
 import { isServiceError } from '../core/errors.js'
 import type { Database } from './connection.js'
 import { migrate, readMigrations } from './migrator.js'
@@ -17,6 +19,8 @@ try {
   try {
     await client.waitReady
     const { appliedNow } = await migrate(drizzle({ client }) as unknown as Database, files)
+    // pg-boss's installation is ~18 kB of DDL: run in the server, it stalls requests for most of a second.
+    await client.exec(getConstructionPlans(BOSS_SCHEMA))
     await client.close()
     await new Promise((resolve) => process.send!({ applied: appliedNow }, resolve))
     process.disconnect()
