@@ -42,6 +42,10 @@ export interface Config {
   encryptionSecret: string | null
   /** Where the drizzle-kit migrations live; not an environment variable. */
   migrationsFolder: string
+  /** Where plugin folders (`plugins/<id>/`) are looked for; null loads none (tests that need no plugin). */
+  pluginsFolder: string | null
+  /** PLUGINS: npm packages to load as plugins, in order. */
+  pluginPackages: string[]
 }
 
 export class ConfigError extends Error {
@@ -111,6 +115,8 @@ export function loadConfig(env: Env = process.env, root: string = findProjectRoo
     adminToken,
     encryptionSecret,
     migrationsFolder: join(root, 'drizzle'),
+    pluginsFolder: join(root, 'plugins'),
+    pluginPackages: parsePackageList(read.text('PLUGINS'), problems),
   }
 
   if (problems.length > 0) throw new ConfigError(problems)
@@ -128,6 +134,19 @@ function parseSsl(raw: string | null, problems: string[]): SslMode {
       (value === 'prefer' || value === 'allow' ? ' (the pg driver cannot fall back between TLS and plain connections: choose disable or require)' : ''),
   )
   return 'disable'
+}
+
+// npm's own rule for package names, scoped or not (lower case, no spaces, no leading dot or underscore).
+const PACKAGE_NAME = /^(@[a-z0-9-~][a-z0-9-._~]*\/)?[a-z0-9-~][a-z0-9-._~]*$/
+
+function parsePackageList(raw: string | null, problems: string[]): string[] {
+  if (raw === null) return []
+  const names = raw.split(',').map((name) => name.trim()).filter((name) => name !== '')
+  const bad = names.filter((name) => !PACKAGE_NAME.test(name) || name.length > 214)
+  if (bad.length > 0) problems.push(`PLUGINS: expected a comma-separated list of npm package names (e.g. "groundwork-plugin-a,@acme/groundwork-b"), but ${bad.map((name) => `"${name}"`).join(', ')} ${bad.length === 1 ? 'is not one' : 'are not'}`)
+  const repeated = names.filter((name, index) => names.indexOf(name) !== index)
+  if (repeated.length > 0) problems.push(`PLUGINS: ${[...new Set(repeated)].join(', ')} listed more than once; list each package once`)
+  return [...new Set(names)]
 }
 
 function checkDatabaseUrl(url: string, problems: string[]): void {
