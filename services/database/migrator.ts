@@ -46,6 +46,8 @@ export interface Journal {
   folder: string
   /** The command that regenerates this folder's migrations. */
   generate: string
+  /** False when prepare() creates the schema (a plugin's role may not create schemas). */
+  createSchema?: boolean
 }
 
 /** Ours: the same schema and table drizzle-kit migrate uses, so both tools share one record. */
@@ -59,6 +61,8 @@ export interface MigrateOptions {
    * creates its role and schema here and switches to its role, so its migrations run isolated.
    */
   prepare?: (tx: Executor) => Promise<void>
+  /** Statements prepare() already did (drizzle-kit writes CREATE SCHEMA for a plugin's schema): not run, still hashed. */
+  skip?: (statement: string) => boolean
 }
 
 function journalTable(journal: Journal) {
@@ -115,19 +119,20 @@ export async function inspectMigrations(db: Executor, files: MigrationFile[], jo
  * starting together apply each one exactly once. Any failure rolls everything back.
  */
 export async function migrate(db: Database, files: MigrationFile[], options: MigrateOptions | ((tag: string) => void) = {}): Promise<MigrateResult> {
-  const { journal = CORE_JOURNAL, onApply = () => {}, prepare } = typeof options === 'function' ? { onApply: options } : options
+  const { journal = CORE_JOURNAL, onApply = () => {}, prepare, skip = () => false } = typeof options === 'function' ? { onApply: options } : options
   const table = journalTable(journal)
   return db.transaction(async (tx) => {
     await lockMigrations(tx)
     if (prepare) await prepare(tx)
     // drizzle-kit migrate creates the same schema and table: both tools share one record.
-    await tx.execute(sql`create schema if not exists ${sql.identifier(journal.schema)}`)
+    if (journal.createSchema !== false) await tx.execute(sql`create schema if not exists ${sql.identifier(journal.schema)}`)
     await tx.execute(sql`create table if not exists ${table} (id serial primary key, hash text not null, created_at bigint)`)
     const { state, pending } = plan(files, await readApplied(tx, journal), journal)
 
     const appliedNow: string[] = []
     for (const migration of pending) {
       for (const [index, statement] of migration.statements.entries()) {
+        if (skip(statement)) continue
         try {
           await tx.execute(sql.raw(statement))
         } catch (error) {
