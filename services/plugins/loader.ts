@@ -1,4 +1,4 @@
-import { readdir, access } from 'node:fs/promises'
+import { access, readdir, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import type { Config } from '../core/config.js'
@@ -80,10 +80,15 @@ async function pluginFolders(root: string | null): Promise<{ name: string; path:
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return []
     throw error
   }
-  return entries
-    .filter((entry) => entry.isDirectory() && !entry.name.startsWith('.'))
-    .map((entry) => ({ name: entry.name, path: join(root, entry.name) }))
-    .sort((a, b) => a.name.localeCompare(b.name))
+  const folders: { name: string; path: string }[] = []
+  for (const entry of entries) {
+    if (entry.name.startsWith('.')) continue
+    const path = join(root, entry.name)
+    // A symlinked folder is a plugin too (a plugin developed in its own repository, linked in).
+    const isFolder = entry.isDirectory() || (entry.isSymbolicLink() && (await stat(path).then((target) => target.isDirectory(), () => false)))
+    if (isFolder) folders.push({ name: entry.name, path })
+  }
+  return folders.sort((a, b) => a.name.localeCompare(b.name))
 }
 
 async function importDefault(specifier: string, where: string, problems: string[]): Promise<unknown> {
