@@ -45,16 +45,17 @@ export async function loadPlugins(config: Pick<Config, 'pluginsFolder' | 'plugin
   const plugins: LoadedPlugin[] = []
   const seen = new Map<string, string>()
   for (const { value, source } of candidates) {
+    const id = (value as { id?: unknown } | null)?.id
+    const first = typeof id === 'string' ? seen.get(id) : undefined
+    if (first) {
+      problems.push(`plugin "${String(id)}" is defined twice, by ${first} and ${source.where}; remove one, or give one another id`)
+      continue
+    }
+    if (typeof id === 'string') seen.set(id, source.where)
     const found = validatePlugin(value, source)
     problems.push(...found)
     if (found.length > 0) continue
     const definition = value as PluginDefinition
-    const first = seen.get(definition.id)
-    if (first) {
-      problems.push(`plugin "${definition.id}" is defined twice, by ${first} and ${source.where}; remove one, or give one another id`)
-      continue
-    }
-    seen.set(definition.id, source.where)
     let migrations: MigrationFile[] = []
     if (definition.migrationsFolder) {
       try {
