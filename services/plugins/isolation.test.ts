@@ -1,14 +1,11 @@
-import { join } from 'node:path'
 import { sql } from 'drizzle-orm'
 import { expect, it } from 'vitest'
 import { AUTH } from '../../test/helpers/app.js'
 import { describeEachKind } from '../../test/helpers/database-kinds.js'
+import { PLUGIN_FOLDERS } from '../../test/helpers/plugins.js'
 import { driverError } from '../core/errors.js'
-import { findProjectRoot } from '../core/project-root.js'
 import { rowsOf } from '../database/results.js'
 
-/** plugins/notes (linked) and a second plugin, intruder, with a table of its own. */
-export const PAIR = join(findProjectRoot(), 'test', 'fixtures', 'plugins', 'pair')
 
 async function sqlstate(query: Promise<unknown>): Promise<string | undefined> {
   const error = await query.then(
@@ -89,5 +86,5 @@ describeEachKind(
     })
   },
   {},
-  { config: { pluginsFolder: PAIR } },
+  { config: { pluginsFolder: PLUGIN_FOLDERS.pair } },
 )

@@ -9,6 +9,7 @@ import { pluginError } from './errors.js'
 import type { LoadedPlugin } from './loader.js'
 import { migratePlugin } from './migrations.js'
 import { openPglitePluginDatabase, openPostgresPluginDatabase, type PluginConnection } from './plugin-database.js'
+import { dropPlugin, type DropResult } from './drop.js'
 import { checkRoleCapability, pluginSchemas } from './roles.js'
 import type { PluginState, PluginStatus } from './schemas.js'
 
@@ -130,6 +131,13 @@ export class PluginHost {
       error: `No plugin "${id}" is installed, but schema ${pluginSchemaName(id)} and its data remain. Reinstall the plugin to use them again, or remove them for good with "plugin drop ${id}".`,
     }))
     return [...loaded, ...orphaned]
+  }
+
+  /** Removes a removed plugin's schema, data and role (see dropPlugin), then reports it gone. */
+  async drop(db: Database, id: string, confirm: string): Promise<DropResult> {
+    const result = await dropPlugin(db, id, { confirm, installed: this.ids })
+    await this.findOrphans(db)
+    return result
   }
 
   /** Re-reads which schemas are left over; after a drop, or at start. */
