@@ -21,11 +21,16 @@ export async function checkRoleCapability(db: Executor, ids: string[]): Promise<
   )
   const user = row?.user ?? 'the login user'
   if (row?.can_create) return { ok: true, user, problem: null }
+  const wanted = new Set(ids.map(pluginRoleName))
   const usable = new Set(
     rowsOf<{ rolname: string }>(
-      await db.execute(sql`select rolname from pg_roles where rolname = any(${ids.map(pluginRoleName)}) 
-         and case when current_setting('server_version_num')::int >= 160000 then pg_has_role(current_user, oid, 'SET') else pg_has_role(current_user, oid, 'MEMBER') end`),
-    ).map((role) => role.rolname),
+      await db.execute(sql`
+        select rolname from pg_roles
+         where rolname like 'groundwork\_plugin\_%'
+           and case when current_setting('server_version_num')::int >= 160000 then pg_has_role(current_user, oid, 'SET') else pg_has_role(current_user, oid, 'MEMBER') end`),
+    )
+      .map((role) => role.rolname)
+      .filter((name) => wanted.has(name)),
   )
   const missing = ids.filter((id) => !usable.has(pluginRoleName(id)))
   if (missing.length === 0) return { ok: true, user, problem: null }

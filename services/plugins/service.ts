@@ -1,7 +1,7 @@
 import type { PGlite } from '@electric-sql/pglite'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Config, DatabaseType } from '../core/config.js'
-import { messageOf } from '../core/errors.js'
+import { driverError, messageOf } from '../core/errors.js'
 import type { Database } from '../database/connection.js'
 import type { SettingsGroupDefinition } from '../settings/definition.js'
 import { pluginSchemaName, pluginSettingsGroupId, type PluginContext, type PluginSettings } from './definition.js'
@@ -81,7 +81,9 @@ export class PluginHost {
     const type = this.options.databaseType()
     const pending = [...this.entries.values()].filter((entry) => entry.state !== 'running')
     if (type === 'postgresql' && pending.length > 0) {
-      const capability = await checkRoleCapability(db, pending.map((entry) => entry.plugin.definition.id))
+      const capability = await checkRoleCapability(db, pending.map((entry) => entry.plugin.definition.id)).catch((error: unknown) => {
+        throw new Error(`could not check whether plugins can run as their own roles: ${messageOf(driverError(error))}`, { cause: error })
+      })
       if (!capability.ok) {
         for (const entry of pending) Object.assign(entry, { state: 'refused', error: capability.problem })
         this.options.log.error(capability.problem ?? 'plugins cannot run isolated')
@@ -98,9 +100,10 @@ export class PluginHost {
         entry.connection = type === 'postgresql' ? openPostgresPluginDatabase(id, entry.plugin.definition.tables ?? {}, this.options.config, this.options.log) : openPglitePluginDatabase(id, entry.plugin.definition.tables ?? {}, pgliteClient(db))
         Object.assign(entry, { state: 'running', error: null })
       } catch (error) {
-        Object.assign(entry, { state: 'failed', error: messageOf(error) })
-        failed.push(`${id}: ${messageOf(error)}`)
-        this.options.log.error({ err: error, plugin: id }, `plugin ${id} could not start: ${messageOf(error)}`)
+        const message = messageOf(driverError(error))
+        Object.assign(entry, { state: 'failed', error: message })
+        failed.push(`${id}: ${message}`)
+        this.options.log.error({ err: error, plugin: id }, `plugin ${id} could not start: ${message}`)
       }
     }
     await this.findOrphans(db)
@@ -117,7 +120,11 @@ export class PluginHost {
   }
 
   problems(): string[] {
-    return [...this.entries.values()].filter((entry) => entry.state === 'refused' || entry.state === 'failed').map((entry) => `plugin ${entry.plugin.definition.id}: ${entry.error}`)
+    const entries = [...this.entries.values()]
+    // One refusal covers every plugin it names: say it once.
+    const refusal = entries.find((entry) => entry.state === 'refused')?.error
+    const failed = entries.filter((entry) => entry.state === 'failed').map((entry) => `plugin ${entry.plugin.definition.id}: ${entry.error}`)
+    return [...(refusal ? [refusal] : []), ...failed]
   }
 
   status(): PluginStatus[] {
