@@ -53,4 +53,23 @@ describePostgres('plugins on a PostgreSQL user without CREATEROLE', () => {
       .catch((error: unknown) => driverError(error))
     expect(denied).toMatchObject({ code: '42501' })
   })
+
+  it('lets a user with CREATEROLE (not a superuser) create the plugin\'s role, act as it, and run the plugin as it', async () => {
+    const user = `gw_creator_${randomBytes(4).toString('hex')}`
+    const database = await createTestDatabase()
+    await adminQuery(`create role ${user} login createrole`)
+    onTestFinished(async () => {
+      await adminQuery('drop role if exists groundwork_plugin_solo_creator')
+      await adminQuery(`drop role if exists ${user}`)
+    })
+    onTestFinished(() => database.drop())
+    await adminQuery(`alter database "${database.name}" owner to ${user}`)
+
+    const t = await startedAppForTest({ ...database.env, POSTGRES_USER: user, DB_TYPE: 'postgresql' }, { config: { pluginsFolder: PLUGIN_FOLDERS.solo } })
+    expect(t.app.database.status().plugins).toMatchObject([{ id: 'solo_creator', state: 'running', error: null }])
+    const db = t.app.plugins.context('solo_creator').getDb()
+    expect((await db.execute(sql`select current_user as role, session_user as login`)).rows).toEqual([{ role: 'groundwork_plugin_solo_creator', login: user }])
+    expect(await db.execute(sql`select * from public.settings`).catch((error: unknown) => driverError(error))).toMatchObject({ code: '42501' })
+    await t.close()
+  })
 })

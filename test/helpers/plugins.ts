@@ -11,6 +11,8 @@ export const PLUGIN_FOLDERS = {
   pair: join(ROOT, 'test', 'fixtures', 'plugins', 'pair'),
   /** One plugin whose migration alters a core table. */
   meddler: join(ROOT, 'test', 'fixtures', 'plugins', 'meddler'),
+  /** solo_creator, a plugin no other test loads (its role is created and dropped by one test). */
+  solo: join(ROOT, 'test', 'fixtures', 'plugins', 'solo'),
   /** Invalid plugins of every kind the loader refuses. */
   invalid: join(ROOT, 'test', 'fixtures', 'plugins', 'invalid'),
 }
