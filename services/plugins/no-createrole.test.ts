@@ -6,6 +6,7 @@ import { startedAppForTest } from '../../test/helpers/apps.js'
 import { PLUGIN_FOLDERS } from '../../test/helpers/plugins.js'
 import { adminQuery, createTestDatabase } from '../../test/helpers/postgres.js'
 import { driverError } from '../core/errors.js'
+import { rowsOf } from '../database/results.js'
 
 describePostgres('plugins on a PostgreSQL user without CREATEROLE', () => {
   it('refuses to run plugins unisolated, says what to grant, keeps the core working; runs them isolated once an administrator grants their roles', async () => {
@@ -68,7 +69,7 @@ describePostgres('plugins on a PostgreSQL user without CREATEROLE', () => {
     const t = await startedAppForTest({ ...database.env, POSTGRES_USER: user, DB_TYPE: 'postgresql' }, { config: { pluginsFolder: PLUGIN_FOLDERS.solo } })
     expect(t.app.database.status().plugins).toMatchObject([{ id: 'solo_creator', state: 'running', error: null }])
     const db = t.app.plugins.context('solo_creator').getDb()
-    expect((await db.execute(sql`select current_user as role, session_user as login`)).rows).toEqual([{ role: 'groundwork_plugin_solo_creator', login: user }])
+    expect(rowsOf(await db.execute(sql`select current_user as role, session_user as login`))).toEqual([{ role: 'groundwork_plugin_solo_creator', login: user }])
     expect(await db.execute(sql`select * from public.settings`).catch((error: unknown) => driverError(error))).toMatchObject({ code: '42501' })
     await t.close()
   })

@@ -38,8 +38,13 @@ export async function checkRoleCapability(db: Executor, ids: string[]): Promise<
 }
 
 export function capabilityProblem(user: string, ids: string[]): string {
+  return `Plugins run as their own PostgreSQL role so the database keeps their data apart, and user "${user}" may not create roles: ${ids.join(', ')} ${ids.length === 1 ? 'was' : 'were'} not loaded (the rest of the server works). ${roleGrants(user, ids)} Then restart the server.`
+}
+
+/** What a superuser runs so that `user` can run these plugins isolated. */
+export function roleGrants(user: string, ids: string[]): string {
   const perPlugin = ids.map((id) => `CREATE ROLE ${pluginRoleName(id)} NOLOGIN; GRANT ${pluginRoleName(id)} TO "${user}";`).join(' ')
-  return `Plugins run as their own PostgreSQL role so the database keeps their data apart, and user "${user}" may not create roles: ${ids.join(', ')} ${ids.length === 1 ? 'was' : 'were'} not loaded (the rest of the server works). As a superuser, either run ALTER ROLE "${user}" CREATEROLE; or create each plugin's role and grant it: ${perPlugin} Then restart the server.`
+  return `As a superuser, either run ALTER ROLE "${user}" CREATEROLE; or create each plugin's role and grant it: ${perPlugin}`
 }
 
 /**
