@@ -18,7 +18,7 @@ const routes: FastifyPluginAsyncTypebox<PluginContext<typeof tables, typeof sett
     '/notes',
     {
       preHandler: app.requireAdmin,
-      schema: { operationId: 'listNotes', tags: ['plugin notes'], summary: 'The newest notes, up to 100', security: [{ adminToken: [] }], response: { 200: Type.Array(Note), ...errorResponses(401, 503) } },
+      schema: { operationId: 'listNotes', tags: ['plugin notes'], summary: 'The newest notes, up to 100', security: [{ adminToken: [] }], response: { 200: Type.Array(Note), ...errorResponses(401, 429, 503) } },
     },
     async () => (await context.getDb().select().from(notes).orderBy(desc(notes.createdAt)).limit(100)).map(view),
   )
@@ -27,7 +27,7 @@ const routes: FastifyPluginAsyncTypebox<PluginContext<typeof tables, typeof sett
     '/notes',
     {
       preHandler: app.requireAdmin,
-      schema: { operationId: 'createNote', tags: ['plugin notes'], summary: 'Write a note', security: [{ adminToken: [] }], body: NewNote, response: { 201: Note, ...errorResponses(400, 401, 503) } },
+      schema: { operationId: 'createNote', tags: ['plugin notes'], summary: 'Write a note', security: [{ adminToken: [] }], body: NewNote, response: { 201: Note, ...errorResponses(400, 401, 429, 503) } },
     },
     async (request, reply) => {
       const [row] = await context.getDb().insert(notes).values({ title: request.body.title, body: request.body.body ?? '' }).returning()
@@ -44,7 +44,7 @@ const routes: FastifyPluginAsyncTypebox<PluginContext<typeof tables, typeof sett
         tags: ['plugin notes'],
         summary: 'Run the prune_old_notes job now',
         security: [{ adminToken: [] }],
-        response: { 200: Type.Object({ removed: Type.Integer() }), ...errorResponses(401, 503) },
+        response: { 200: Type.Object({ removed: Type.Integer() }), ...errorResponses(401, 429, 503) },
       },
     },
     async () => ({ removed: await pruneOldNotes(context) }),
