@@ -135,7 +135,7 @@ export class PluginHost {
       state: 'orphaned' as const,
       tables,
       orphaned: true,
-      error: `No plugin "${id}" is installed, but schema ${pluginSchemaName(id)} and its data remain. Reinstall the plugin to use them again, or remove them for good with "plugin drop ${id}".`,
+      error: `No plugin "${id}" is installed, but schema ${pluginSchemaName(id)} and its data remain. Reinstall the plugin to use them again, or remove them for good with "npm run db -- plugin drop ${id}".`,
     }))
     return [...loaded, ...orphaned]
   }
