@@ -23,6 +23,15 @@ describe('loadConfig', () => {
     expect(config.postgres).toMatchObject({ url: null, port: 5432, ssl: 'disable', poolMax: 10, connectionTimeoutMs: 5000 })
   })
 
+  it('takes PGLITE_SHARED_BUFFERS as a PostgreSQL size, 16MB by default, and names the units it wants', () => {
+    expect(loadConfig({}).pglite.sharedBuffers).toBe('16MB')
+    expect(loadConfig({ PGLITE_SHARED_BUFFERS: '64MB' }).pglite.sharedBuffers).toBe('64MB')
+    expect(loadConfig({ PGLITE_SHARED_BUFFERS: '1GB' }).pglite.sharedBuffers).toBe('1GB')
+    for (const bad of ['16', '16mb', '512kB', '2GB', 'lots']) {
+      expect(() => loadConfig({ PGLITE_SHARED_BUFFERS: bad })).toThrow(`PGLITE_SHARED_BUFFERS: expected a size from 1MB to 1GB written like 16MB (units kB, MB or GB, as PostgreSQL writes them), got "${bad}"`)
+    }
+  })
+
   it('puts persistent_data/ and drizzle/ at the project root, whatever the working directory', () => {
     const root = findProjectRoot()
     const cwd = process.cwd()
@@ -94,5 +103,41 @@ describe('loadConfig', () => {
     expect(loadConfig({ PLUGINS: ' groundwork-plugin-a, @acme/groundwork-b ,' }).pluginPackages).toEqual(['groundwork-plugin-a', '@acme/groundwork-b'])
     expect(problemsOf({ PLUGINS: 'good-one,Bad Name,../escape' })).toEqual([expect.stringMatching(/^PLUGINS: expected a comma-separated list of npm package names.*"Bad Name", "\.\.\/escape" are not/)])
     expect(problemsOf({ PLUGINS: 'a-plugin,a-plugin' })).toEqual([expect.stringMatching(/^PLUGINS: a-plugin listed more than once/)])
+  })
+
+  describe('POSTGRES_READ_URLS', () => {
+    it('is an empty list when unset', () => {
+      expect(loadConfig({}).postgres.readUrls).toEqual([])
+    })
+
+    it('reads comma-separated URLs, ignoring blanks and a trailing comma', () => {
+      const a = 'postgresql://reader:secret@replica-1:5432/app'
+      const b = 'postgres://reader@replica-2/app?sslmode=verify-full'
+      expect(loadConfig({ POSTGRES_READ_URLS: ` ${a} ,${b}, ` }).postgres.readUrls).toEqual([a, b])
+    })
+
+    it('names the variable and the position of each bad entry, never echoing it', () => {
+      const problems = problemsOf({
+        POSTGRES_READ_URLS: 'postgresql://r:hunter2-secret@ok/app,not a url hunter2-secret,mysql://r:hunter2-secret@db/app,postgresql://r:hunter2-secret@db/app?sslmode=prefer',
+      })
+      expect(problems).toEqual([
+        'POSTGRES_READ_URLS (entry 2 of 4): not a valid URL; expected postgresql://user:password@host:5432/database',
+        'POSTGRES_READ_URLS (entry 3 of 4): expected the postgresql:// or postgres:// scheme, got "mysql://"',
+        'POSTGRES_READ_URLS (entry 4 of 4): sslmode=prefer is not supported; expected one of disable, require, verify-ca, verify-full',
+      ])
+      expect(problems.join()).not.toContain('hunter2')
+    })
+
+    it('refuses an entry without host, user or database, which it cannot take from anywhere else', () => {
+      expect(problemsOf({ POSTGRES_READ_URLS: 'postgresql://replica:5432/app,postgresql://r@replica:5432' })).toEqual([
+        'POSTGRES_READ_URLS (entry 1 of 2): no user; expected postgresql://user:password@host:5432/database',
+        'POSTGRES_READ_URLS (entry 2 of 2): no database name; expected postgresql://user:password@host:5432/database',
+      ])
+    })
+
+    it('refuses the same replica listed twice', () => {
+      const url = 'postgresql://r@replica/app'
+      expect(problemsOf({ POSTGRES_READ_URLS: `${url},${url}` })).toEqual(['POSTGRES_READ_URLS (entry 2 of 2): the same URL as an earlier entry; list each replica once'])
+    })
   })
 })

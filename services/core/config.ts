@@ -27,6 +27,8 @@ export interface PostgresConfig {
   poolMax: number
   idleTimeoutMs: number
   connectionTimeoutMs: number
+  /** POSTGRES_READ_URLS: streaming replicas for reads that tolerate lag. Never log them. */
+  readUrls: string[]
 }
 
 export interface Config {
@@ -36,6 +38,8 @@ export interface Config {
   persistentDataDir: string
   /** DB_TYPE: chooses the database without the wizard. */
   dbType: DatabaseType | null
+  /** DB_ADMIN_SOCKET: the server serves the embedded database it holds on a local socket (persistent_data/admin-socket/) for psql and drizzle-kit. */
+  adminSocket: boolean
   postgres: PostgresConfig
   adminToken: string | null
   /** ENCRYPTION_SECRET: the encrypted settings' key is derived from it. Never log it. */
@@ -46,6 +50,12 @@ export interface Config {
   pluginsFolder: string | null
   /** PLUGINS: npm packages to load as plugins, in order. */
   pluginPackages: string[]
+  pglite: PgliteConfig
+}
+
+export interface PgliteConfig {
+  /** PGLITE_SHARED_BUFFERS, a PostgreSQL memory size (e.g. 16MB): most of the embedded database's resident memory. */
+  sharedBuffers: string
 }
 
 export class ConfigError extends Error {
@@ -79,7 +89,8 @@ export function loadConfig(env: Env = process.env, root: string = findProjectRoo
   }
 
   const url = read.text('DATABASE_URL')
-  if (url !== null) checkDatabaseUrl(url, problems)
+  if (url !== null) checkPostgresUrl('DATABASE_URL', url, problems)
+  const readUrls = parseReadUrls(read.text('POSTGRES_READ_URLS'), problems)
 
   const adminToken = read.text('ADMIN_TOKEN')
   if (adminToken !== null && adminToken.length < 16) {
@@ -98,6 +109,7 @@ export function loadConfig(env: Env = process.env, root: string = findProjectRoo
     logLevel: read.choice('LOG_LEVEL', LOG_LEVELS, 'info'),
     persistentDataDir: dataDir ? (isAbsolute(dataDir) ? dataDir : resolve(root, dataDir)) : join(root, 'persistent_data'),
     dbType: read.choice('DB_TYPE', DATABASE_TYPES, null),
+    adminSocket: read.choice('DB_ADMIN_SOCKET', ['true', 'false'] as const, 'false') === 'true',
     postgres: {
       url,
       host: read.text('POSTGRES_HOST'),
@@ -111,12 +123,16 @@ export function loadConfig(env: Env = process.env, root: string = findProjectRoo
       poolMax: read.integer('POSTGRES_POOL_MAX', 10, 1, 1000),
       idleTimeoutMs: read.integer('POSTGRES_POOL_IDLE_TIMEOUT_MS', 30_000, 0, 86_400_000),
       connectionTimeoutMs: read.integer('POSTGRES_CONNECT_TIMEOUT_MS', 5_000, 100, 600_000),
+      readUrls,
     },
     adminToken,
     encryptionSecret,
     migrationsFolder: join(root, 'drizzle'),
     pluginsFolder: join(root, 'plugins'),
     pluginPackages: parsePackageList(read.text('PLUGINS'), problems),
+    pglite: {
+      sharedBuffers: read.memorySize('PGLITE_SHARED_BUFFERS', '16MB', 1024, 1024 * 1024),
+    },
   }
 
   if (problems.length > 0) throw new ConfigError(problems)
@@ -149,22 +165,46 @@ function parsePackageList(raw: string | null, problems: string[]): string[] {
   return [...new Set(names)]
 }
 
-function checkDatabaseUrl(url: string, problems: string[]): void {
-  // The value may hold a password: say what is wrong with it, never echo it.
+/** Comma-separated; blanks around entries and empty entries (a trailing comma) are ignored. */
+function parseReadUrls(raw: string | null, problems: string[]): string[] {
+  if (raw === null) return []
+  const urls = raw
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean)
+  urls.forEach((url, index) => {
+    const name = `POSTGRES_READ_URLS (entry ${index + 1} of ${urls.length})`
+    const parsed = checkPostgresUrl(name, url, problems)
+    // A replica is only ever reached through its URL: a part missing here has no other source.
+    if (parsed && !parsed.hostname && !parsed.searchParams.get('host')) problems.push(`${name}: no host; expected postgresql://user:password@host:5432/database`)
+    if (parsed && !parsed.username) problems.push(`${name}: no user; expected postgresql://user:password@host:5432/database`)
+    if (parsed && parsed.pathname.replace(/^\//, '') === '') problems.push(`${name}: no database name; expected postgresql://user:password@host:5432/database`)
+  })
+  const seen = new Set<string>()
+  urls.forEach((url, index) => {
+    if (seen.has(url)) problems.push(`POSTGRES_READ_URLS (entry ${index + 1} of ${urls.length}): the same URL as an earlier entry; list each replica once`)
+    seen.add(url)
+  })
+  return urls
+}
+
+/** Null when the value does not parse. The value may hold a password: say what is wrong with it, never echo it. */
+function checkPostgresUrl(name: string, url: string, problems: string[]): URL | null {
   let parsed: URL
   try {
     parsed = new URL(url)
   } catch {
-    problems.push('DATABASE_URL: not a valid URL; expected postgresql://user:password@host:5432/database')
-    return
+    problems.push(`${name}: not a valid URL; expected postgresql://user:password@host:5432/database`)
+    return null
   }
   if (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:') {
-    problems.push(`DATABASE_URL: expected the postgresql:// or postgres:// scheme, got "${parsed.protocol}//"`)
+    problems.push(`${name}: expected the postgresql:// or postgres:// scheme, got "${parsed.protocol}//"`)
   }
   const sslmode = parsed.searchParams.get('sslmode')
   if (sslmode !== null && !(SSL_MODES as readonly string[]).includes(sslmode)) {
-    problems.push(`DATABASE_URL: sslmode=${sslmode} is not supported; expected one of ${SSL_MODES.join(', ')}`)
+    problems.push(`${name}: sslmode=${sslmode} is not supported; expected one of ${SSL_MODES.join(', ')}`)
   }
+  return parsed
 }
 
 class Reader {
@@ -187,6 +227,19 @@ class Reader {
       return fallback
     }
     return value
+  }
+
+  /** A PostgreSQL memory setting (128kB, 16MB, 1GB) between minKb and maxKb kilobytes. */
+  memorySize(name: string, fallback: string, minKb: number, maxKb: number): string {
+    const raw = this.text(name)
+    if (raw === null) return fallback
+    const match = /^(\d+)(kB|MB|GB)$/.exec(raw)
+    const kb = match ? Number(match[1]) * { kB: 1, MB: 1024, GB: 1024 * 1024 }[match[2] as 'kB' | 'MB' | 'GB'] : NaN
+    if (!(kb >= minKb && kb <= maxKb)) {
+      this.problems.push(`${name}: expected a size from ${minKb / 1024}MB to ${maxKb / 1024 / 1024}GB written like 16MB (units kB, MB or GB, as PostgreSQL writes them), got "${raw}"`)
+      return fallback
+    }
+    return raw
   }
 
   choice<T extends string, F extends T | null>(name: string, choices: readonly T[], fallback: F): T | F {

@@ -13,11 +13,15 @@ import { ServiceError, driverError, isServiceError, messageOf } from '../core/er
 import { describeConnectionError } from './connection-errors.js'
 import { fileSystemCode, isPersistentDataProblem, unwritable } from './persistent-data.js'
 import { acquirePgliteLock } from './pglite-lock.js'
+import { createPgliteDataDir, pgliteStartParams } from './pglite-create.js'
 import { PgListener, quoteChannel, type NotificationHandler } from './pg-listener.js'
 import { describeTarget, resolvePostgresSettings } from './postgres-settings.js'
+import { ReplicaSet } from './replicas.js'
+import type { ReplicaStatus } from './schemas.js'
 import { guardTransactions } from './transaction-guard.js'
 import * as schema from '../schema.js'
 import { databaseError } from './errors.js'
+import { withTimeout } from './timeout.js'
 
 /** The typed Drizzle database every service receives. Both kinds are PostgreSQL underneath. */
 export type Database = PgDatabase<PgQueryResultHKT, typeof schema>
@@ -34,10 +38,18 @@ export type Executor = Database | Transaction
 export interface DatabaseConnection {
   readonly type: DatabaseType
   readonly db: Database
+  /** For reads that tolerate lag: spread over the read replicas that are up (POSTGRES_READ_URLS), else `db` itself. */
+  readonly readDb: Database
+  /** The read replicas and their state; empty without POSTGRES_READ_URLS and on PGlite. */
+  replicas(): ReplicaStatus[]
   /** Host, port, database and user, or the data folder: for logs and status, never secret. */
   readonly description: string
   /** True when this opening created the PGlite data folder, so a failed setup can remove it. */
   readonly createdFresh: boolean
+  /** Migrations applied while the data folder was created (PGlite creates and migrates it in a child process). */
+  readonly migratedAtCreation: string[]
+  /** The embedded database's own instance (backups, the admin socket); null for PostgreSQL. */
+  readonly pglite: PGlite | null
   ping(timeoutMs: number): Promise<void>
   /**
    * Calls `handler` with each NOTIFY payload on `channel`, and with null when the listening
@@ -53,13 +65,17 @@ export function pgliteDataDir(config: Config): string {
   return join(config.persistentDataDir, 'pglite')
 }
 
+export function pgliteLockPath(config: Config): string {
+  return join(config.persistentDataDir, 'pglite.lock')
+}
+
 export async function openConnection(type: DatabaseType, config: Config, log: FastifyBaseLogger): Promise<DatabaseConnection> {
   return type === 'pglite' ? openPglite(config) : openPostgres(config, log)
 }
 
 async function openPglite(config: Config): Promise<DatabaseConnection> {
   const dataDir = pgliteDataDir(config)
-  const lockPath = join(config.persistentDataDir, 'pglite.lock')
+  const lockPath = pgliteLockPath(config)
   let lock
   try {
     await mkdir(config.persistentDataDir, { recursive: true })
@@ -69,16 +85,19 @@ async function openPglite(config: Config): Promise<DatabaseConnection> {
   }
   let client: PGlite | undefined
   let createdFresh = false
+  let migratedAtCreation: string[] = []
   try {
     createdFresh = await isMissingOrEmpty(dataDir)
+    if (createdFresh) migratedAtCreation = await createPgliteDataDir(dataDir, config)
     // Not PGlite.create(): on failure it keeps the instance, and with it the files it had open.
-    client = new PGlite(dataDir)
+    client = new PGlite(dataDir, { startParams: pgliteStartParams(config.pglite) })
     await client.waitReady
   } catch (error) {
     if (client) closeFailedPglite(client)
     if (createdFresh) await rm(dataDir, { recursive: true, force: true })
     await lock.release()
-    throw pgliteOpenError(config, dataDir, createdFresh, error)
+    // A migration that failed in the creating process keeps its own code (migration_failed, …).
+    throw isServiceError(error) ? error : pgliteOpenError(config, dataDir, createdFresh, error)
   }
   const opened = client
   const db = guardTransactions(drizzlePglite({ client: opened, schema }) as Database, opened, ['query', 'exec', 'transaction'])
@@ -87,8 +106,12 @@ async function openPglite(config: Config): Promise<DatabaseConnection> {
   return {
     type: 'pglite',
     db,
+    readDb: db,
+    replicas: () => [],
     description: dataDir,
     createdFresh,
+    migratedAtCreation,
+    pglite: opened,
     onTrouble: () => undefined,
     async ping(timeoutMs) {
       pinging ??= db.execute(sql`select 1`).finally(() => (pinging = null))
@@ -121,7 +144,8 @@ async function openPostgres(config: Config, log: FastifyBaseLogger): Promise<Dat
   const trouble = () => troubleListeners.forEach((listener) => listener())
   // A dropped idle connection is reported here; without a listener it would crash the process.
   pool.on('error', (error) => {
-    log.warn({ err: error }, 'an idle PostgreSQL connection failed; the pool will open a new one')
+    // An expected event during an outage: the message says it all (pg's error carries the whole client).
+    log.warn(`an idle PostgreSQL connection failed (${messageOf(error)}); the pool will open a new one`)
     trouble()
   })
   // A query that failed because its connection broke (not because of its SQL) is a sign too.
@@ -135,12 +159,23 @@ async function openPostgres(config: Config, log: FastifyBaseLogger): Promise<Dat
     throw describeConnectionError(error, settings.target)
   }
   const db = guardTransactions(drizzleNodePg({ client: pool, schema }) as Database, pool, ['query'])
+  let replicas: ReplicaSet
+  try {
+    replicas = await ReplicaSet.open(config.postgres.readUrls, config, pool, db, log)
+  } catch (error) {
+    await pool.end().catch(() => undefined)
+    throw error
+  }
   const listener = new PgListener({ ...settings.pool }, log)
   return {
     type: 'postgresql',
     db,
+    readDb: replicas.readDb,
+    replicas: () => replicas.status(),
     description: describeTarget(settings.target),
     createdFresh: false,
+    migratedAtCreation: [],
+    pglite: null,
     onTrouble: (listener) => troubleListeners.push(listener),
     async ping(timeoutMs) {
       const where = `${settings.target.host}:${settings.target.port}`
@@ -155,6 +190,7 @@ async function openPostgres(config: Config, log: FastifyBaseLogger): Promise<Dat
     },
     listen: (channel, handler) => listener.listen(channel, handler),
     async close() {
+      await replicas.close()
       await listener.close()
       await pool.end()
     },
@@ -200,19 +236,5 @@ async function isMissingOrEmpty(dir: string): Promise<boolean> {
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return true
     throw error
-  }
-}
-
-async function withTimeout<T>(promise: Promise<T>, ms: number, message: (ms: number) => string): Promise<void> {
-  let timer: NodeJS.Timeout | undefined
-  try {
-    await Promise.race([
-      promise,
-      new Promise((_, reject) => {
-        timer = setTimeout(() => reject(databaseError('database_unreachable', message(ms))), ms)
-      }),
-    ])
-  } finally {
-    clearTimeout(timer)
   }
 }

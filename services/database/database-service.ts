@@ -7,6 +7,9 @@ import type { Lifecycle } from '../core/lifecycle.js'
 import { describeConnectionError } from './connection-errors.js'
 import { openConnection, pgliteDataDir, type Database, type DatabaseConnection } from './connection.js'
 import { initializeDatabase } from './initialize.js'
+import { snapshotPglite, type EmbeddedSnapshot } from './embedded-snapshot.js'
+import { serveAdminSocket } from './admin-socket.js'
+import type { WireServer } from './pglite-wire-server.js'
 import { readMigrations, type MigrationState } from './migrator.js'
 import { readChoice } from './choice.js'
 import { resolvePostgresSettings } from './postgres-settings.js'
@@ -50,6 +53,7 @@ export class DatabaseService {
   private attempt: Promise<void> | null = null
   private setupAttempt: Promise<unknown> | null = null
   private plugins: () => PluginStatus[] = () => []
+  private adminSocket: Promise<WireServer | null> | null = null
 
   constructor(
     private readonly config: Config,
@@ -66,6 +70,17 @@ export class DatabaseService {
     // While services stop, the phase is already closed (nothing new starts) but they may still query.
     if (this.connection && (this.phase === 'ready' || this.inOutage() || this.stoppingServices)) return this.connection.db
     throw databaseError('database_not_ready', this.notReadyMessage())
+  }
+
+  /**
+   * For reads that tolerate lag (a list, a count, a page that may be a moment old): selects and
+   * relational queries go to a read replica that is up (POSTGRES_READ_URLS), else to the primary;
+   * writes, execute() and transactions always to the primary. Without replicas, and on PGlite, it
+   * is getDb(). Read your own writes (and everything inside a transaction) through getDb().
+   */
+  getReadDb(): Database {
+    this.getDb()
+    return this.connection!.readDb
   }
 
   /**
@@ -98,7 +113,21 @@ export class DatabaseService {
       last_error: this.lastError,
       services: this.lifecycle.status(),
       plugins: this.plugins(),
+      replicas: this.connection?.replicas() ?? [],
     }
+  }
+
+  /** A consistent copy of the embedded database the server holds (GET /api/db/backup). */
+  async snapshotEmbedded(): Promise<EmbeddedSnapshot> {
+    const connection = this.connection
+    if (!connection || this.phase !== 'ready') throw databaseError('database_not_ready', this.notReadyMessage())
+    if (!connection.pglite) {
+      throw databaseError(
+        'backup_unsupported',
+        'This server uses PostgreSQL: back it up with "npm run db -- backup" (a logical dump of our schemas), not through the server.',
+      )
+    }
+    return snapshotPglite(connection.pglite)
   }
 
   /**
@@ -171,7 +200,9 @@ export class DatabaseService {
       this.refuseIfClosed(NOT_RECORDED)
       connection = await openConnection(type, this.config, this.log)
       this.refuseIfClosed(NOT_RECORDED)
+      for (const tag of connection.migratedAtCreation) this.log.info({ migration: tag }, 'applied migration')
       const result = await initializeDatabase(connection.db, type, files, (tag) => this.log.info({ migration: tag }, 'applied migration'))
+      result.appliedNow.unshift(...connection.migratedAtCreation)
       this.refuseIfClosed(type === 'postgresql' && result.appliedNow.length > 0 ? `${NOT_RECORDED} (the migrations it applied stay in the database)` : NOT_RECORDED)
       const selectedAt = new Date().toISOString()
       await writeSelection(this.config.persistentDataDir, { type, selectedAt, version: SELECTION_VERSION })
@@ -223,6 +254,7 @@ export class DatabaseService {
     this.stoppingServices = true
     await this.lifecycle.stopAll()
     this.stoppingServices = false
+    await (await this.adminSocket)?.close()
     const connection = this.connection
     this.connection = null
     await connection?.close()
@@ -329,7 +361,9 @@ export class DatabaseService {
     try {
       const files = await readMigrations(this.config.migrationsFolder)
       connection = await openConnection(type, this.config, this.log)
+      for (const tag of connection.migratedAtCreation) this.log.info({ migration: tag }, 'applied migration')
       const result = await initializeDatabase(connection.db, type, files, (tag) => this.log.info({ migration: tag }, 'applied migration'))
+      result.appliedNow.unshift(...connection.migratedAtCreation)
       if ((this.phase as Phase) === 'closed') {
         await connection.close()
         return
@@ -383,14 +417,30 @@ export class DatabaseService {
     this.lastError = null
     this.backoff.reset()
     this.phase = 'ready'
+    if (connection.pglite && this.config.adminSocket) this.adminSocket = this.serveAdminSocket(connection.pglite)
     if (migrations.changed.length > 0) {
       this.log.warn(
         { changed: migrations.changed },
         `migration file(s) ${migrations.changed.join(', ')} changed after they were applied; the database did not get the change. Put the change in a new migration (npm run db:generate) and restore the old file from git.`,
       )
     }
+    if (connection.type === 'pglite' && this.config.postgres.readUrls.length > 0) {
+      this.log.warn('POSTGRES_READ_URLS is set, but the embedded database (pglite) has no replicas: every query runs on it. Remove the variable, or use postgresql.')
+    }
     if (migrations.unknown > 0) {
       this.log.warn({ unknown: migrations.unknown }, 'the database has migrations this build does not know: it was migrated by a newer version')
+    }
+  }
+
+  /** A socket that cannot be served is reported, never fatal: the application works without it. */
+  private async serveAdminSocket(client: NonNullable<DatabaseConnection['pglite']>): Promise<WireServer | null> {
+    try {
+      const server = await serveAdminSocket(this.config, client)
+      this.log.info({ socket: server.path }, 'serving the embedded database to local admins on a Unix socket (DB_ADMIN_SOCKET): "npm run db -- shell" connects to it')
+      return server
+    } catch (error) {
+      this.log.error({ err: error }, `could not serve the admin socket (DB_ADMIN_SOCKET): ${messageOf(error)}`)
+      return null
     }
   }
 

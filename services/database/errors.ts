@@ -6,6 +6,7 @@ export const databaseError = defineErrors({
   already_configured: 409,
   setup_in_progress: 409,
   selection_file_invalid: 409,
+  backup_unsupported: 409,
   migrations_out_of_order: 500,
   migration_failed: 500,
   migrations_missing: 500,

@@ -79,7 +79,7 @@ export class PgListener {
     if (this.client !== client) return
     this.client = null
     if (this.closed) return
-    this.log.warn({ err: error }, `the connection listening for notifications dropped${error ? ` (${messageOf(error)})` : ''}; reconnecting`)
+    this.log.warn(`the connection listening for notifications dropped${error ? ` (${messageOf(error)})` : ''}; reconnecting`)
     this.scheduleReconnect()
   }
 

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { hostname } from 'node:os'
-import { readFileSync } from 'node:fs'
+import { linkSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { link, lstat, readFile, readlink, rename, rm, stat, utimes, writeFile } from 'node:fs/promises'
 import { ServiceError } from '../core/errors.js'
 import { databaseError } from './errors.js'
@@ -44,6 +44,71 @@ export async function acquirePgliteLock(path: string, dataDir: string): Promise<
     await takeOver(path, current)
   }
   throw databaseError('database_locked', `Could not take the lock ${path} after several attempts: another process keeps taking it. Make sure only one process uses ${dataDir}.`)
+}
+
+export interface LockHolder {
+  pid: number | null
+  /** "process 123 on this machine (running since …)", for messages. */
+  who: string
+}
+
+/** Who holds the lock, without taking it: null when nobody does (no lock file, or its owner is provably gone). */
+export async function pgliteLockHolder(path: string): Promise<LockHolder | null> {
+  if (heldHere.has(path)) return { pid: process.pid, who: 'this same process' }
+  const current = await readOwner(path)
+  if (current === 'gone') return null
+  const verdict = await staleness(path, current)
+  return verdict === 'stale' ? null : { pid: current === 'unreadable' ? null : current.pid, who: verdict }
+}
+
+/**
+ * pgliteLockHolder for code that cannot wait (drizzle.config.ts is loaded with require()):
+ * the same verdict, read synchronously.
+ */
+export function pgliteLockHolderSync(path: string): LockHolder | null {
+  if (heldHere.has(path)) return { pid: process.pid, who: 'this same process' }
+  let owner: Owner | 'unreadable'
+  try {
+    const data = JSON.parse(readFileSync(path, 'utf8')) as Partial<Owner>
+    owner = typeof data.pid === 'number' && typeof data.hostname === 'string' && typeof data.token === 'string' ? (data as Owner) : 'unreadable'
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null
+    owner = 'unreadable'
+  }
+  if (owner !== 'unreadable' && owner.hostname === hostname()) {
+    return owner.pid !== process.pid && isAlive(owner.pid) ? { pid: owner.pid, who: `process ${owner.pid} on this machine (running since ${owner.startedAt})` } : null
+  }
+  const age = Date.now() - statSync(path).mtimeMs
+  if (age > STALE_MS) return null
+  return { pid: owner === 'unreadable' ? null : owner.pid, who: owner === 'unreadable' ? 'an unknown process' : `process ${owner.pid} on host ${owner.hostname}` }
+}
+
+/**
+ * Takes the lock for the rest of this process's life (released at exit), synchronously, or
+ * returns false when someone holds it. For drizzle-kit, which opens the folder itself.
+ */
+export function takePgliteLockForProcess(path: string): boolean {
+  if (pgliteLockHolderSync(path)) return false
+  rmSync(path, { force: true }) // nobody holds it: what is there is stale
+  const owner: Owner = { pid: process.pid, hostname: hostname(), startedAt: new Date().toISOString(), token: randomBytes(8).toString('hex') }
+  const temp = `${path}.${owner.token}.tmp`
+  writeFileSync(temp, JSON.stringify(owner))
+  try {
+    linkSync(temp, path)
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false
+    throw error
+  } finally {
+    rmSync(temp, { force: true })
+  }
+  process.once('exit', () => {
+    try {
+      if ((JSON.parse(readFileSync(path, 'utf8')) as Owner).token === owner.token) rmSync(path, { force: true })
+    } catch {
+      // Already gone.
+    }
+  })
+  return true
 }
 
 async function tryCreate(path: string, owner: Owner): Promise<boolean> {

@@ -8,6 +8,8 @@ declare module 'fastify' {
     database: DatabaseService
     /** The current database; throws database_not_ready (503) until setup is done. Call it per use, never keep the result. */
     getDb: () => Database
+    /** For reads that tolerate lag: a read replica when one is up, else the primary (see DatabaseService.getReadDb). */
+    getReadDb: () => Database
   }
 }
 
@@ -20,6 +22,7 @@ export default fp(
     const database = new DatabaseService(app.config, app.log.child({ service: 'database' }), app.lifecycle)
     app.decorate('database', database)
     app.decorate('getDb', () => database.getDb())
+    app.decorate('getReadDb', () => database.getReadDb())
     app.addHook('onReady', () => database.start())
     app.addHook('onClose', () => database.close())
     await app.register(routes, { prefix: '/api/db' })

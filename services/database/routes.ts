@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { DATABASE_TYPES } from '../core/config.js'
 import { coreError, isServiceError, type ServiceError } from '../core/errors.js'
 import { errorResponses } from '../core/http/schemas.js'
-import { SetupRequest, SetupResponse, DatabaseStatusBody } from './schemas.js'
+import { BACKUP_COUNTS_HEADER, BackupArchive, SetupRequest, SetupResponse, DatabaseStatusBody } from './schemas.js'
 
 const routes: FastifyPluginAsyncTypebox = async (app) => {
   const { database } = app
@@ -18,6 +18,27 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async () => database.status(),
+  )
+
+  app.get(
+    '/backup',
+    {
+      preHandler: app.requireAdmin,
+      schema: {
+        operationId: 'backUpEmbeddedDatabase',
+        tags: ['database'],
+        summary: 'A consistent copy of the embedded database, as a gzipped tar (what "npm run db -- backup" saves)',
+        description: `Only for the embedded database. The ${BACKUP_COUNTS_HEADER} header holds our tables' row counts in that very copy, to check it against.`,
+        security: [{ adminToken: [] }],
+        response: { 200: BackupArchive, ...errorResponses(401, 409, 429, 503) },
+      },
+    },
+    async (_request, reply) => {
+      const { archive, counts } = await database.snapshotEmbedded()
+      reply.header('content-type', 'application/gzip')
+      reply.header(BACKUP_COUNTS_HEADER, JSON.stringify(counts))
+      return reply.send(Buffer.from(await archive.arrayBuffer()))
+    },
   )
 
   app.post(

@@ -13,6 +13,14 @@ export const MigrationStateBody = Type.Object({
   changed: Type.Array(Type.String()),
 })
 
+export const ReplicaStatusBody = Type.Object({
+  url: Type.String({ description: 'the POSTGRES_READ_URLS entry, its password masked' }),
+  state: Type.Union([Type.Literal('up'), Type.Literal('down')]),
+  lag_seconds: Type.Union([Type.Number(), Type.Null()], { description: 'how far behind the primary it was at the last check; null when down or not a standby' }),
+  error: Type.Union([Type.String(), Type.Null()], { description: 'why it is down' }),
+  since: Type.String({ description: 'when the state last changed' }),
+})
+
 export const DatabaseStatusBody = Type.Object({
   configured: Type.Boolean(),
   initialized: Type.Boolean(),
@@ -42,6 +50,9 @@ export const DatabaseStatusBody = Type.Object({
     }),
   ),
   plugins: Type.Array(PluginStatusBody, { description: 'installed plugins, and schemas left by removed ones (orphaned)' }),
+  replicas: Type.Array(ReplicaStatusBody, {
+    description: 'the read replicas (POSTGRES_READ_URLS) once the database is open; a replica that is down is skipped, never fatal',
+  }),
 })
 
 export const SetupRequest = Type.Object({ type: Type.Enum(DATABASE_TYPES) }, { additionalProperties: false })
@@ -56,4 +67,10 @@ export const SetupResponse = Type.Object({
 // The types the service returns are the schemas' own: one definition, not two.
 export type Phase = (typeof PHASES)[number]
 export type DatabaseStatus = Static<typeof DatabaseStatusBody>
+export type ReplicaStatus = Static<typeof ReplicaStatusBody>
 export type SetupResult = Static<typeof SetupResponse>
+
+/** The response header of GET /api/db/backup with the row counts of the copy, as JSON [{table, rows}]. */
+export const BACKUP_COUNTS_HEADER = 'x-groundwork-row-counts'
+
+export const BackupArchive = Type.Unsafe<Buffer>({ type: 'string', format: 'binary', description: 'the data folder as a gzipped tar (PGlite dumpDataDir)' })

@@ -50,6 +50,20 @@ export function guardTransactions<Db extends { transaction: (...args: never[]) =
   return db
 }
 
+/** For a client that runs some queries on `client`'s server without going through its guarded entry points. */
+export function refuseInsideTransactionOf(client: object): void {
+  if (insideTransactionOf(client)) throw misuse()
+}
+
+/**
+ * True inside the callback of any guarded `db.transaction` that is still open. For code that takes
+ * its own connection (the job queue's `sendNow`) and must refuse to run beside a transaction the
+ * caller forgot to pass.
+ */
+export function insideTransaction(): boolean {
+  return openTransactions.getStore()?.some((mark) => mark.open) ?? false
+}
+
 function insideTransactionOf(client: object): boolean {
   return openTransactions.getStore()?.some((mark) => mark.open && mark.owner === client) ?? false
 }

@@ -20,21 +20,16 @@ const SCRYPT = { N: 2 ** 14, r: 8, p: 1, maxmem: 64 * 1024 * 1024 }
 
 /** ENCRYPTION_SECRET through scrypt, else the random key in persistent_data/encryption.key (created once, mode 0600). */
 export async function loadEncryptionKey(secret: string | null, dataDir: string, log: FastifyBaseLogger): Promise<EncryptionKey> {
+  const existing = await readEncryptionKey(secret, dataDir, log)
+  if (existing) return existing
   const file = join(dataDir, ENCRYPTION_KEY_FILE)
-  if (secret !== null) {
-    const key = await new Promise<Buffer>((resolve, reject) => scrypt(secret, SALT, 32, SCRYPT, (error, derived) => (error ? reject(error) : resolve(derived))))
-    return { key, ...identify(key), source: 'environment', file }
-  }
-  let key = await readKeyFile(file, log)
-  if (key === null) {
-    key = await createKeyFile(dataDir, file, log).catch((error: NodeJS.ErrnoException) => {
-      throw new Error(
-        `Could not create the settings encryption key file ${file} (${error.code ?? error.message}). Make ${dataDir} (PERSISTENT_DATA_DIR) writable for the user running the server, or set ENCRYPTION_SECRET.`,
-        { cause: error },
-      )
-    })
-    log.warn({ file }, `generated the settings encryption key into ${file}: back it up with the database; without it the encrypted settings cannot be read. Several instances must share ENCRYPTION_SECRET instead.`)
-  }
+  const key = await createKeyFile(dataDir, file, log).catch((error: NodeJS.ErrnoException) => {
+    throw new Error(
+      `Could not create the settings encryption key file ${file} (${error.code ?? error.message}). Make ${dataDir} (PERSISTENT_DATA_DIR) writable for the user running the server, or set ENCRYPTION_SECRET.`,
+      { cause: error },
+    )
+  })
+  log.warn({ file }, `generated the settings encryption key into ${file}: back it up with the database; without it the encrypted settings cannot be read. Several instances must share ENCRYPTION_SECRET instead.`)
   return { key, ...identify(key), source: 'file', file }
 }
 
@@ -59,6 +54,17 @@ async function readKeyFile(file: string, log: FastifyBaseLogger): Promise<Buffer
     log.warn({ file }, 'the settings encryption key file was readable by other users; its mode is now 0600')
   }
   return key
+}
+
+/** The key loadEncryptionKey would use, without ever creating one: null when there is no secret and no key file. */
+export async function readEncryptionKey(secret: string | null, dataDir: string, log: FastifyBaseLogger): Promise<EncryptionKey | null> {
+  const file = join(dataDir, ENCRYPTION_KEY_FILE)
+  if (secret !== null) {
+    const key = await new Promise<Buffer>((resolve, reject) => scrypt(secret, SALT, 32, SCRYPT, (error, derived) => (error ? reject(error) : resolve(derived))))
+    return { key, ...identify(key), source: 'environment', file }
+  }
+  const key = await readKeyFile(file, log)
+  return key === null ? null : { key, ...identify(key), source: 'file', file }
 }
 
 /** Written to a temp file, then linked into place: atomic, and never replaces a key another process wrote first. */

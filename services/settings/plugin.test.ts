@@ -7,6 +7,7 @@ import { createTestDatabase, type TestDatabase } from '../../test/helpers/postgr
 import adminAuth from '../admin-auth/plugin.js'
 import core from '../core/plugin.js'
 import database from '../database/plugin.js'
+import jobs from '../jobs/plugin.js'
 import { defineSettingsGroup } from './definition.js'
 import settings from './plugin.js'
 
@@ -27,6 +28,7 @@ describe('the settings module at startup', () => {
     await app.register(core, { config: testConfig({ PERSISTENT_DATA_DIR: await tempDir() }) })
     await app.register(adminAuth)
     await app.register(database)
+    await app.register(jobs)
     await expect(app.register(settings, { definitions: { 'mail-module': bad } }).ready()).rejects.toThrow(
       'module "mail-module", key "mail.port": the default "587" is not a number',
     )

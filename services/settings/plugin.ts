@@ -25,6 +25,13 @@ export default fp(
       databaseType: () => app.database.status().type,
     })
     app.decorate('settings', service)
+    app.jobs.define({
+      name: 'settings.key-check',
+      // Daily, at a quiet hour; once per day across every instance.
+      schedule: { cron: '17 3 * * *' },
+      retryLimit: 2,
+      handler: () => service.checkEncryptionKey(),
+    })
     app.lifecycle.register({
       name: 'settings',
       start: (db) => service.start(db),
@@ -32,5 +39,5 @@ export default fp(
     })
     await app.register(routes, { prefix: '/api/settings' })
   },
-  { name: 'settings', dependencies: ['core', 'database', 'admin-auth'] },
+  { name: 'settings', dependencies: ['core', 'database', 'admin-auth', 'jobs'] },
 )

@@ -97,3 +97,11 @@ export async function claimMeta(ex: Executor, name: string, value: string): Prom
 export async function settingKeys(ex: Executor): Promise<string[]> {
   return (await ex.select({ key: settings.key }).from(settings)).map((row) => row.key)
 }
+
+/** Encrypted values (not cleared) written with a key other than `kid`: this server cannot read them. */
+export async function countForeignEncrypted(ex: Executor, kid: string): Promise<number> {
+  const result = await ex.execute(sql`
+    select count(*)::int as count from settings
+    where encrypted and value is not null and key_id is distinct from ${kid}`)
+  return rowsOf<{ count: number }>(result)[0]!.count
+}

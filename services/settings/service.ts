@@ -1,14 +1,14 @@
 import type { FastifyBaseLogger } from 'fastify'
 import type { Database } from '../database/connection.js'
 import { SettingsCache } from './cache.js'
-import { isEnvelope, open, seal } from './cipher.js'
+import { isEnvelope, open, seal, type KeyIdentity } from './cipher.js'
 import type { Json, SettingDefinition, ValueOfType } from './definition.js'
 import type { definitionModules } from './definitions/index.js'
 import type { EncryptionKey } from './encryption-key.js'
 import { settingsError } from './errors.js'
-import { initializeSettings } from './initialize.js'
+import { KEY_META, initializeSettings } from './initialize.js'
 import { article, matchesType, type Registry } from './registry.js'
-import { bumpGeneration, writeSetting, type SettingRow } from './repository.js'
+import { bumpGeneration, claimMeta, countForeignEncrypted, writeSetting, type SettingRow } from './repository.js'
 import type { SettingView, SettingsList } from './schemas.js'
 
 type Definition = SettingDefinition & { group_id: string }
@@ -32,6 +32,8 @@ export interface SettingsServiceOptions {
 /** The application's settings: definitions from code, values in the database, secrets encrypted. No HTTP here. */
 export class SettingsService {
   private mismatch: string | null = null
+  /** Encrypted values another key wrote, as the last key check found them. */
+  private foreign: string | null = null
   private encryption: EncryptionKey | null = null
   private readonly cache = new SettingsCache()
 
@@ -63,7 +65,33 @@ export class SettingsService {
   }
 
   problems(): string[] {
-    return this.mismatch ? [this.mismatch] : []
+    return [this.mismatch, this.foreign].filter((problem): problem is string => problem !== null)
+  }
+
+  /**
+   * The daily check (job settings.key-check): the database may have been restored from another
+   * installation's backup, or a secret written by an instance with another key, since this one
+   * started. Compares the recorded key and every encrypted value's key id with this server's key.
+   */
+  async checkEncryptionKey(): Promise<{ key_matches: boolean; unreadable_values: number }> {
+    const encryption = this.key(true)
+    const db = this.getDb()
+    const recorded = JSON.parse(await claimMeta(db, KEY_META, JSON.stringify({ kid: encryption.kid, fingerprint: encryption.fingerprint }))) as KeyIdentity
+    const unreadable = await countForeignEncrypted(db, encryption.kid)
+    const mismatch = recorded.fingerprint === encryption.fingerprint ? null : this.mismatchMessage(recorded.kid)
+    const foreign =
+      unreadable === 0
+        ? null
+        : `${unreadable} encrypted setting${unreadable === 1 ? ' was' : 's were'} written with another encryption key than this server's (key id ${encryption.kid}), so ${unreadable === 1 ? 'it' : 'they'} cannot be read here. Give every instance the same ENCRYPTION_SECRET, or set ${unreadable === 1 ? 'that setting' : 'those settings'} again (PUT /api/settings/<key>).`
+    const { log } = this.options
+    if (mismatch !== this.mismatch) {
+      if (mismatch) log.error({ keyId: encryption.kid, expectedKeyId: recorded.kid }, mismatch)
+      else log.info('the settings encryption key matches the database again')
+    }
+    if (foreign !== this.foreign && foreign) log.error({ count: unreadable }, foreign)
+    this.mismatch = mismatch
+    this.foreign = foreign
+    return { key_matches: mismatch === null, unreadable_values: unreadable }
   }
 
   /** A setting's value, typed and decrypted: for other services. */
@@ -172,8 +200,8 @@ export class SettingsService {
     }
   }
 
-  private key(): EncryptionKey {
-    if (this.mismatch) throw settingsError('encryption_key_mismatch', this.mismatch)
+  private key(evenIfMismatched = false): EncryptionKey {
+    if (this.mismatch && !evenIfMismatched) throw settingsError('encryption_key_mismatch', this.mismatch)
     if (!this.encryption) throw settingsError('settings_not_started', 'The settings service has not started yet, so encrypted settings cannot be read: GET /api/db/status shows why under "services" (settings), and the server retries by itself.')
     return this.encryption
   }

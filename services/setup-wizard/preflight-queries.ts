@@ -4,6 +4,7 @@ import type { Database } from '../database/connection.js'
 import { inspectMigrations, type MigrationFile } from '../database/migrator.js'
 import type { PostgresTarget } from '../database/postgres-settings.js'
 import * as schema from '../schema.js'
+import { BOSS_SCHEMA } from '../jobs/repository.js'
 import { ourTableNames } from './our-tables.js'
 import type { CheckOutcome } from './preflight.js'
 
@@ -94,7 +95,8 @@ export async function inspectContents(client: pg.Client, migrations: MigrationFi
     unknown = state.unknown
   }
   const isOurs = applied > 0
-  const others = present.filter((name) => name !== JOURNAL && !(isOurs && ours.has(name)))
+  // The job queue's tables (pg-boss, in its own schema) are ours too once our migrations are.
+  const others = present.filter((name) => name !== JOURNAL && !(isOurs && (ours.has(name) || name.startsWith(`${BOSS_SCHEMA}.`))))
 
   if (!isOurs) {
     const clashes = others.filter((name) => ours.has(name))

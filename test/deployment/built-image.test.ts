@@ -17,7 +17,7 @@ import { PROJECT_ROOT, layOutRuntimeImage, type Layout } from './image-layout.js
 
 const journal = JSON.parse(readFileSync(join(PROJECT_ROOT, 'drizzle', 'meta', '_journal.json'), 'utf8')) as { entries: { tag: string }[] }
 const TAGS = journal.entries.map((entry) => entry.tag)
-const DB_UP = ['node', 'dist/services/database/db-up.js']
+const DB_UP = ['node', 'dist/services/database/cli/main.js', 'up']
 const BUILT_ENTRIES = ['dist/services/server.js', DB_UP[1]!]
 
 beforeAll(async () => {

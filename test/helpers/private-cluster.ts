@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process'
 import { existsSync, readdirSync } from 'node:fs'
 import { randomBytes } from 'node:crypto'
-import { chmod, chown, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { appendFile, chmod, chown, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
@@ -32,14 +32,26 @@ export interface PrivateCluster {
   /** A fresh database; it goes away with the cluster. */
   createDatabase(): Promise<string>
   query(text: string): Promise<pg.QueryResultRow[]>
+  /** A streaming replica of this cluster (pg_basebackup -R), on a port of its own; stopped with the cluster. */
+  startReplica(): Promise<PrivateReplica>
   stop(): Promise<void>
+}
+
+/** A hot standby: read-only, following the primary through streaming replication. */
+export interface PrivateReplica {
+  port: number
+  /** Its own query on `database`, as the superuser. */
+  query(text: string, database?: string): Promise<pg.QueryResultRow[]>
+  /** Stops it as a crash would (-m immediate); start() brings it back, catching up from the primary. */
+  stop(): Promise<void>
+  start(): Promise<void>
 }
 
 /**
  * A PostgreSQL cluster of our own, unlike the machine's trust-auth server: password
  * authentication (scram-sha-256) and TLS with a certificate from a throwaway CA. It listens on
  * 127.0.0.1 only, on a free port, and is removed by stop(). initdb refuses root, so the server
- * runs as the postgres OS user.
+ * runs as the postgres OS user. It accepts replication logins, for startReplica().
  */
 export async function startPrivateCluster(): Promise<PrivateCluster> {
   const BIN = binFolder()
@@ -49,7 +61,10 @@ export async function startPrivateCluster(): Promise<PrivateCluster> {
   const data = join(dir, 'data')
   const asPostgres = (command: string, args: string[]) => exec('runuser', ['-u', 'postgres', '--', join(BIN, command), ...args], { cwd: dir })
   let running = false
+  const replicaStops: (() => Promise<void>)[] = []
   const stop = async () => {
+    // A standby left running would keep files in dir and retry its primary forever.
+    await Promise.all(replicaStops.map((stopReplica) => stopReplica()))
     if (running) await asPostgres('pg_ctl', ['-D', data, '-m', 'immediate', '-w', 'stop']).catch(() => undefined)
     running = false
     await rm(dir, { recursive: true, force: true })
@@ -68,7 +83,7 @@ export async function startPrivateCluster(): Promise<PrivateCluster> {
     await asPostgres('initdb', ['-D', data, '-U', 'postgres', '--auth=scram-sha-256', `--pwfile=${join(dir, 'pwfile')}`, '--no-sync', '--no-instructions', '-E', 'UTF8'])
     await writeFile(
       join(data, 'pg_hba.conf'),
-      ['local all all scram-sha-256', 'hostssl all all 127.0.0.1/32 scram-sha-256', 'host all all 127.0.0.1/32 scram-sha-256', ''].join('\n'),
+      ['local all all scram-sha-256', 'hostssl all all 127.0.0.1/32 scram-sha-256', 'host all all 127.0.0.1/32 scram-sha-256', 'host replication all 127.0.0.1/32 scram-sha-256', ''].join('\n'),
     )
     const port = await closedPort()
     const settings = {
@@ -83,23 +98,56 @@ export async function startPrivateCluster(): Promise<PrivateCluster> {
       full_page_writes: 'off',
       shared_buffers: "'16MB'",
       max_connections: '30',
+      // The defaults since PostgreSQL 10, spelled out because startReplica() depends on them.
+      wal_level: 'replica',
+      max_wal_senders: '5',
     }
     await writeFile(join(data, 'postgresql.auto.conf'), Object.entries(settings).map(([key, value]) => `${key} = ${value}\n`).join(''))
     await asPostgres('pg_ctl', ['-D', data, '-l', join(dir, 'server.log'), '-w', '-t', '30', 'start'])
     running = true
 
-    const connect = async () => {
-      const client = new pg.Client({ host: '127.0.0.1', port, user: 'postgres', password, database: 'postgres' })
+    const queryOn = async (serverPort: number, text: string, database = 'postgres') => {
+      const client = new pg.Client({ host: '127.0.0.1', port: serverPort, user: 'postgres', password, database })
       await client.connect()
-      return client
-    }
-    const query = async (text: string) => {
-      const client = await connect()
       try {
         return (await client.query(text)).rows
       } finally {
         await client.end()
       }
+    }
+    const query = (text: string) => queryOn(port, text)
+    let replicas = 0
+    const startReplica = async (): Promise<PrivateReplica> => {
+      const replicaData = join(dir, `replica-${++replicas}`)
+      const replicaPort = await closedPort()
+      // -R writes standby.signal and primary_conninfo (with this password) into the copy; a spread
+      // checkpoint (the default) would make it wait minutes on an idle cluster.
+      const conninfo = `host=127.0.0.1 port=${port} user=postgres password=${password}`
+      await asPostgres('pg_basebackup', ['-d', conninfo, '-D', replicaData, '-R', '-X', 'stream', '--checkpoint=fast', '--no-sync'])
+      // The copy has the primary's settings: the last line wins, so it listens on a port of its own.
+      await appendFile(join(replicaData, 'postgresql.auto.conf'), `port = ${replicaPort}\n`)
+      let replicaRunning = false
+      const logFile = join(dir, `replica-${replicas}.log`)
+      const replica: PrivateReplica = {
+        port: replicaPort,
+        query: (text, database) => queryOn(replicaPort, text, database),
+        async start() {
+          try {
+            await asPostgres('pg_ctl', ['-D', replicaData, '-l', logFile, '-w', '-t', '30', 'start'])
+          } catch (error) {
+            const log = await readFile(logFile, 'utf8').catch(() => '')
+            throw new Error(`Could not start the replica in ${replicaData}: ${(error as Error).message}\n${log}`)
+          }
+          replicaRunning = true
+        },
+        async stop() {
+          if (replicaRunning) await asPostgres('pg_ctl', ['-D', replicaData, '-m', 'immediate', '-w', 'stop'])
+          replicaRunning = false
+        },
+      }
+      replicaStops.push(() => replica.stop().catch(() => undefined))
+      await replica.start()
+      return replica
     }
     return {
       port,
@@ -114,6 +162,7 @@ export async function startPrivateCluster(): Promise<PrivateCluster> {
         return name
       },
       query,
+      startReplica,
       stop,
     }
   } catch (error) {

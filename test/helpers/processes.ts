@@ -67,6 +67,6 @@ export function listeningAt(output: string): string | undefined {
 export const ROOT = findProjectRoot()
 
 /** Runs a TypeScript entry point of this project the way its npm scripts do (through tsx). */
-export function runTs(entry: string, env: Record<string, string>): Running {
-  return run(['node', '--import', 'tsx', join(ROOT, entry)], ROOT, { HOME: process.env.HOME ?? '/tmp', ...env })
+export function runTs(entry: string, env: Record<string, string>, args: string[] = []): Running {
+  return run(['node', '--import', 'tsx', join(ROOT, entry), ...args], ROOT, { HOME: process.env.HOME ?? '/tmp', ...env })
 }

@@ -65,7 +65,7 @@ describe('the server process on the embedded database', { timeout: 60_000 }, () 
     })
 
     it('keeps a second process off its PGlite folder: db:up fails with a clear message', async () => {
-      const dbUp = runTs('services/database/db-up.ts', { PERSISTENT_DATA_DIR: ready.dataDir })
+      const dbUp = runTs('services/database/cli/main.ts', { PERSISTENT_DATA_DIR: ready.dataDir }, ['up'])
       expect((await dbUp.exited).code).toBe(1)
       expect(dbUp.output()).toContain(`is in use by process ${ready.server.child.pid} on this machine`)
       expect(dbUp.output()).toContain('stop that process first')

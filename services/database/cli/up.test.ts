@@ -1,17 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { describePostgres, tempDir } from '../../test/helpers/app.js'
-import { closedPort } from '../../test/helpers/network.js'
-import { REAL_TAGS } from '../../test/helpers/migrations.js'
-import { createTestDatabase, type TestDatabase } from '../../test/helpers/postgres.js'
-import { runTs } from '../../test/helpers/processes.js'
+import { describePostgres, tempDir } from '../../../test/helpers/app.js'
+import { closedPort } from '../../../test/helpers/network.js'
+import { REAL_TAGS } from '../../../test/helpers/migrations.js'
+import { createTestDatabase, type TestDatabase } from '../../../test/helpers/postgres.js'
+import { runTs } from '../../../test/helpers/processes.js'
 
 const dbUp = async (env: Record<string, string>) => {
-  const run = runTs('services/database/db-up.ts', { LOG_LEVEL: 'info', ...env })
+  const run = runTs('services/database/cli/main.ts', { LOG_LEVEL: 'info', ...env }, ['up'])
   const { code } = await run.exited
   return { code, output: run.output() }
 }
 
-describe('npm run db:up', () => {
+describe('npm run db -- up (db:up)', () => {
   it('exits 1 saying how to select a database when none is', async () => {
     const dir = await tempDir()
     const { code, output } = await dbUp({ PERSISTENT_DATA_DIR: dir })
@@ -40,7 +40,7 @@ describe('npm run db:up', () => {
   })
 })
 
-describePostgres('npm run db:up on PostgreSQL', () => {
+describePostgres('npm run db -- up on PostgreSQL', () => {
   let database: TestDatabase
   beforeAll(async () => {
     database = await createTestDatabase()

@@ -1,0 +1,60 @@
+import { openAsBlob } from 'node:fs'
+import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises'
+import { dirname, join } from 'node:path'
+import type { PGlite } from '@electric-sql/pglite'
+import type { Config, DatabaseType } from '../../core/config.js'
+import { checkArchive, snapshotPglite, type ArchiveCheck } from '../embedded-snapshot.js'
+import type { TableCount } from '../table-stats.js'
+import { CliError } from './command.js'
+
+export function timestamp(date = new Date()): string {
+  return date.toISOString().replace(/\.\d+Z$/, 'Z').replace(/:/g, '-')
+}
+
+export function defaultBackupPath(config: Config, type: DatabaseType): string {
+  return join(config.persistentDataDir, 'backups', `${type}-${timestamp()}.tar.gz`)
+}
+
+export interface WrittenBackup extends ArchiveCheck {
+  file: string
+  bytes: number
+}
+
+/**
+ * Writes a backup through `produce` (which writes the temp file it is given and returns the row
+ * counts of that copy), checks it in a throwaway in-memory PGlite, and only then renames it into
+ * place: a backup that exists under its name has been read back.
+ */
+export async function writeVerifiedBackup(file: string, produce: (temp: string) => Promise<TableCount[]>): Promise<WrittenBackup> {
+  await mkdir(dirname(file), { recursive: true })
+  if (await stat(file).catch(() => null)) throw new CliError(`${file} already exists: choose another file name, or move it away first.`)
+  const temp = `${file}.${process.pid}.tmp`
+  try {
+    const counts = await produce(temp)
+    let check: ArchiveCheck
+    try {
+      check = await checkArchive(await openAsBlob(temp), counts)
+    } catch (error) {
+      throw new CliError(`The backup was written but failed its check: ${(error as Error).message}. It was not kept; nothing else changed.`)
+    }
+    const { size } = await stat(temp)
+    await rename(temp, file)
+    return { ...check, file, bytes: size }
+  } finally {
+    await rm(temp, { force: true })
+  }
+}
+
+/** The producer for a PGlite this process holds. */
+export function fromPglite(client: PGlite): (temp: string) => Promise<TableCount[]> {
+  return async (temp) => {
+    const { archive, counts } = await snapshotPglite(client)
+    await writeFile(temp, Buffer.from(await archive.arrayBuffer()), { mode: 0o600, flag: 'wx' })
+    return counts
+  }
+}
+
+export function describeBackup(backup: WrittenBackup): string {
+  const rows = backup.counts.reduce((sum, count) => sum + (count.rows ?? 0), 0)
+  return `backup written to ${backup.file} (${(backup.bytes / 1024 / 1024).toFixed(1)} MB; checked: ${backup.migrations} migrations, ${rows} rows in ${backup.counts.length} tables)`
+}

@@ -1,0 +1,112 @@
+import { readdir, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { PGlite } from '@electric-sql/pglite'
+import { exists, tempDir, TEST_ADMIN_TOKEN } from '../../../test/helpers/app.js'
+import { dbCli } from '../../../test/helpers/cli.js'
+import { REAL_TAGS } from '../../../test/helpers/migrations.js'
+import { seedPgliteSetup } from '../../../test/helpers/pglite-template.js'
+import { EXIT } from './command.js'
+
+async function embeddedInstallation(): Promise<{ dir: string; env: Record<string, string> }> {
+  const dir = await tempDir()
+  await seedPgliteSetup(dir)
+  return { dir, env: { PERSISTENT_DATA_DIR: dir, ADMIN_TOKEN: TEST_ADMIN_TOKEN } }
+}
+
+async function withFolder<T>(dir: string, use: (client: PGlite) => Promise<T>): Promise<T> {
+  const client = new PGlite(join(dir, 'pglite'))
+  try {
+    return await use(client)
+  } finally {
+    await client.close()
+  }
+}
+
+describe('db status, verify, backup and restore on a stopped embedded database', () => {
+  it('status --json reads the migrations, the size and the row counts from the folder itself', async () => {
+    const { env, dir } = await embeddedInstallation()
+    const { code, out } = await dbCli(env, ['status', '--json'])
+    expect(code).toBe(EXIT.ok)
+    const report = JSON.parse(out)
+    expect(report).toMatchObject({ type: 'pglite', source: 'file', location: join(dir, 'pglite'), server: { running: false }, counts_from: 'database', last_error: null })
+    expect(report.migrations).toMatchObject({ total: REAL_TAGS.length, applied: REAL_TAGS.length, pending: [], changed: [], unknown: 0 })
+    expect(report.size_bytes).toBeGreaterThan(0)
+    expect(report.tables).toContainEqual({ table: 'public.kv_entries', rows: 0 })
+    const readable = await dbCli(env, ['status'])
+    expect(readable.out).toMatch(/migrations:\s+3 of 3 applied; pending: none/)
+    expect(readable.out).toMatch(/public\.kv_entries\s+0/)
+  })
+
+  it('verify exits 0 on a consistent database, then 3 naming a changed migration, a foreign table and a wrong settings key', async () => {
+    const { env, dir } = await embeddedInstallation()
+    const ok = await dbCli(env, ['verify'])
+    expect(ok.code).toBe(EXIT.ok)
+    expect(ok.out).toContain('is consistent')
+
+    await withFolder(dir, async (client) => {
+      await client.exec(`
+        update drizzle.__drizzle_migrations set hash = 'tampered' where created_at = (select min(created_at) from drizzle.__drizzle_migrations);
+        create table stray (id int);
+        insert into settings_meta (name, value) values ('encryption_key', '{"kid":"0000000000000000","fingerprint":"not-this-key"}');`)
+    })
+    const bad = await dbCli({ ...env, ENCRYPTION_SECRET: 'x'.repeat(40) }, ['verify'])
+    expect(bad.code).toBe(EXIT.problems)
+    expect(bad.out).toContain('3 problem(s)')
+    expect(bad.out).toContain(`migration ${REAL_TAGS[0]} was applied with a different hash`)
+    expect(bad.out).toContain('table public.stray is not part of our schema')
+    expect(bad.out).toMatch(/settings key: the key from ENCRYPTION_SECRET \(id \w+\) is not the one the database recorded \(id 0000000000000000\)/)
+  })
+
+  it('backup writes a checked archive that restore brings back, keeping the folder it replaces', async () => {
+    const { env, dir } = await embeddedInstallation()
+    const file = join(dir, 'copy.tar.gz')
+    const saved = await dbCli(env, ['backup', file])
+    expect(saved.code, saved.err).toBe(EXIT.ok)
+    expect(saved.out).toMatch(/backup written to .*copy\.tar\.gz .*checked: 3 migrations/)
+    expect(await dbCli(env, ['backup', file])).toMatchObject({ code: EXIT.failed, err: expect.stringContaining('already exists') })
+
+    await withFolder(dir, (client) => client.exec(`insert into kv_entries (key, value) values ('after-backup', '1')`))
+    const restored = await dbCli(env, ['restore', file])
+    expect(restored.code, restored.err).toBe(EXIT.ok)
+    expect(restored.out).toMatch(/kept as .*pglite\.before-restore-/)
+    expect(await withFolder(dir, async (client) => (await client.query(`select count(*)::int as n from kv_entries`)).rows)).toEqual([{ n: 0 }])
+    const kept = (await readdir(dir)).find((name) => name.startsWith('pglite.before-restore-'))!
+    expect(await exists(join(dir, kept, 'PG_VERSION'))).toBe(true)
+  })
+
+  it('restore of a file that is not a backup exits 1 and leaves the database as it was', async () => {
+    const { env, dir } = await embeddedInstallation()
+    await withFolder(dir, (client) => client.exec(`insert into kv_entries (key, value) values ('kept', '1')`))
+    const junk = join(dir, 'junk.tar.gz')
+    await writeFile(junk, 'not a tarball')
+    const { code, err } = await dbCli(env, ['restore', junk])
+    expect(code).toBe(EXIT.failed)
+    expect(err).toContain('cannot be restored')
+    expect(err).toContain('Nothing was changed')
+    expect((await readdir(dir)).filter((name) => name.startsWith('pglite'))).toEqual(['pglite'])
+    expect(await withFolder(dir, async (client) => (await client.query(`select key from kv_entries`)).rows)).toEqual([{ key: 'kept' }])
+  })
+
+  it('up takes a checked backup before applying pending migrations, and none when there is nothing to apply', async () => {
+    const { env, dir } = await embeddedInstallation()
+    expect((await dbCli(env, ['up'])).out).not.toContain('backup written')
+    await withFolder(dir, (client) => client.exec(`delete from drizzle.__drizzle_migrations where created_at = (select max(created_at) from drizzle.__drizzle_migrations); drop table kv_entries`))
+    const { code, out } = await dbCli(env, ['up'])
+    expect(code).toBe(EXIT.ok)
+    expect(out).toMatch(/backup written to .*backups\/pglite-.*\.tar\.gz/)
+    expect(out).toContain(`applied ${REAL_TAGS.at(-1)}`)
+    expect(await readdir(join(dir, 'backups'))).toHaveLength(1)
+  })
+
+  it('says the folder does not exist instead of creating one', async () => {
+    const dir = await tempDir()
+    const env = { PERSISTENT_DATA_DIR: dir, DB_TYPE: 'pglite' }
+    for (const command of ['verify', 'backup']) {
+      const { code, err } = await dbCli(env, [command])
+      expect(code, command).toBe(EXIT.failed)
+      expect(err).toContain(`The embedded database ${join(dir, 'pglite')} does not exist yet`)
+    }
+    expect(await exists(join(dir, 'pglite'))).toBe(false)
+  })
+})

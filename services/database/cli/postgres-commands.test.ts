@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest'
+import { describePostgres, tempDir } from '../../../test/helpers/app.js'
+import { databaseForTest } from '../../../test/helpers/apps.js'
+import { dbCli } from '../../../test/helpers/cli.js'
+import { REAL_TAGS } from '../../../test/helpers/migrations.js'
+import { loadConfig } from '../../core/config.js'
+import { EXIT } from './command.js'
+import { postgresUrl } from './commands/url.js'
+import { libpqEnvironment } from './psql.js'
+
+describe('db url and the psql environment', () => {
+  const postgres = (env: Record<string, string>) => loadConfig({ ...env }).postgres
+  it('masks the password unless asked, and builds the same target from DATABASE_URL or POSTGRES_*', () => {
+    const fromUrl = postgres({ DATABASE_URL: 'postgresql://app:s%40cret@db.example:6543/appdb?sslmode=require' })
+    expect(postgresUrl(fromUrl, false)).toBe('postgresql://app:****@db.example:6543/appdb?sslmode=require')
+    expect(postgresUrl(fromUrl, true)).toBe('postgresql://app:s%40cret@db.example:6543/appdb?sslmode=require')
+    const fromParts = postgres({ POSTGRES_HOST: 'db', POSTGRES_USER: 'app', POSTGRES_DATABASE: 'appdb' })
+    expect(postgresUrl(fromParts, false)).toBe('postgresql://app@db:5432/appdb')
+  })
+
+  it('hands psql the password through PGPASSWORD, never its arguments', () => {
+    const env = libpqEnvironment(postgres({ DATABASE_URL: 'postgresql://app:secret@db:5432/appdb' }))
+    expect(env).toMatchObject({ PGHOST: 'db', PGPORT: '5432', PGUSER: 'app', PGDATABASE: 'appdb', PGPASSWORD: 'secret', PGSSLMODE: 'disable' })
+  })
+})
+
+describePostgres('db commands on PostgreSQL', () => {
+  it('up, status, verify and shell work on a throwaway database; verify names a foreign table', async () => {
+    const database = await databaseForTest()
+    const env = { ...database.env, DB_TYPE: 'postgresql', PERSISTENT_DATA_DIR: await tempDir() }
+    expect((await dbCli(env, ['up'])).code).toBe(EXIT.ok)
+
+    const status = await dbCli(env, ['status', '--json'])
+    expect(status.code).toBe(EXIT.ok)
+    expect(JSON.parse(status.out)).toMatchObject({ type: 'postgresql', source: 'environment', counts_from: 'database', migrations: { applied: REAL_TAGS.length, pending: [] } })
+    expect(JSON.parse(status.out).tables).toContainEqual({ table: 'public.instance', rows: 1 })
+
+    expect((await dbCli(env, ['verify'])).code).toBe(EXIT.ok)
+    const shell = await dbCli(env, ['shell', '-c', 'create table stray (id int)'])
+    expect(shell.code).toBe(EXIT.ok)
+    const verify = await dbCli(env, ['verify'])
+    expect(verify.code).toBe(EXIT.problems)
+    expect(verify.out).toContain('table public.stray is not part of our schema')
+  })
+
+  it('status exits 1 with the reason when the database cannot be reached', async () => {
+    const env = { DB_TYPE: 'postgresql', PERSISTENT_DATA_DIR: await tempDir(), POSTGRES_HOST: '127.0.0.1', POSTGRES_PORT: '1', POSTGRES_USER: 'x', POSTGRES_DATABASE: 'x' }
+    const { code, out } = await dbCli(env, ['status'])
+    expect(code).toBe(EXIT.failed)
+    expect(out).toContain('Could not reach PostgreSQL at 127.0.0.1:1')
+  })
+
+  it('shell says clearly when psql cannot be found', async () => {
+    const database = await databaseForTest()
+    const env = { ...database.env, DB_TYPE: 'postgresql', PERSISTENT_DATA_DIR: await tempDir() }
+    const { code, err } = await dbCli(env, ['shell', '--psql', '/nonexistent/psql', '-c', 'select 1'])
+    expect(code).toBe(EXIT.failed)
+    expect(err).toContain('psql is not installed')
+  })
+})

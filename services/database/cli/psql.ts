@@ -1,0 +1,36 @@
+import { spawn } from 'node:child_process'
+import type { PostgresConfig } from '../../core/config.js'
+import { resolvePostgresSettings } from '../postgres-settings.js'
+import { CliError } from './command.js'
+
+/** libpq's variables for the selected PostgreSQL: the password travels in PGPASSWORD, never on the command line. */
+export function libpqEnvironment(postgres: PostgresConfig): Record<string, string> {
+  const settings = resolvePostgresSettings(postgres)
+  if (settings.missing.length > 0) throw new CliError(`PostgreSQL is selected but ${settings.missing.join(', ')} ${settings.missing.length === 1 ? 'is' : 'are'} not set.`)
+  const { pool, target } = settings
+  return {
+    PGHOST: pool.host!,
+    PGPORT: String(pool.port),
+    PGDATABASE: pool.database!,
+    PGUSER: pool.user!,
+    ...(typeof pool.password === 'string' ? { PGPASSWORD: pool.password } : {}),
+    PGSSLMODE: target.ssl,
+    ...(postgres.sslCaFile ? { PGSSLROOTCERT: postgres.sslCaFile } : {}),
+    PGAPPNAME: 'groundwork-shell',
+  }
+}
+
+/** Runs psql with the terminal handed over; resolves to its exit code. */
+export function runPsql(args: string[], env: Record<string, string>, psql = 'psql'): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(psql, args, { stdio: 'inherit', env: { ...process.env, ...env } })
+    child.once('error', (error: NodeJS.ErrnoException) => {
+      reject(
+        error.code === 'ENOENT'
+          ? new CliError(`psql is not installed (or not on PATH): install the PostgreSQL client (Debian/Ubuntu: apt install postgresql-client; macOS: brew install libpq) and try again.`)
+          : error,
+      )
+    })
+    child.once('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0)))
+  })
+}

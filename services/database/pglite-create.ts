@@ -1,0 +1,52 @@
+import { fork } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { PGlite } from '@electric-sql/pglite'
+import type { Config, PgliteConfig } from '../core/config.js'
+import { ServiceError } from '../core/errors.js'
+
+/** How long initdb may take in the child before it counts as hung (it takes 2–4 s here, more on a loaded machine). */
+const CREATE_TIMEOUT_MS = 180_000
+
+/** PGlite's own start parameters plus ours: without the defaults PGlite does not start. */
+export function pgliteStartParams(config: PgliteConfig): string[] {
+  return [...PGlite.defaultStartParams, '-c', `shared_buffers=${config.sharedBuffers}`]
+}
+
+/**
+ * Creates a PGlite data folder (initdb) and applies the migrations in a child process, so that the
+ * server neither holds their memory afterwards (~900 MB that PGlite never returns; opening the
+ * finished folder costs a fraction) nor blocks its event loop for seconds while probes wait.
+ * Resolves to the tags it applied; the server then migrates as on every start and finds nothing pending.
+ */
+export async function createPgliteDataDir(dataDir: string, config: Config): Promise<string[]> {
+  const child = fileURLToPath(new URL(`./pglite-create-child${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url))
+  // Under tsx (npm start, tests) the child is TypeScript too; the built server runs plain .js.
+  const execArgv = child.endsWith('.ts') ? ['--import', 'tsx'] : []
+  const process = fork(child, [dataDir, JSON.stringify(pgliteStartParams(config.pglite)), config.migrationsFolder], { execArgv, stdio: ['ignore', 'ignore', 'pipe', 'ipc'] })
+  let stderr = ''
+  let failure: { message?: string; code?: string; errno?: number; service?: boolean; details?: Record<string, unknown> } | undefined
+  let applied: string[] = []
+  process.on('message', (message: { applied?: string[]; failure?: typeof failure }) => {
+    if (message.applied) applied = message.applied
+    if (message.failure) failure = message.failure
+  })
+  process.stderr?.setEncoding('utf8').on('data', (chunk: string) => (stderr = (stderr + chunk).slice(-4_000)))
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      process.kill('SIGKILL')
+      reject(new Error(`creating the data folder took over ${CREATE_TIMEOUT_MS / 1000} s and was stopped`))
+    }, CREATE_TIMEOUT_MS)
+    process.once('error', (error) => {
+      clearTimeout(timer)
+      reject(error)
+    })
+    // 'close', not 'exit': by then every message the child sent has arrived.
+    process.once('close', (code, signal) => {
+      clearTimeout(timer)
+      if (code === 0) resolve()
+      else if (failure?.service && failure.code && failure.message) reject(new ServiceError(failure.code, failure.message, { details: failure.details }))
+      else reject(Object.assign(new Error(failure?.message || stderr.trim() || (signal ? `the process creating it was killed (${signal})` : `the process creating it exited with code ${code}`)), { code: failure?.code, errno: failure?.errno }))
+    })
+  })
+  return applied
+}

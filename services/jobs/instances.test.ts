@@ -1,0 +1,78 @@
+import { setTimeout as sleep } from 'node:timers/promises'
+import { sql } from 'drizzle-orm'
+import pino from 'pino'
+import { afterAll, beforeAll, expect, it } from 'vitest'
+import { openConnection, type DatabaseConnection } from '../database/connection.js'
+import { rowsOf } from '../database/results.js'
+import { describePostgres, tempDir, testConfig } from '../../test/helpers/app.js'
+import { eventually } from '../../test/helpers/apps.js'
+import { createTestDatabase, type TestDatabase } from '../../test/helpers/postgres.js'
+import { JobsService } from './service.js'
+
+const INSTANCES = 4
+const JOBS = 200
+const log = pino({ level: 'silent' })
+
+describePostgres('jobs on several instances sharing one PostgreSQL database', () => {
+  let database: TestDatabase
+  const connections: DatabaseConnection[] = []
+  const services: JobsService[] = []
+  const runs: { instance: number; id: string }[] = []
+  const cronRuns: number[] = []
+
+  beforeAll(async () => {
+    database = await createTestDatabase()
+    const config = testConfig({ PERSISTENT_DATA_DIR: await tempDir(), ...database.env })
+    for (let instance = 0; instance < INSTANCES; instance++) {
+      const connection = await openConnection('postgresql', config, log)
+      connections.push(connection)
+      const service = new JobsService({ log, getDb: () => connection.db, listen: (channel, handler) => connection.listen(channel, handler), cronIntervalSeconds: 1 })
+      service.define({ name: 'shared.work', pollingIntervalSeconds: 0.5, handler: async (job) => void runs.push({ instance, id: job.id }) })
+      service.define({ name: 'shared.cron', pollingIntervalSeconds: 0.5, schedule: { cron: '* * * * *' }, handler: async () => void cronRuns.push(instance) })
+      services.push(service)
+    }
+    // All at once on an empty database: pg-boss's schema and the queues are created concurrently.
+    await Promise.all(services.map((service, i) => service.start(connections[i]!.db)))
+  })
+
+  afterAll(async () => {
+    await Promise.all(services.map((service) => service.stop()))
+    await Promise.all(connections.map((connection) => connection.close()))
+    await database?.drop()
+  })
+
+  it('creates each queue once, whichever instance got there first', async () => {
+    const rows = rowsOf<{ name: string; count: number }>(await connections[0]!.db.execute(sql`select name, count(*)::int as count from pgboss.queue group by name order by name`))
+    expect(rows.filter((row) => !row.name.startsWith('__pgboss'))).toEqual([
+      { name: 'shared.cron', count: 1 },
+      { name: 'shared.cron__dead', count: 1 },
+      { name: 'shared.work', count: 1 },
+      { name: 'shared.work__dead', count: 1 },
+    ])
+  })
+
+  it('runs every job of a shared queue exactly once across the instances', async () => {
+    const sent = await connections[0]!.db.transaction(async (tx) => {
+      const ids: string[] = []
+      for (let i = 0; i < JOBS; i++) ids.push((await services[0]!.send(tx, 'shared.work', { i }))!)
+      return ids
+    })
+    await eventually('every job to run', () => runs.length, (count) => count >= JOBS, 60_000)
+    // Give a duplicate the time to show up before counting.
+    await sleep(1000)
+    expect(runs).toHaveLength(JOBS)
+    expect(new Set(runs.map((run) => run.id))).toEqual(new Set(sent))
+  })
+
+  it('sends a cron job once per occurrence, whatever the number of instances', async () => {
+    await eventually('the scheduled job to run', () => cronRuns.length, (count) => count > 0, 60_000)
+    // Several cron passes of every instance.
+    await sleep(4000)
+    const slots = rowsOf<{ slot: string; count: number }>(
+      await connections[0]!.db.execute(sql`select singleton_on::text as slot, count(*)::int as count from pgboss.job where name = 'shared.cron' group by singleton_on`),
+    )
+    expect(slots.length).toBeGreaterThan(0)
+    expect(slots.every((slot) => slot.count === 1)).toBe(true)
+    expect(cronRuns).toHaveLength(slots.reduce((sum, slot) => sum + slot.count, 0))
+  })
+})
