@@ -17,7 +17,7 @@ export default definePlugin({
     {
       name: 'prune_old_notes',
       handler: (_job, context) => pruneOldNotes(context).then(() => undefined),
-      options: { cron: '17 3 * * *', retryLimit: 3, retryDelaySeconds: 60, retryBackoff: true },
+      options: { schedule: { cron: '17 3 * * *' }, retryLimit: 3, retryDelay: 60 },
     },
   ],
 })

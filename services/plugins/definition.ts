@@ -1,10 +1,13 @@
 import type { FastifyBaseLogger } from 'fastify'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core'
+import type { Job } from 'pg-boss'
+import type { JobDefinition } from '../jobs/definition.js'
 import type { Json, SettingType, ValueOfType } from '../settings/definition.js'
 
 /** What a plugin's id must look like: it names a PostgreSQL schema, a role and a URL segment. */
-export const PLUGIN_ID = /^[a-z][a-z0-9_]{1,30}$/
+// No "__": job queue names (plugins.<id>.<job>) reserve it for dead-letter queues.
+export const PLUGIN_ID = /^(?!.*__)[a-z][a-z0-9_]{1,30}$/
 
 /** A plugin's tables: the exports of its schema module (`import * as tables from './schema.js'`). */
 export type PluginTables = Record<string, unknown>
@@ -53,23 +56,15 @@ export interface PluginContext<T extends PluginTables = PluginTables, S extends 
   log: FastifyBaseLogger
 }
 
-export interface PluginJobOptions {
-  retryLimit?: number
-  retryDelaySeconds?: number
-  retryBackoff?: boolean
-  expireInSeconds?: number
-  /** A cron expression: the job runs on this schedule (once per schedule across instances). */
-  cron?: string
-}
+/** The queue options of services/jobs (retries, dead letter, schedule, batching); the queue is named `plugins.<id>.<name>`. */
+export type PluginJobOptions = Omit<JobDefinition, 'name' | 'handler'>
 
-/**
- * A background job the plugin declares. The jobs service (services/jobs/) runs them; the queue
- * is named `plugins.<id>.<name>`.
- */
-export interface PluginJobDefinition<T extends PluginTables = PluginTables, S extends readonly PluginSettingDefinition[] = readonly PluginSettingDefinition[], D = Json> {
+/** A background job the plugin declares; the jobs service (pg-boss) runs it. */
+export interface PluginJobDefinition<T extends PluginTables = PluginTables, S extends readonly PluginSettingDefinition[] = readonly PluginSettingDefinition[], D extends object = object> {
   /** lower_snake_case, unique within the plugin */
   name: string
-  handler(job: { id: string; data: D }, context: PluginContext<T, S>): Promise<void>
+  /** Runs one job with the plugin's context; throwing fails it (retried, then dead-lettered). `job.signal` aborts when the server stops. */
+  handler(job: Job<D>, context: PluginContext<T, S>): Promise<unknown>
   options?: PluginJobOptions
 }
 
@@ -98,6 +93,10 @@ export function pluginSchemaName(id: string): string {
 
 export function pluginRoleName(id: string): string {
   return `groundwork_plugin_${id}`
+}
+
+export function pluginQueueName(id: string, job: string): string {
+  return `plugins.${id}.${job}`
 }
 
 export function pluginSettingsGroupId(id: string): string {

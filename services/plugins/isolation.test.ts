@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm'
 import { expect, it } from 'vitest'
 import { AUTH } from '../../test/helpers/app.js'
+import { eventually } from '../../test/helpers/apps.js'
 import { describeEachKind } from '../../test/helpers/database-kinds.js'
 import { PLUGIN_FOLDERS } from '../../test/helpers/plugins.js'
 import { driverError } from '../core/errors.js'
@@ -83,6 +84,20 @@ describeEachKind(
       await app().app.getDb().execute(sql`insert into plugin_notes.notes (title, created_at) values ('ancient', now() - interval '40 days')`)
       const pruned = await app().app.inject({ method: 'POST', url: '/api/plugins/notes/prune', headers: AUTH })
       expect(pruned.json()).toEqual({ removed: 1 })
+    })
+
+    it("runs the notes plugin's job on the jobs service, under its queue plugins.notes.prune_old_notes, with the plugin's database and settings", async () => {
+      const { app: server } = app()
+      const { queues } = (await server.inject({ method: 'GET', url: '/api/jobs', headers: AUTH })).json() as { queues: { name: string; schedule: string | null }[] }
+      expect(queues).toContainEqual(expect.objectContaining({ name: 'plugins.notes.prune_old_notes', schedule: '17 3 * * *' }))
+      await server.inject({ method: 'PUT', url: '/api/settings/plugins.notes.retention_days', headers: AUTH, payload: { value: 7 } })
+      await server.getDb().execute(sql`insert into plugin_notes.notes (title, created_at) values ('stale', now() - interval '8 days')`)
+      await server.jobs.sendNow('plugins.notes.prune_old_notes', {})
+      await eventually(
+        'the job to prune the stale note',
+        async () => rowsOf<{ n: number }>(await server.getDb().execute(sql`select count(*)::int as n from plugin_notes.notes where title = 'stale'`)),
+        (rows) => rows[0]?.n === 0,
+      )
     })
   },
   {},

@@ -31,7 +31,7 @@ describe('loading plugins', () => {
     const problems = await problemsOf({ pluginsFolder: join(FIXTURES, 'invalid'), pluginPackages: [] })
     expect(problems).toEqual([
       expect.stringMatching(/^plugins\/empty_folder\/: has no index\.ts or index\.js/),
-      expect.stringMatching(/^plugins\/bad_id\/: id "Bad-Id" must match .* since it names a PostgreSQL schema and role$/),
+      expect.stringMatching(/^plugins\/bad_id\/: id "Bad-Id" must match .* since it names a PostgreSQL schema, a role and job queues$/),
       expect.stringMatching(/^plugin "lost" \(plugins\/lost\/\): The migrations journal .*\/lost\/drizzle\/meta\/_journal\.json is missing .*npm run plugin:generate -- lost/),
       expect.stringMatching(/^plugin "outside" \(plugins\/outside\/\): table "stray" \(export stray\) is outside the plugin's schema; declare it with pgSchema\('plugin_outside'\)\.table\('stray', …\)$/),
       expect.stringMatching(/^plugin "outside" \(plugins\/outside\/\): has tables but no migrationsFolder/),
@@ -61,7 +61,7 @@ describe('validating a definition', () => {
   })
 
   it('refuses ids that cannot name a schema and role safely, a missing version, and bad settings and jobs', () => {
-    for (const id of ['a', 'x-y', '1abc', 'Upper', 'a'.repeat(32), 'drop table', undefined]) expect(validatePlugin({ id, version: '1' }, where)).toHaveLength(1)
+    for (const id of ['a', 'x-y', '1abc', 'Upper', 'a__b', 'a'.repeat(32), 'drop table', undefined]) expect(validatePlugin({ id, version: '1' }, where)).toHaveLength(1)
     expect(validatePlugin({ id: 'ok_id', version: '1' }, where)).toEqual([])
     expect(
       validatePlugin(
@@ -71,7 +71,7 @@ describe('validating a definition', () => {
           tables: { public_one: pgTable('public_one', { id: text('id') }) },
           migrationsFolder: '/m',
           settings: { name: 'S', description: '', settings: [{ name: 'Bad Name', type: 'text' }] },
-          jobs: [{ name: 'run', handler: null }, { name: 'run', handler: async () => undefined }],
+          jobs: [{ name: 'run', handler: null }, { name: 'run', handler: async () => undefined }, { name: 'dead__end', handler: async () => undefined }],
         },
         where,
       ),
@@ -82,6 +82,7 @@ describe('validating a definition', () => {
       'plugin "ok_id" (plugins/x/): setting "Bad Name" has type "text"; expected one of string, number, boolean, json',
       'plugin "ok_id" (plugins/x/): job "run" needs a handler function',
       'plugin "ok_id" (plugins/x/): job "run" is declared twice',
+      'plugin "ok_id" (plugins/x/): job name "dead__end" must be lower_snake_case, without "__"',
     ])
   })
 })

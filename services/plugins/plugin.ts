@@ -1,4 +1,5 @@
 import fp from 'fastify-plugin'
+import { pluginQueueName } from './definition.js'
 import { loadPlugins } from './loader.js'
 import { PluginHost } from './service.js'
 
@@ -12,8 +13,9 @@ declare module 'fastify' {
 /**
  * Loads plugins/<id>/ folders and PLUGINS packages while the app is built (an invalid plugin
  * stops startup, named), mounts each one's routes under /api/plugins/<id>/ in its own
- * encapsulated context, and runs them with the database after our migrations. Registered before
- * settings, which adds the plugins' settings groups to its registry.
+ * encapsulated context, defines their jobs' queues (`plugins.<id>.<job>`), and runs them with
+ * the database after our migrations. Registered before settings, which adds the plugins' settings
+ * groups to its registry.
  */
 export default fp(
   async (app) => {
@@ -33,9 +35,12 @@ export default fp(
       problems: () => host.problems(),
     })
     for (const plugin of loaded) {
-      const { id, routes } = plugin.definition
-      if (routes) await app.register(routes, { prefix: `/api/plugins/${id}`, ...host.context(id) })
+      const { id, routes, jobs = [] } = plugin.definition
+      const context = host.context(id)
+      if (routes) await app.register(routes, { prefix: `/api/plugins/${id}`, ...context })
+      // The jobs service starts after the plugins and stops before them: handlers always find their database.
+      for (const job of jobs) app.jobs.define({ ...job.options, name: pluginQueueName(id, job.name), handler: (run) => job.handler(run, context) })
     }
   },
-  { name: 'plugins', dependencies: ['core', 'database', 'admin-auth'] },
+  { name: 'plugins', dependencies: ['core', 'database', 'admin-auth', 'jobs'] },
 )

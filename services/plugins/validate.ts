@@ -19,7 +19,7 @@ export function validatePlugin(value: unknown, source: PluginSource): string[] {
   const plugin = value as Partial<PluginDefinition>
   const problems: string[] = []
   if (typeof plugin.id !== 'string' || !PLUGIN_ID.test(plugin.id)) {
-    problems.push(`${at}: id ${JSON.stringify(plugin.id)} must match ${PLUGIN_ID} (2 to 31 characters: a-z first, then a-z, 0-9, _), since it names a PostgreSQL schema and role`)
+    problems.push(`${at}: id ${JSON.stringify(plugin.id)} must match ${PLUGIN_ID} (2 to 31 characters: a-z first, then a-z, 0-9, _, never "__"), since it names a PostgreSQL schema, a role and job queues`)
     return problems
   }
   const name = `plugin "${plugin.id}" (${at})`
@@ -52,7 +52,7 @@ export function validatePlugin(value: unknown, source: PluginSource): string[] {
 
   const jobNames = new Set<string>()
   for (const job of plugin.jobs ?? []) {
-    if (typeof job.name !== 'string' || !NAME.test(job.name)) problems.push(`${name}: job name ${JSON.stringify(job.name)} must be lower_snake_case`)
+    if (typeof job.name !== 'string' || !NAME.test(job.name) || job.name.includes('__')) problems.push(`${name}: job name ${JSON.stringify(job.name)} must be lower_snake_case, without "__"`)
     else if (jobNames.has(job.name)) problems.push(`${name}: job "${job.name}" is declared twice`)
     else jobNames.add(job.name)
     if (typeof job.handler !== 'function') problems.push(`${name}: job "${job.name}" needs a handler function`)
