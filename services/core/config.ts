@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { isAbsolute, join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { findProjectRoot } from './project-root.js'
 
 export const DATABASE_TYPES = ['pglite', 'postgresql'] as const
@@ -46,7 +47,7 @@ export interface Config {
   encryptionSecret: string | null
   /** Where the drizzle-kit migrations live; not an environment variable. */
   migrationsFolder: string
-  /** Where plugin folders (`plugins/<id>/`) are looked for; null loads none (tests that need no plugin). */
+  /** Where plugin folders (`plugins/<id>/`) are looked for, beside the running code; null loads none (tests that need no plugin). */
   pluginsFolder: string | null
   /** PLUGINS: npm packages to load as plugins, in order. */
   pluginPackages: string[]
@@ -68,6 +69,13 @@ export class ConfigError extends Error {
 }
 
 type Env = Record<string, string | undefined>
+
+/**
+ * plugins/ beside the code that runs: the project's plugins/ under tsx, dist/plugins/ when built
+ * (absent unless the build includes plugins, as in the Docker image: it ships none). Plugins are
+ * TypeScript modules, so the compiled server never imports the .ts sources.
+ */
+const PLUGINS_FOLDER = fileURLToPath(new URL('../../plugins', import.meta.url))
 
 /**
  * Turns the environment into a typed config. Every bad value is collected and reported at once,
@@ -128,7 +136,7 @@ export function loadConfig(env: Env = process.env, root: string = findProjectRoo
     adminToken,
     encryptionSecret,
     migrationsFolder: join(root, 'drizzle'),
-    pluginsFolder: join(root, 'plugins'),
+    pluginsFolder: PLUGINS_FOLDER,
     pluginPackages: parsePackageList(read.text('PLUGINS'), problems),
     pglite: {
       sharedBuffers: read.memorySize('PGLITE_SHARED_BUFFERS', '16MB', 1024, 1024 * 1024),
