@@ -4,7 +4,9 @@ import type { Config, DatabaseType } from '../core/config.js'
 import { driverError, messageOf } from '../core/errors.js'
 import type { Database } from '../database/connection.js'
 import type { SettingsGroupDefinition } from '../settings/definition.js'
-import { pluginSchemaName, pluginSettingsGroupId, type PluginContext, type PluginSettings } from './definition.js'
+import { sql } from 'drizzle-orm'
+import { rowsOf } from '../database/results.js'
+import { pluginRoleName, pluginSchemaName, pluginSettingsGroupId, type PluginContext, type PluginSettings } from './definition.js'
 import { pluginError } from './errors.js'
 import type { LoadedPlugin } from './loader.js'
 import { migratePlugin } from './migrations.js'
@@ -97,7 +99,13 @@ export class PluginHost {
       try {
         const result = await migratePlugin(db, entry.plugin, (tag) => this.options.log.info({ plugin: id, migration: tag }, `applied migration ${tag} of plugin ${id}`))
         if (result.changed.length > 0) this.options.log.warn({ plugin: id, changed: result.changed }, `migration file(s) of plugin ${id} changed after they were applied; put the change in a new migration`)
-        entry.connection = type === 'postgresql' ? openPostgresPluginDatabase(id, entry.plugin.definition.tables ?? {}, this.options.config, this.options.log) : openPglitePluginDatabase(id, entry.plugin.definition.tables ?? {}, pgliteClient(db))
+        const tables = entry.plugin.definition.tables ?? {}
+        const connection = type === 'postgresql' ? openPostgresPluginDatabase(id, tables, this.options.config, this.options.log) : openPglitePluginDatabase(id, tables, pgliteClient(db))
+        await verifyRole(connection, id).catch(async (error: unknown) => {
+          await connection.close().catch(() => undefined)
+          throw error
+        })
+        entry.connection = connection
         Object.assign(entry, { state: 'running', error: null })
       } catch (error) {
         const message = messageOf(driverError(error))
@@ -166,6 +174,12 @@ export class PluginHost {
         : 'The database is not ready yet (or the server is shutting down); try again in a moment. GET /api/db/status shows the plugin\'s state.'
     throw pluginError('plugin_not_ready', `Plugin "${id}" is not running. ${why}`)
   }
+}
+
+/** Proves, before the plugin gets its handle, that its queries really run as its role. */
+async function verifyRole(connection: PluginConnection, id: string): Promise<void> {
+  const [row] = rowsOf<{ role: string }>(await connection.db.execute(sql`select current_user as role`))
+  if (row?.role !== pluginRoleName(id)) throw new Error(`its queries run as "${row?.role}" instead of its role ${pluginRoleName(id)}; it was not started`)
 }
 
 /** PGlite is one connection in this process: the plugin's handle goes through the core's client. */
