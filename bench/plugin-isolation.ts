@@ -54,7 +54,7 @@ async function measure(kind: DatabaseType): Promise<void> {
       }
       const c = median(coreUs)
       const p = median(pluginUs)
-      process.stdout.write(`${kind.padEnd(10)} core ${c.toFixed(0).padStart(5)} µs/query   plugin ${p.toFixed(0).padStart(5)} µs/query   isolation +${(p - c).toFixed(0)} µs (${((p / c - 1) * 100).toFixed(0)} %)\n`)
+      process.stdout.write(`${kind.padEnd(10)} core ${c.toFixed(0).padStart(5)} µs/query   plugin ${p.toFixed(0).padStart(5)} µs/query   isolation ${signed(p - c)} µs (${signed((p / c - 1) * 100)} %)\n`)
     } finally {
       await scoped.close()
     }
@@ -63,6 +63,10 @@ async function measure(kind: DatabaseType): Promise<void> {
     await database?.drop()
     await rm(dataDir, { recursive: true, force: true })
   }
+}
+
+function signed(value: number): string {
+  return `${value >= 0 ? '+' : ''}${value.toFixed(0)}`
 }
 
 function median(values: number[]): number {
