@@ -34,9 +34,9 @@ for (const kind of KINDS) {
   describe(`plugin migrations and removal (${kind})`, () => {
     it('keeps a removed plugin\'s schema and data, reports it orphaned, and drops it only when confirmed', async () => {
       const open = await restartable(kind)
-      const first = await open(PLUGIN_FOLDERS.pair)
-      await first.app.plugins.context('intruder').getDb().execute(sql`insert into plugin_intruder.loot (what) values ('kept')`)
-      expect(rowsOf(await first.app.getDb().execute(sql`select count(*)::int as n from plugin_intruder.__drizzle_migrations`))).toEqual([{ n: 1 }])
+      const first = await open(PLUGIN_FOLDERS.removal)
+      await first.app.plugins.context('leftover').getDb().execute(sql`insert into plugin_leftover.loot (what) values ('kept')`)
+      expect(rowsOf(await first.app.getDb().execute(sql`select count(*)::int as n from plugin_leftover.__drizzle_migrations`))).toEqual([{ n: 1 }])
       await first.close()
 
       const second = await open(PLUGIN_FOLDERS.shipped)
@@ -44,23 +44,23 @@ for (const kind of KINDS) {
         const { plugins } = second.app.database.status()
         expect(plugins).toEqual([
           { id: 'notes', version: '1.0.0', state: 'running', tables: ['notes'], orphaned: false, error: null },
-          { id: 'intruder', version: null, state: 'orphaned', tables: ['loot'], orphaned: true, error: expect.stringContaining('plugin drop intruder') },
+          { id: 'leftover', version: null, state: 'orphaned', tables: ['loot'], orphaned: true, error: expect.stringContaining('plugin drop leftover') },
         ])
-        expect(await count(second, 'plugin_intruder.loot')).toBe(1)
+        expect(await count(second, 'plugin_leftover.loot')).toBe(1)
         const status = await second.app.inject({ method: 'GET', url: '/api/db/status' })
         expect(status.json().plugins).toEqual(plugins)
 
         const db = second.app.getDb()
         await expect(second.app.plugins.drop(db, 'notes', 'notes')).rejects.toMatchObject({ code: 'plugin_still_installed', status: 409 })
-        await expect(second.app.plugins.drop(db, 'intruder', 'yes')).rejects.toMatchObject({ code: 'plugin_drop_unconfirmed' })
+        await expect(second.app.plugins.drop(db, 'leftover', 'yes')).rejects.toMatchObject({ code: 'plugin_drop_unconfirmed' })
         await expect(second.app.plugins.drop(db, 'ghost', 'ghost')).rejects.toMatchObject({ code: 'plugin_not_found', status: 404 })
-        expect(await count(second, 'plugin_intruder.loot')).toBe(1)
+        expect(await count(second, 'plugin_leftover.loot')).toBe(1)
 
-        const dropped = await second.app.plugins.drop(db, 'intruder', 'intruder')
-        expect(dropped).toMatchObject({ id: 'intruder', tables: ['loot'] })
+        const dropped = await second.app.plugins.drop(db, 'leftover', 'leftover')
+        expect(dropped).toMatchObject({ id: 'leftover', tables: ['loot'] })
         if (kind === 'pglite') expect(dropped).toMatchObject({ roleDropped: true, roleKept: null })
-        expect(rowsOf(await db.execute(sql`select to_regnamespace('plugin_intruder') is null as gone`))).toEqual([{ gone: true }])
-        if (dropped.roleDropped) expect(rowsOf(await db.execute(sql`select count(*)::int as n from pg_roles where rolname = 'groundwork_plugin_intruder'`))).toEqual([{ n: 0 }])
+        expect(rowsOf(await db.execute(sql`select to_regnamespace('plugin_leftover') is null as gone`))).toEqual([{ gone: true }])
+        if (dropped.roleDropped) expect(rowsOf(await db.execute(sql`select count(*)::int as n from pg_roles where rolname = 'groundwork_plugin_leftover'`))).toEqual([{ n: 0 }])
         expect(second.app.database.status().plugins.map((plugin) => plugin.id)).toEqual(['notes'])
         expect(await count(second, 'plugin_notes.notes')).toBe(0)
       } finally {
