@@ -11,7 +11,7 @@ import { createTestDatabase, postgresReachable, type TestDatabase } from '../tes
 import { load, type LoadResult } from './lib/load.js'
 import { ROOT, rssOf, startServer, stopAll, type Server } from './lib/processes.js'
 import { machine, printReport, type PairRow, type Report } from './lib/report.js'
-import { embeddedSetup, settingsInitialization } from './lib/extras.js'
+import { embeddedSetup, jobsBench, settingsInitialization } from './lib/extras.js'
 
 const quick = process.argv.includes('--quick')
 // Short rounds, many of them: on a shared machine drift then hits both sides of a ratio alike.
@@ -226,6 +226,7 @@ async function main(): Promise<void> {
     await startupAndMemory(report, pgDb, liteData)
     report.settingsInit = await settingsInitialization(quick)
     report.embeddedSetup = await embeddedSetup(quick)
+    report.jobs = await jobsBench(quick)
   }
   report.totalSeconds = Math.round((Date.now() - started) / 1000)
   printReport(report)

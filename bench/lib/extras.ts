@@ -62,22 +62,25 @@ export async function settingsInitialization(quick: boolean): Promise<SettingsIn
   }
 }
 
-export interface EmbeddedSetup {
+export interface ScriptOutput {
   measured: boolean
   output: string
 }
 
-/**
- * The embedded database's setup (time, RSS, probe latency during setup) is measured by
- * bench/embedded-setup.ts, written apart; it runs here when present and its output is kept as is.
- */
-export async function embeddedSetup(quick: boolean): Promise<EmbeddedSetup> {
-  const file = join(ROOT, 'bench', 'embedded-setup.ts')
-  if (!existsSync(file)) return { measured: false, output: 'not measured (bench/embedded-setup.ts is not in this build)' }
+/** The embedded database's setup (time, RSS, probe latency during setup): bench/embedded-setup.ts. */
+export const embeddedSetup = (quick: boolean) => script('embedded-setup.ts', quick)
+
+/** Jobs/s and send-to-start latency on both kinds: bench/jobs.ts. */
+export const jobsBench = (quick: boolean) => script('jobs.ts', quick)
+
+/** Runs a measurement written apart as its own process; its plain-text output is kept as is. */
+async function script(name: string, quick: boolean): Promise<ScriptOutput> {
+  const file = join(ROOT, 'bench', name)
+  if (!existsSync(file)) return { measured: false, output: `not measured (bench/${name} is not in this build)` }
   const child = spawn(process.execPath, ['--import', 'tsx', file, ...(quick ? ['--quick'] : [])], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] })
   let output = ''
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()))
   const code = await new Promise<number | null>((resolve) => child.once('exit', resolve))
-  if (code !== 0) throw new Error(`bench/embedded-setup.ts exited with code ${code}:\n${output}`)
+  if (code !== 0) throw new Error(`bench/${name} exited with code ${code}:\n${output}`)
   return { measured: true, output: output.trim() }
 }

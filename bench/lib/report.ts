@@ -3,7 +3,7 @@ import { cpus, loadavg, release, totalmem } from 'node:os'
 import { join } from 'node:path'
 import pg from 'pg'
 import { ADMIN_URL } from '../../test/helpers/postgres.js'
-import type { EmbeddedSetup, SettingsInit } from './extras.js'
+import type { ScriptOutput, SettingsInit } from './extras.js'
 import { ROOT } from './processes.js'
 
 export interface PairRow {
@@ -33,7 +33,8 @@ export interface Report {
   setup: { kind: string; ms: number; peakMb: number; settledMb: number }[]
   idle: { kind: string; rssMb: number; peakMb: number }[]
   settingsInit?: SettingsInit
-  embeddedSetup?: EmbeddedSetup
+  embeddedSetup?: ScriptOutput
+  jobs?: ScriptOutput
   notes: string[]
   totalSeconds?: number
 }
@@ -92,6 +93,8 @@ export function printReport(report: Report): void {
   for (const row of report.setup) out(`POST /api/db/setup (${row.kind}): ${n(row.ms)} ms; server RSS peak ${row.peakMb} MB, settled ${row.settledMb} MB`)
   out(`POST /api/db/setup (pglite) — bench/embedded-setup.ts: ${report.embeddedSetup?.measured ? '' : report.embeddedSetup?.output ?? 'not measured'}`)
   if (report.embeddedSetup?.measured) out(report.embeddedSetup.output)
+  out(`Background jobs — bench/jobs.ts: ${report.jobs?.measured ? '' : report.jobs?.output ?? 'not measured'}`)
+  if (report.jobs?.measured) out(report.jobs.output)
   for (const row of report.idle) out(`Idle RSS after a restart (${row.kind}): ${row.rssMb} MB (peak ${row.peakMb} MB)`)
   const si = report.settingsInit
   if (si) out(`Settings initialization, ${n(si.definitions)} definitions (${si.kind}): ${si.firstStatements} statements, ${n(si.firstMs)} ms; on a restart ${si.againStatements} statements, ${n(si.againMs)} ms`)

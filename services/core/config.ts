@@ -51,6 +51,8 @@ export interface Config {
   pluginsFolder: string | null
   /** PLUGINS: npm packages to load as plugins, in order. */
   pluginPackages: string[]
+  /** GROUNDWORK_TRANSFER_TEST_DELAY_MS: a pause after each chunk `db transfer` copies, so a test can interrupt it midway. 0 in real use. */
+  transferTestDelayMs: number
   pglite: PgliteConfig
 }
 
@@ -138,6 +140,7 @@ export function loadConfig(env: Env = process.env, root: string = findProjectRoo
     migrationsFolder: join(root, 'drizzle'),
     pluginsFolder: PLUGINS_FOLDER,
     pluginPackages: parsePackageList(read.text('PLUGINS'), problems),
+    transferTestDelayMs: read.integer('GROUNDWORK_TRANSFER_TEST_DELAY_MS', 0, 0, 60_000),
     pglite: {
       sharedBuffers: read.memorySize('PGLITE_SHARED_BUFFERS', '16MB', 1024, 1024 * 1024),
     },

@@ -12,7 +12,8 @@ export function timestamp(date = new Date()): string {
 }
 
 export function defaultBackupPath(config: Config, type: DatabaseType): string {
-  return join(config.persistentDataDir, 'backups', `${type}-${timestamp()}.tar.gz`)
+  // PGlite's backup is its data folder (tar.gz); PostgreSQL's is our logical format (gzipped COPY frames).
+  return join(config.persistentDataDir, 'backups', `${type}-${timestamp()}.${type === 'pglite' ? 'tar.gz' : 'groundwork.gz'}`)
 }
 
 export interface WrittenBackup extends ArchiveCheck {

@@ -58,3 +58,35 @@ describePostgres('db commands on PostgreSQL', () => {
     expect(err).toContain('psql is not installed')
   })
 })
+
+describePostgres('db backup and restore on PostgreSQL', () => {
+  it('writes a checked logical backup while the data stays usable, refuses to overwrite it, and restores it into an empty database', async () => {
+    const source = await databaseForTest()
+    const dataDir = await tempDir()
+    const env = { ...source.env, DB_TYPE: 'postgresql', PERSISTENT_DATA_DIR: dataDir }
+    expect((await dbCli(env, ['up'])).code).toBe(EXIT.ok)
+    await source.query(`insert into kv_entries (key, value) select 'k' || g, jsonb_build_object('n', g, 'text', 'héllo ✓') from generate_series(1, 500) g`)
+
+    const file = `${dataDir}/copy.groundwork.gz`
+    const backup = await dbCli(env, ['backup', file])
+    expect(backup.code).toBe(EXIT.ok)
+    expect(backup.out).toMatch(/rows in \d+ tables, read back and checked/)
+    const again = await dbCli(env, ['backup', file])
+    expect(again.code).toBe(EXIT.failed)
+    expect(again.err).toContain(`${file} already exists`)
+
+    const target = await databaseForTest()
+    const targetEnv = { ...target.env, DB_TYPE: 'postgresql', PERSISTENT_DATA_DIR: await tempDir() }
+    const restore = await dbCli(targetEnv, ['restore', file])
+    expect(restore.code).toBe(EXIT.ok)
+    const digest = `select count(*)::int as n, md5(string_agg(key || value::text, ',' order by key)) as sum from kv_entries`
+    expect(await target.query(digest)).toEqual(await source.query(digest))
+    expect(await target.query('select id from instance')).toEqual(await source.query('select id from instance'))
+
+    // A second restore finds rows of ours and changes nothing.
+    const refused = await dbCli(targetEnv, ['restore', file])
+    expect(refused.code).toBe(EXIT.failed)
+    expect(refused.err).toContain("restored only into an empty database")
+    expect(await target.query(digest)).toEqual(await source.query(digest))
+  })
+})

@@ -1,25 +1,30 @@
 import { resolve } from 'node:path'
 import { pgliteLockPath } from '../../connection.js'
 import { pgliteLockHolder } from '../../pglite-lock.js'
-import { CliError, EXIT, type Command } from '../command.js'
+import { stat } from 'node:fs/promises'
+import { writeLogicalBackup } from '../../transfer/logical-backup.js'
+import { CliError, EXIT, type Command, type ExitCode } from '../command.js'
+import type { CliContext } from '../context.js'
 import { defaultBackupPath, describeBackup, fromPglite, writeVerifiedBackup } from '../embedded-backup.js'
 import { downloadBackup } from '../server-client.js'
 
 export const backup: Command = {
   name: 'backup',
-  summary: 'save a consistent, verified copy of the embedded database to one file',
+  summary: 'save a consistent, verified copy of the selected database to one file',
   details: [
     'While the server runs it holds the database: the copy is asked from it (GET /api/db/backup, with',
     'ADMIN_TOKEN or persistent_data/admin.token). When it is stopped, the copy is taken directly.',
     'Every backup is read back in a throwaway database (migrations, row counts) before it is kept.',
     'The default file is persistent_data/backups/pglite-<timestamp>.tar.gz.',
+    '',
+    'PostgreSQL: a logical copy of every schema groundwork owns (our tables, the job queue), read in',
+    'one snapshot while the server runs, read back in full before it is kept; "db restore" loads it into',
+    'an empty database of either kind. Default file: persistent_data/backups/postgresql-<timestamp>.groundwork.gz.',
   ].join('\n'),
   positionals: [{ name: 'file', required: false, description: 'where to write the backup (.tar.gz); must not exist' }],
   async run(context, args) {
     const type = await context.selectedType()
-    if (type !== 'pglite') {
-      throw new CliError('This installation uses PostgreSQL: its backup is a logical dump of our schemas, which this build of "db backup" does not make yet. Use pg_dump meanwhile.')
-    }
+    if (type === 'postgresql') return logicalBackup(context, resolve(args.positionals[0] ?? defaultBackupPath(context.config, type)))
     const file = resolve(args.positionals[0] ?? defaultBackupPath(context.config, type))
     const holder = await pgliteLockHolder(pgliteLockPath(context.config))
     if (holder) {
@@ -35,4 +40,16 @@ export const backup: Command = {
     }
     return EXIT.ok
   },
+}
+
+async function logicalBackup(context: CliContext, file: string): Promise<ExitCode> {
+  if (await stat(file).catch(() => null)) throw new CliError(`${file} already exists: choose another file name, or move it away first.`)
+  const connection = await context.openSelected()
+  try {
+    const written = await writeLogicalBackup(connection.db, file, { migrationsFolder: context.config.migrationsFolder })
+    context.print(`wrote ${file} (${(written.bytes / 1024 / 1024).toFixed(1)} MB): ${written.rows} rows in ${written.tables} tables, read back and checked`)
+    return EXIT.ok
+  } finally {
+    await connection.close()
+  }
 }

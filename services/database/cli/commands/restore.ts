@@ -1,21 +1,36 @@
 import { resolve } from 'node:path'
 import { pgliteLockPath } from '../../connection.js'
 import { pgliteLockHolder } from '../../pglite-lock.js'
+import { restoreLogicalBackup } from '../../transfer/logical-backup.js'
 import { CliError, EXIT, type Command } from '../command.js'
 import { restoreEmbedded } from '../embedded-restore.js'
 
 export const restore: Command = {
   name: 'restore',
-  summary: 'replace the embedded database with a backup (server stopped; the current folder is kept)',
+  summary: 'load a backup: replace the embedded database (the current folder is kept), or fill an empty PostgreSQL one',
   details: [
-    'The backup is checked, loaded into a fresh folder, checked again, then swapped in. The folder',
-    'in use is kept as persistent_data/pglite.before-restore-<timestamp>; any failure leaves it in place.',
+    'Embedded: server stopped. The backup is checked, loaded into a fresh folder, checked again, then',
+    'swapped in. The folder in use is kept as persistent_data/pglite.before-restore-<timestamp>; any',
+    'failure leaves it in place.',
+    '',
+    'PostgreSQL: a logical backup (made by "db backup" on PostgreSQL) is loaded into the selected',
+    'database, which must hold none of our rows: migrations, rows and sequences in one transaction,',
+    'checked against the checksums in the file before it commits. Any failure leaves it as it was.',
   ].join('\n'),
   positionals: [{ name: 'file', required: true, description: 'a backup made by "npm run db -- backup"' }],
   async run(context, args) {
     const type = await context.selectedType()
-    if (type !== 'pglite') {
-      throw new CliError('This installation uses PostgreSQL: restoring it means loading a logical dump into an empty database, which this build of "db restore" does not do yet.')
+    if (type === 'postgresql') {
+      const file = resolve(args.positionals[0]!)
+      const connection = await context.openSelected()
+      try {
+        const restored = await restoreLogicalBackup(file, connection.db, { migrationsFolder: context.config.migrationsFolder })
+        context.print(`restored ${file} into ${connection.description}: ${restored.rows} rows in ${restored.tables} tables, checked`)
+      } finally {
+        await connection.close()
+      }
+      context.print('start the server: it applies any newer migrations at startup')
+      return EXIT.ok
     }
     const holder = await pgliteLockHolder(pgliteLockPath(context.config))
     if (holder) throw new CliError(`The embedded database is in use by ${holder.who}: stop the server first, then run the restore again. Nothing was changed.`)

@@ -1,0 +1,112 @@
+import { copyFile, mkdir, readdir, rename, rm } from 'node:fs/promises'
+import { basename, dirname, join } from 'node:path'
+import type { Config } from '../../core/config.js'
+import { describeConnectionError } from '../connection-errors.js'
+import { databaseError } from '../errors.js'
+import { acquirePgliteLock, type PgliteLock } from '../pglite-lock.js'
+import { describeTarget, resolvePostgresSettings } from '../postgres-settings.js'
+import { SELECTION_FILE, SELECTION_VERSION, readSelection, selectionPath, writeSelection } from '../selection-file.js'
+import type { DatabaseType } from '../../core/config.js'
+import { transferError } from './errors.js'
+import { pgliteSession, postgresSession, type Session } from './sessions.js'
+
+/** The lock the server takes for a data folder: `<folder>.lock` beside it (persistent_data/pglite.lock). */
+export function lockPathOf(dataDir: string): string {
+  return join(dirname(dataDir), `${basename(dataDir)}.lock`)
+}
+
+/** An existing PGlite folder, under the server's lock: fails with database_locked while the server holds it. */
+export async function openPgliteSource(dataDir: string): Promise<Session> {
+  if (await isMissingOrEmpty(dataDir)) {
+    throw transferError('transfer_refused', `There is no embedded database in ${dataDir} to copy. Check PERSISTENT_DATA_DIR.`)
+  }
+  const lock = await acquirePgliteLock(lockPathOf(dataDir), dataDir)
+  return withLock(lock, () => pgliteSession(dataDir))
+}
+
+/** The PostgreSQL server that DATABASE_URL or POSTGRES_* name, on one connection of its own. */
+export async function openPostgres(config: Config): Promise<Session> {
+  const settings = resolvePostgresSettings(config.postgres, { max: 1 })
+  if (settings.missing.length > 0) {
+    throw databaseError('missing_settings', `The PostgreSQL database is not configured: ${settings.missing.join(', ')} not set. Set DATABASE_URL or POSTGRES_HOST, POSTGRES_DATABASE and POSTGRES_USER (and POSTGRES_PASSWORD) in the environment, then run the command again.`)
+  }
+  try {
+    return await postgresSession({ ...settings.pool, application_name: 'groundwork-transfer' }, describeTarget(settings.target))
+  } catch (error) {
+    throw describeConnectionError(error, settings.target)
+  }
+}
+
+/**
+ * A fresh PGlite folder built beside `dataDir` and moved into place by `finish()` only: a
+ * transfer interrupted at any point leaves `dataDir` as it was (missing or empty).
+ */
+export async function openFreshPglite(dataDir: string): Promise<{ session: Session; finish(): Promise<void>; discard(): Promise<void> }> {
+  if (!(await isMissingOrEmpty(dataDir))) {
+    throw transferError('transfer_refused', `${dataDir} is not empty: a copy goes only into a new embedded database. Move that folder away, or give another one with --data-dir.`)
+  }
+  await mkdir(dirname(dataDir), { recursive: true })
+  const lock = await acquirePgliteLock(lockPathOf(dataDir), dataDir)
+  const building = join(dirname(dataDir), `.${basename(dataDir)}.transfer-${process.pid}`)
+  await rm(building, { recursive: true, force: true })
+  const session = await withLock(lock, () => pgliteSession(building), () => rm(building, { recursive: true, force: true }))
+  const close = session.close
+  return {
+    session: { ...session, close: async () => undefined },
+    async finish() {
+      await close()
+      await rm(dataDir, { recursive: true, force: true })
+      await rename(building, dataDir)
+      await lock.release()
+    },
+    async discard() {
+      await close().catch(() => undefined)
+      await rm(building, { recursive: true, force: true })
+      await lock.release()
+    },
+  }
+}
+
+async function withLock(lock: PgliteLock, open: () => Promise<Session>, cleanup?: () => Promise<unknown>): Promise<Session> {
+  let session: Session
+  try {
+    session = await open()
+  } catch (error) {
+    await cleanup?.()
+    await lock.release()
+    throw error
+  }
+  return {
+    ...session,
+    async close() {
+      try {
+        await session.close()
+      } finally {
+        await lock.release()
+      }
+    },
+  }
+}
+
+/** Makes the next start use `type`, keeping the previous selection as db.selection.json.bak. */
+export async function switchSelection(persistentDataDir: string, type: DatabaseType): Promise<{ backup: string | null }> {
+  const current = await readSelection(persistentDataDir)
+  let backup: string | null = null
+  if (current.kind !== 'absent') {
+    backup = `${selectionPath(persistentDataDir)}.bak`
+    const temp = join(persistentDataDir, `.${SELECTION_FILE}.bak.${process.pid}.tmp`)
+    await copyFile(current.path, temp)
+    await rename(temp, backup)
+  }
+  await writeSelection(persistentDataDir, { type, selectedAt: new Date().toISOString(), version: SELECTION_VERSION })
+  return { backup }
+}
+
+export async function isMissingOrEmpty(dir: string): Promise<boolean> {
+  try {
+    return (await readdir(dir)).length === 0
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return true
+    throw error
+  }
+}

@@ -1,0 +1,62 @@
+import { join } from 'node:path'
+import { sql } from 'drizzle-orm'
+import pino from 'pino'
+import { describe, expect, it, onTestFinished } from 'vitest'
+import { describePostgres, tempDir, testConfig } from '../../../test/helpers/app.js'
+import { databaseForTest, eventually } from '../../../test/helpers/apps.js'
+import { openTestConnection } from '../../../test/helpers/connections.js'
+import { JobsService } from '../../jobs/service.js'
+import { openConnection, type Database, type DatabaseConnection } from '../connection.js'
+import { rowsOf } from '../results.js'
+import { restoreLogicalBackup, writeLogicalBackup } from './logical-backup.js'
+
+const log = pino({ level: 'silent' })
+const jobsOn = (connection: DatabaseConnection) => new JobsService({ log, getDb: () => connection.db, listen: (channel, handler) => connection.listen(channel, handler) })
+const jobRows = async (db: Database) =>
+  rowsOf<{ id: string; name: string; state: string; data: unknown }>(await db.execute(sql`select id::text as id, name, state::text as state, data from pgboss.job where name = 'test.later' order by id`))
+
+describePostgres('the job queue in a logical backup', () => {
+  it('carries pg-boss\'s schema and waiting jobs from the embedded database into PostgreSQL, where they still run', async () => {
+    const source = await openTestConnection('pglite')
+    onTestFinished(() => source.close())
+    const waiting = jobsOn(source.connection)
+    waiting.define<{ n: number; text: string }>({ name: 'test.later', handler: async () => undefined })
+    await waiting.start(source.connection.db)
+    const later = new Date(Date.now() + 3_600_000)
+    for (const n of [1, 2, 3]) await waiting.sendNow('test.later', { n, text: 'héllo ✓' }, { startAfter: later })
+    await waiting.stop()
+    const before = await jobRows(source.connection.db)
+    expect(before).toHaveLength(3)
+
+    const file = join(await tempDir(), 'with-jobs.gz')
+    await writeLogicalBackup(source.connection.db, file)
+    const database = await databaseForTest()
+    const target = await openConnection('postgresql', testConfig({ PERSISTENT_DATA_DIR: await tempDir(), ...database.env }), log)
+    onTestFinished(() => target.close())
+    await restoreLogicalBackup(file, target.db)
+    expect(await jobRows(target.db)).toEqual(before)
+
+    // The restored queue works: pg-boss starts on it, and a job sent now runs.
+    const ran: number[] = []
+    const running = jobsOn(target)
+    running.define<{ n: number; text: string }>({ name: 'test.later', handler: async (job) => void ran.push(job.data.n) })
+    await running.start(target.db)
+    onTestFinished(() => running.stop())
+    await running.sendNow('test.later', { n: 4, text: 'now' })
+    await eventually('the job sent after the restore to run', () => ran, (r) => r.includes(4))
+    expect(ran).toEqual([4])
+  })
+})
+
+describe('a logical backup without a job queue', () => {
+  it('restores into a database that never had one, creating pg-boss\'s schema empty', async () => {
+    const source = await openTestConnection('pglite')
+    onTestFinished(() => source.close())
+    const file = join(await tempDir(), 'no-jobs.gz')
+    await writeLogicalBackup(source.connection.db, file)
+    const target = await openConnection('pglite', testConfig({ PERSISTENT_DATA_DIR: await tempDir() }), log)
+    onTestFinished(() => target.close())
+    await restoreLogicalBackup(file, target.db)
+    expect(rowsOf(await target.db.execute(sql`select count(*)::int as n from pgboss.job`))).toEqual([{ n: 0 }])
+  })
+})

@@ -1,0 +1,92 @@
+import { gunzipSync, gzipSync } from 'node:zlib'
+import { readFile, readdir, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import pino from 'pino'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { DatabaseType } from '../../core/config.js'
+import { tempDir, testConfig } from '../../../test/helpers/app.js'
+import { KINDS, openTestConnection, type TestConnection } from '../../../test/helpers/connections.js'
+import { createTestDatabase } from '../../../test/helpers/postgres.js'
+import { SMTP_PASSWORD, digestDatabase, digestPglite, digestPostgres, populate, settingsOn, type Digest } from '../../../test/helpers/transfer-data.js'
+import { openConnection, type DatabaseConnection } from '../connection.js'
+import { restoreLogicalBackup, writeLogicalBackup } from './logical-backup.js'
+
+const KV_ROWS = 2_500
+
+/** An empty target of `kind`, never migrated: restore applies the migrations itself. */
+async function emptyTarget(kind: DatabaseType): Promise<{ connection: DatabaseConnection; dataDir: string; digest(): Promise<Digest>; close(): Promise<void> }> {
+  const dataDir = await tempDir()
+  const log = pino({ level: 'silent' })
+  if (kind === 'pglite') {
+    const connection = await openConnection('pglite', testConfig({ PERSISTENT_DATA_DIR: dataDir }), log)
+    return { connection, dataDir, digest: async () => (await connection.close(), digestPglite(join(dataDir, 'pglite'))), close: () => connection.close() }
+  }
+  const database = await createTestDatabase()
+  const connection = await openConnection('postgresql', testConfig({ PERSISTENT_DATA_DIR: dataDir, ...database.env }), log)
+  return {
+    connection,
+    dataDir,
+    digest: () => digestPostgres(database.url),
+    close: async () => {
+      await connection.close()
+      await database.drop()
+    },
+  }
+}
+
+for (const sourceKind of KINDS) {
+  describe(`a logical backup of ${sourceKind}`, () => {
+    let source: TestConnection
+    let sourceDir: string
+    let file: string
+    let digest: Digest
+
+    beforeAll(async () => {
+      source = await openTestConnection(sourceKind)
+      sourceDir = await tempDir()
+      await populate(source.connection.db, sourceDir, sourceKind, KV_ROWS)
+      file = join(await tempDir(), 'backup.gz')
+    }, 120_000)
+    afterAll(() => source?.close())
+
+    it('is one verified gzipped file, written without leaving a temp file', async () => {
+      const result = await writeLogicalBackup(source.connection.db, file, { chunkRows: 1_000 })
+      expect(result.tables).toBe(5)
+      expect(result.rows).toBeGreaterThan(KV_ROWS)
+      expect(result.bytes).toBeGreaterThan(0)
+      expect(await readdir(join(file, '..'))).toEqual(['backup.gz'])
+      expect(gunzipSync(await readFile(file)).subarray(0, 25).toString()).toBe('GROUNDWORK-LOGICAL-BACKUP')
+    })
+
+    for (const targetKind of KINDS) {
+      it(`restores into an empty ${targetKind} database with every row, and the encrypted setting readable with the same key`, async () => {
+        const target = await emptyTarget(targetKind)
+        try {
+          const result = await restoreLogicalBackup(file, target.connection.db)
+          expect(result.tables).toBe(5)
+          const settings = await settingsOn(target.connection.db, sourceDir, targetKind)
+          expect(await settings.get('smtp.password')).toBe(SMTP_PASSWORD)
+          digest ??= await digestDatabase(source.connection.db)
+          expect(await target.digest()).toEqual(digest)
+          expect(digest.kv_entries!.rows).toBe(KV_ROWS)
+        } finally {
+          await target.close().catch(() => undefined)
+        }
+      }, 120_000)
+    }
+
+    it('refuses a damaged file and a target that holds data, leaving the target as it was', async () => {
+      const target = await emptyTarget('pglite')
+      try {
+        const text = gunzipSync(await readFile(file))
+        const cut = join(await tempDir(), 'cut.gz')
+        await writeFile(cut, gzipSync(text.subarray(0, text.length - 200)))
+        await expect(restoreLogicalBackup(cut, target.connection.db)).rejects.toThrow(/is not a complete groundwork logical backup/)
+        await restoreLogicalBackup(file, target.connection.db)
+        await expect(restoreLogicalBackup(file, target.connection.db)).rejects.toThrow(/restored only into an empty database, and this one holds data: .*public\.kv_entries has 2500 row/)
+      } finally {
+        await target.close()
+      }
+    }, 120_000)
+  })
+}
