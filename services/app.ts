@@ -8,6 +8,7 @@ import database from './database/plugin.js'
 import health from './health/plugin.js'
 import jobs from './jobs/plugin.js'
 import kv from './kv/plugin.js'
+import plugins from './plugins/plugin.js'
 import settings from './settings/plugin.js'
 import setupWizard from './setup-wizard/plugin.js'
 
@@ -16,7 +17,7 @@ import setupWizard from './setup-wizard/plugin.js'
  * dependencies (Fastify refuses to start if one is missing or comes later), decorates the app with
  * its service, and mounts its own routes. A new service adds one line here.
  */
-export const MODULES = [adminAuth, database, health, setupWizard, jobs, settings, kv]
+export const MODULES = [adminAuth, database, health, setupWizard, jobs, plugins, settings, kv]
 
 export interface AppOptions {
   /** Overrides the production logger (tests pass a stream to read the log). */

@@ -40,6 +40,7 @@ describe('loadConfig', () => {
       const config = loadConfig({})
       expect(config.persistentDataDir).toBe(join(root, 'persistent_data'))
       expect(config.migrationsFolder).toBe(join(root, 'drizzle'))
+      expect(config.pluginsFolder).toBe(join(root, 'plugins'))
     } finally {
       process.chdir(cwd)
     }
@@ -96,6 +97,14 @@ describe('loadConfig', () => {
     expect(problems.join()).not.toContain('hunter2-secret')
     expect(problemsOf({ DATABASE_URL: 'not a url hunter2-secret' }).join()).not.toContain('hunter2-secret')
   })
+
+  it('reads PLUGINS as a comma-separated list of npm package names, and names the ones that are not', () => {
+    expect(loadConfig({}).pluginPackages).toEqual([])
+    expect(loadConfig({ PLUGINS: ' groundwork-plugin-a, @acme/groundwork-b ,' }).pluginPackages).toEqual(['groundwork-plugin-a', '@acme/groundwork-b'])
+    expect(problemsOf({ PLUGINS: 'good-one,Bad Name,../escape' })).toEqual([expect.stringMatching(/^PLUGINS: expected a comma-separated list of npm package names.*"Bad Name", "\.\.\/escape" are not/)])
+    expect(problemsOf({ PLUGINS: 'a-plugin,a-plugin' })).toEqual([expect.stringMatching(/^PLUGINS: a-plugin listed more than once/)])
+  })
+
   describe('POSTGRES_READ_URLS', () => {
     it('is an empty list when unset', () => {
       expect(loadConfig({}).postgres.readUrls).toEqual([])

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { isAbsolute, join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { findProjectRoot } from './project-root.js'
 
 export const DATABASE_TYPES = ['pglite', 'postgresql'] as const
@@ -46,6 +47,10 @@ export interface Config {
   encryptionSecret: string | null
   /** Where the drizzle-kit migrations live; not an environment variable. */
   migrationsFolder: string
+  /** Where plugin folders (`plugins/<id>/`) are looked for, beside the running code; null loads none (tests that need no plugin). */
+  pluginsFolder: string | null
+  /** PLUGINS: npm packages to load as plugins, in order. */
+  pluginPackages: string[]
   /** GROUNDWORK_TRANSFER_TEST_DELAY_MS: a pause after each chunk `db transfer` copies, so a test can interrupt it midway. 0 in real use. */
   transferTestDelayMs: number
   pglite: PgliteConfig
@@ -66,6 +71,13 @@ export class ConfigError extends Error {
 }
 
 type Env = Record<string, string | undefined>
+
+/**
+ * plugins/ beside the code that runs: the project's plugins/ under tsx, dist/plugins/ when built
+ * (absent unless the build includes plugins, as in the Docker image: it ships none). Plugins are
+ * TypeScript modules, so the compiled server never imports the .ts sources.
+ */
+const PLUGINS_FOLDER = fileURLToPath(new URL('../../plugins', import.meta.url))
 
 /**
  * Turns the environment into a typed config. Every bad value is collected and reported at once,
@@ -126,6 +138,8 @@ export function loadConfig(env: Env = process.env, root: string = findProjectRoo
     adminToken,
     encryptionSecret,
     migrationsFolder: join(root, 'drizzle'),
+    pluginsFolder: PLUGINS_FOLDER,
+    pluginPackages: parsePackageList(read.text('PLUGINS'), problems),
     transferTestDelayMs: read.integer('GROUNDWORK_TRANSFER_TEST_DELAY_MS', 0, 0, 60_000),
     pglite: {
       sharedBuffers: read.memorySize('PGLITE_SHARED_BUFFERS', '16MB', 1024, 1024 * 1024),
@@ -147,6 +161,19 @@ function parseSsl(raw: string | null, problems: string[]): SslMode {
       (value === 'prefer' || value === 'allow' ? ' (the pg driver cannot fall back between TLS and plain connections: choose disable or require)' : ''),
   )
   return 'disable'
+}
+
+// npm's own rule for package names, scoped or not (lower case, no spaces, no leading dot or underscore).
+const PACKAGE_NAME = /^(@[a-z0-9-~][a-z0-9-._~]*\/)?[a-z0-9-~][a-z0-9-._~]*$/
+
+function parsePackageList(raw: string | null, problems: string[]): string[] {
+  if (raw === null) return []
+  const names = raw.split(',').map((name) => name.trim()).filter((name) => name !== '')
+  const bad = names.filter((name) => !PACKAGE_NAME.test(name) || name.length > 214)
+  if (bad.length > 0) problems.push(`PLUGINS: expected a comma-separated list of npm package names (e.g. "groundwork-plugin-a,@acme/groundwork-b"), but ${bad.map((name) => `"${name}"`).join(', ')} ${bad.length === 1 ? 'is not one' : 'are not'}`)
+  const repeated = names.filter((name, index) => names.indexOf(name) !== index)
+  if (repeated.length > 0) problems.push(`PLUGINS: ${[...new Set(repeated)].join(', ')} listed more than once; list each package once`)
+  return [...new Set(names)]
 }
 
 /** Comma-separated; blanks around entries and empty entries (a trailing comma) are ignored. */

@@ -15,6 +15,7 @@ import { readChoice } from './choice.js'
 import { resolvePostgresSettings } from './postgres-settings.js'
 import type { DatabaseStatus, Phase, SetupResult } from './schemas.js'
 import type { NotificationHandler } from './pg-listener.js'
+import type { PluginStatus } from '../plugins/schemas.js'
 import { SELECTION_VERSION, writeSelection } from './selection-file.js'
 import { databaseError } from './errors.js'
 
@@ -51,6 +52,7 @@ export class DatabaseService {
   private probing = false
   private attempt: Promise<void> | null = null
   private setupAttempt: Promise<unknown> | null = null
+  private plugins: () => PluginStatus[] = () => []
   private adminSocket: Promise<WireServer | null> | null = null
 
   constructor(
@@ -91,6 +93,11 @@ export class DatabaseService {
     return connection.listen(channel, handler)
   }
 
+  /** The plugin host reports its plugins (and the schemas removed ones left) through the status. */
+  reportPlugins(report: () => PluginStatus[]): void {
+    this.plugins = report
+  }
+
   status(): DatabaseStatus {
     const configured = this.type !== null || this.phase === 'invalid_selection'
     return {
@@ -105,6 +112,7 @@ export class DatabaseService {
       migrations: this.migrations,
       last_error: this.lastError,
       services: this.lifecycle.status(),
+      plugins: this.plugins(),
       replicas: this.connection?.replicas() ?? [],
     }
   }

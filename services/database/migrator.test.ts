@@ -26,7 +26,7 @@ describe('reading the migrations folder', () => {
   it('treats a missing folder as an error that says the folder must ship, never as nothing to do', async () => {
     await expect(readMigrations(join(await tempDir(), 'drizzle'))).rejects.toMatchObject({
       code: 'migrations_missing',
-      message: expect.stringMatching(/_journal\.json is missing.*must ship with the service/),
+      message: expect.stringMatching(/_journal\.json is missing.*must ship with the code/),
     })
   })
 

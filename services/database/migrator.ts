@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { sql } from 'drizzle-orm'
 import { driverError, messageOf } from '../core/errors.js'
-import type { Database } from './connection.js'
+import type { Database, Executor } from './connection.js'
 import { rowsOf } from './results.js'
 import { databaseError } from './errors.js'
 
@@ -38,10 +38,39 @@ export interface MigrateResult extends MigrationState {
 // An arbitrary constant: every instance takes the same advisory lock before migrating.
 const MIGRATION_LOCK_KEY = 4_920_117_533_071_604n
 
-const JOURNAL_TABLE = sql`"drizzle"."__drizzle_migrations"`
+/** Where a set of migrations records what it applied: drizzle's own table, or a plugin's in its schema. */
+export interface Journal {
+  schema: string
+  table: string
+  /** Named in error messages: "drizzle/" for ours, the plugin's folder for a plugin. */
+  folder: string
+  /** The command that regenerates this folder's migrations. */
+  generate: string
+  /** False when prepare() creates the schema (a plugin's role may not create schemas). */
+  createSchema?: boolean
+}
+
+/** Ours: the same schema and table drizzle-kit migrate uses, so both tools share one record. */
+export const CORE_JOURNAL: Journal = { schema: 'drizzle', table: '__drizzle_migrations', folder: 'drizzle/', generate: 'npm run db:generate' }
+
+export interface MigrateOptions {
+  journal?: Journal
+  onApply?: (tag: string) => void
+  /**
+   * Runs inside the transaction, under the lock, before the journal is read: a plugin's run
+   * creates its role and schema here and switches to its role, so its migrations run isolated.
+   */
+  prepare?: (tx: Executor) => Promise<void>
+  /** Statements prepare() already did (drizzle-kit writes CREATE SCHEMA for a plugin's schema): not run, still hashed. */
+  skip?: (statement: string) => boolean
+}
+
+function journalTable(journal: Journal) {
+  return sql`${sql.identifier(journal.schema)}.${sql.identifier(journal.table)}`
+}
 
 /** Reads drizzle/meta/_journal.json and its SQL files. A missing or empty folder is an error, never "nothing to do". */
-export async function readMigrations(folder: string): Promise<MigrationFile[]> {
+export async function readMigrations(folder: string, generate = CORE_JOURNAL.generate): Promise<MigrationFile[]> {
   const journalPath = join(folder, 'meta', '_journal.json')
   let journal: { entries?: { tag: string; when: number }[] }
   try {
@@ -50,13 +79,13 @@ export async function readMigrations(folder: string): Promise<MigrationFile[]> {
     const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'it does not exist' : `it cannot be read (${messageOf(error)})`
     throw databaseError(
       'migrations_missing',
-      `The migrations journal ${journalPath} is missing or unreadable: ${reason}. The drizzle/ folder must ship with the service (in a container image, copy it next to package.json); generate it with "npm run db:generate".`,
+      `The migrations journal ${journalPath} is missing or unreadable: ${reason}. The ${folder} folder must ship with the code (in a container image, copy it too); generate it with "${generate}".`,
       { cause: error },
     )
   }
   const entries = journal.entries ?? []
   if (entries.length === 0) {
-    throw databaseError('migrations_missing', `The migrations journal ${journalPath} lists no migrations. Generate them with "npm run db:generate".`)
+    throw databaseError('migrations_missing', `The migrations journal ${journalPath} lists no migrations. Generate them with "${generate}".`)
   }
   return Promise.all(
     entries.map(async ({ tag, when }) => {
@@ -78,38 +107,43 @@ export async function readMigrations(folder: string): Promise<MigrationFile[]> {
 }
 
 /** What would apply, without taking a lock or changing anything. */
-export async function inspectMigrations(db: Database, files: MigrationFile[]): Promise<MigrationState> {
-  const [exists] = rowsOf<{ present: boolean }>(await db.execute(sql`select to_regclass('drizzle.__drizzle_migrations') is not null as present`))
-  const applied = exists?.present ? await readApplied(db) : []
-  return plan(files, applied).state
+export async function inspectMigrations(db: Executor, files: MigrationFile[], journal: Journal = CORE_JOURNAL): Promise<MigrationState> {
+  const name = `${quoteIdentifier(journal.schema)}.${quoteIdentifier(journal.table)}`
+  const [exists] = rowsOf<{ present: boolean }>(await db.execute(sql`select to_regclass(${name}) is not null as present`))
+  const applied = exists?.present ? await readApplied(db, journal) : []
+  return plan(files, applied, journal).state
 }
 
 /**
  * Applies every pending migration in one transaction, under an advisory lock so that instances
  * starting together apply each one exactly once. Any failure rolls everything back.
  */
-export async function migrate(db: Database, files: MigrationFile[], onApply: (tag: string) => void = () => {}): Promise<MigrateResult> {
+export async function migrate(db: Database, files: MigrationFile[], options: MigrateOptions | ((tag: string) => void) = {}): Promise<MigrateResult> {
+  const { journal = CORE_JOURNAL, onApply = () => {}, prepare, skip = () => false } = typeof options === 'function' ? { onApply: options } : options
+  const table = journalTable(journal)
   return db.transaction(async (tx) => {
-    await tx.execute(sql`select pg_advisory_xact_lock(${MIGRATION_LOCK_KEY})`)
+    await lockMigrations(tx)
+    if (prepare) await prepare(tx)
     // drizzle-kit migrate creates the same schema and table: both tools share one record.
-    await tx.execute(sql`create schema if not exists "drizzle"`)
-    await tx.execute(sql`create table if not exists ${JOURNAL_TABLE} (id serial primary key, hash text not null, created_at bigint)`)
-    const { state, pending } = plan(files, await readApplied(tx as unknown as Database))
+    if (journal.createSchema !== false) await tx.execute(sql`create schema if not exists ${sql.identifier(journal.schema)}`)
+    await tx.execute(sql`create table if not exists ${table} (id serial primary key, hash text not null, created_at bigint)`)
+    const { state, pending } = plan(files, await readApplied(tx, journal), journal)
 
     const appliedNow: string[] = []
     for (const migration of pending) {
       for (const [index, statement] of migration.statements.entries()) {
+        if (skip(statement)) continue
         try {
           await tx.execute(sql.raw(statement))
         } catch (error) {
           throw databaseError(
             'migration_failed',
-            `Migration ${migration.tag} failed at statement ${index + 1} of ${migration.statements.length}: ${messageOf(driverError(error))}. Nothing was applied (the whole run was rolled back). Fix drizzle/${migration.tag}.sql or the database, then restart or run "npm run db:up".`,
+            `Migration ${migration.tag} failed at statement ${index + 1} of ${migration.statements.length}: ${messageOf(driverError(error))}. Nothing was applied (the whole run was rolled back). Fix ${journal.folder}${migration.tag}.sql or the database, then restart or run "npm run db:up".`,
             { cause: driverError(error), details: { migration: migration.tag } },
           )
         }
       }
-      await tx.execute(sql`insert into ${JOURNAL_TABLE} (hash, created_at) values (${migration.hash}, ${migration.when})`)
+      await tx.execute(sql`insert into ${table} (hash, created_at) values (${migration.hash}, ${migration.when})`)
       onApply(migration.tag)
       appliedNow.push(migration.tag)
     }
@@ -117,12 +151,21 @@ export async function migrate(db: Database, files: MigrationFile[], onApply: (ta
   })
 }
 
-async function readApplied(db: Database): Promise<AppliedMigration[]> {
-  const rows = rowsOf<{ hash: string; created_at: string | number }>(await db.execute(sql`select hash, created_at from ${JOURNAL_TABLE} order by created_at`))
+/** The lock every migration run takes (ours and every plugin's), and `plugin drop` too: one change to the schema at a time. */
+export async function lockMigrations(tx: Executor): Promise<void> {
+  await tx.execute(sql`select pg_advisory_xact_lock(${MIGRATION_LOCK_KEY})`)
+}
+
+function quoteIdentifier(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`
+}
+
+async function readApplied(db: Executor, journal: Journal): Promise<AppliedMigration[]> {
+  const rows = rowsOf<{ hash: string; created_at: string | number }>(await db.execute(sql`select hash, created_at from ${journalTable(journal)} order by created_at`))
   return rows.map((row) => ({ hash: row.hash, createdAt: Number(row.created_at) }))
 }
 
-function plan(files: MigrationFile[], applied: AppliedMigration[]): { state: MigrationState; pending: MigrationFile[] } {
+function plan(files: MigrationFile[], applied: AppliedMigration[], journal: Journal): { state: MigrationState; pending: MigrationFile[] } {
   const appliedAt = new Set(applied.map((row) => row.createdAt))
   const newest = applied.reduce((max, row) => Math.max(max, row.createdAt), -Infinity)
   const pending = files.filter((file) => !appliedAt.has(file.when))
@@ -132,7 +175,7 @@ function plan(files: MigrationFile[], applied: AppliedMigration[]): { state: Mig
     const names = outOfOrder.map((file) => file.tag).join(', ')
     throw databaseError(
       'migrations_out_of_order',
-      `Migration ${names} was never applied but is older than the newest applied one, so it would be skipped. It was probably generated on a branch merged after a newer migration ran. Regenerate it so it comes last: remove it from drizzle/ (the .sql file, its snapshot and its journal entry) and run "npm run db:generate" again.`,
+      `Migration ${names} was never applied but is older than the newest applied one, so it would be skipped. It was probably generated on a branch merged after a newer migration ran. Regenerate it so it comes last: remove it from ${journal.folder} (the .sql file, its snapshot and its journal entry) and run "${journal.generate}" again.`,
       { details: { migrations: outOfOrder.map((file) => file.tag) } },
     )
   }

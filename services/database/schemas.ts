@@ -1,6 +1,7 @@
 import { Type, type Static } from 'typebox'
 import { DATABASE_TYPES } from '../core/config.js'
 import { SERVICE_STATES } from '../core/lifecycle.js'
+import { PluginStatusBody } from '../plugins/schemas.js'
 
 export const PHASES = ['unconfigured', 'connecting', 'ready', 'failed', 'invalid_selection', 'closed'] as const
 
@@ -48,6 +49,7 @@ export const DatabaseStatusBody = Type.Object({
       problems: Type.Array(Type.String()),
     }),
   ),
+  plugins: Type.Array(PluginStatusBody, { description: 'installed plugins, and schemas left by removed ones (orphaned)' }),
   replicas: Type.Array(ReplicaStatusBody, {
     description: 'the read replicas (POSTGRES_READ_URLS) once the database is open; a replica that is down is skipped, never fatal',
   }),

@@ -17,7 +17,7 @@ declare module 'fastify' {
 export default fp(
   async (app, options: { definitions?: Record<string, SettingsGroupDefinition> }) => {
     // A bad definition stops startup, named; the key is loaded (or generated) at the service's start.
-    const registry = buildRegistry(options.definitions ?? definitionModules)
+    const registry = buildRegistry({ ...(options.definitions ?? definitionModules), ...(app.hasDecorator('plugins') ? app.plugins.settingsGroups() : {}) })
     const log = app.log.child({ service: 'settings' })
     const service = new SettingsService(() => app.getDb(), registry, {
       log,

@@ -19,6 +19,8 @@ export class SettingsDefinitionError extends Error {
 }
 
 const NAME = /^[a-z][a-z0-9_]*$/
+/** Ours are one word; a plugin's group is `plugins.<plugin id>` (services/plugins/), so "plugins" itself is reserved. */
+const GROUP_ID = /^(?!plugins$)[a-z][a-z0-9_]*$|^plugins\.[a-z][a-z0-9_]{1,30}$/
 
 /** Checks every module and reports every problem at once, each naming its module and key; throws if any. */
 export function buildRegistry(modules: Record<string, SettingsGroupDefinition>): Registry {
@@ -30,7 +32,7 @@ export function buildRegistry(modules: Record<string, SettingsGroupDefinition>):
 
   for (const [module, group] of Object.entries(modules)) {
     const where = `module "${module}"`
-    if (typeof group.id !== 'string' || !NAME.test(group.id)) problems.push(`${where}: group id "${String(group.id)}" must be lower_snake_case (a-z, 0-9, _)`)
+    if (typeof group.id !== 'string' || !GROUP_ID.test(group.id)) problems.push(`${where}: group id "${String(group.id)}" must be lower_snake_case (a-z, 0-9, _), or plugins.<plugin id> for a plugin's group ("plugins" alone is reserved)`)
     else if (groupModule.has(group.id)) problems.push(`${where}: group id "${group.id}" is already defined by module "${groupModule.get(group.id)}"`)
     else groupModule.set(group.id, module)
     if (!Number.isInteger(group.sort_order)) problems.push(`${where}: group "${group.id}" needs an integer sort_order`)

@@ -31,7 +31,7 @@ async function preflight(extra: Record<string, string> = {}): Promise<{ body: st
 describe('the preflight login check', () => {
   it('passes every check with the right password over verify-full, saying the login used TLS', async () => {
     const { checks, body } = await preflight({ POSTGRES_HOST: 'localhost', POSTGRES_SSL: 'verify-full', POSTGRES_SSL_CA_FILE: cluster.caFile })
-    expect(Object.values(checks).map((check) => check.status)).toEqual(Array(7).fill('passed'))
+    expect(Object.values(checks).map((check) => check.status)).toEqual(Array(8).fill('passed'))
     expect(checks.login?.detail).toBe('PostgreSQL accepted user "postgres" over TLS (verify-full).')
     expect(body).not.toContain(cluster.password)
   })

@@ -24,7 +24,7 @@ describePostgres('the preflight against the real PostgreSQL server', () => {
     const report = await preflight(db.env)
     expect(report.ok).toBe(true)
     expect(report.warnings).toBe(0)
-    expect(report.checks.map((check) => check.status)).toEqual(Array(7).fill('passed'))
+    expect(report.checks.map((check) => check.status)).toEqual(Array(8).fill('passed'))
     const checks = byCheck(report)
     expect(checks.reachable?.detail).toMatch(new RegExp(`^${escape(`${db.env.POSTGRES_HOST}:${db.env.POSTGRES_PORT}`)} accepted a connection in \\d+ ms\\.$`))
     expect(checks.version?.detail).toMatch(/^PostgreSQL \d+\.\d+.*: version 13 or newer is supported\.$/)
@@ -96,5 +96,24 @@ describePostgres('the preflight against the real PostgreSQL server', () => {
 
     await db.query(`grant create on schema public to ${role}; grant create on database "${db.name}" to ${role}`)
     expect(byCheck(await preflight(env)).permissions?.status).toBe('passed')
+  })
+
+  it('warns when the user may not create plugin roles, with the SQL to run, and passes once the roles are granted', async () => {
+    const role = `preflight_${randomUUID().replace(/-/g, '').slice(0, 12)}`
+    await adminQuery(`create role ${role} login password '${role}-pw'`)
+    onTestFinished(() => adminQuery(`drop role if exists ${role}`))
+    const db = await databaseForTest()
+    const env = { ...db.env, POSTGRES_USER: role, POSTGRES_PASSWORD: `${role}-pw` }
+    const config = testConfig(env)
+    const check = async (ids: string[]) => byCheck(await runPreflight(config.postgres, await readMigrations(config.migrationsFolder), undefined, ids)).plugins
+
+    expect(await check([])).toMatchObject({ status: 'passed', detail: 'No plugin is installed: nothing to isolate.' })
+    const warned = await check(['notes'])
+    expect(warned).toMatchObject({ status: 'warning', ok: true, detail: expect.stringContaining(`User "${role}" may not create roles, so notes would not be loaded`) })
+    expect(warned?.remedy).toContain(`ALTER ROLE "${role}" CREATEROLE; or create each plugin's role and grant it: CREATE ROLE groundwork_plugin_notes NOLOGIN; GRANT groundwork_plugin_notes TO "${role}";`)
+
+    await adminQuery(`do $$ begin create role groundwork_plugin_notes nologin; exception when duplicate_object or unique_violation then null; end $$`)
+    await adminQuery(`grant groundwork_plugin_notes to ${role}`)
+    expect(await check(['notes'])).toMatchObject({ status: 'passed', detail: expect.stringContaining("Every plugin's role exists") })
   })
 })

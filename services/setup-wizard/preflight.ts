@@ -5,11 +5,12 @@ import { describeConnectionError } from '../database/connection-errors.js'
 import type { MigrationFile } from '../database/migrator.js'
 import { resolvePostgresSettings, type PostgresTarget } from '../database/postgres-settings.js'
 import { inspectContents, inspectPermissions, inspectVersion } from './preflight-queries.js'
+import { inspectPluginRoles } from './preflight-plugins.js'
 import type { PreflightCheck, PreflightReport } from './schemas.js'
 import { probeTcp } from './tcp-probe.js'
 import { RESTART_NOTE, variableFor } from './variables.js'
 
-export const CHECKS = ['settings', 'reachable', 'login', 'database', 'version', 'permissions', 'contents'] as const
+export const CHECKS = ['settings', 'reachable', 'login', 'database', 'version', 'permissions', 'contents', 'plugins'] as const
 export type CheckName = (typeof CHECKS)[number]
 export type CheckStatus = 'passed' | 'warning' | 'failed' | 'skipped'
 
@@ -23,6 +24,7 @@ const TITLES: Record<CheckName, string> = {
   version: 'Server version supported',
   permissions: 'Permission to create tables',
   contents: 'What is already in the database',
+  plugins: 'Permission to isolate plugins',
 }
 
 /** The preflight never waits longer than this for the network, whatever POSTGRES_CONNECT_TIMEOUT_MS says. */
@@ -33,7 +35,7 @@ export const PREFLIGHT_TIMEOUT_MS = 3_000
  * says which step fails and what to do. Everything after the login runs in a READ ONLY
  * transaction that is rolled back: the preflight cannot change the database.
  */
-export async function runPreflight(config: PostgresConfig, migrations: MigrationFile[], timeoutMs = PREFLIGHT_TIMEOUT_MS): Promise<PreflightReport> {
+export async function runPreflight(config: PostgresConfig, migrations: MigrationFile[], timeoutMs = PREFLIGHT_TIMEOUT_MS, pluginIds: readonly string[] = []): Promise<PreflightReport> {
   const timeout = Math.min(timeoutMs, config.connectionTimeoutMs)
   const settings = resolvePostgresSettings(config, { connectionTimeoutMs: timeout, max: 1 })
   const { target } = settings
@@ -78,6 +80,7 @@ export async function runPreflight(config: PostgresConfig, migrations: Migration
       ['version', () => inspectVersion(client)],
       ['permissions', () => inspectPermissions(client, target)],
       ['contents', () => inspectContents(client, migrations)],
+      ['plugins', () => inspectPluginRoles(client, pluginIds)],
     ] as const) {
       try {
         outcomes.set(check, await inspect())

@@ -50,12 +50,12 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['setup'],
         summary: 'Try the configured PostgreSQL server step by step, changing nothing',
         description:
-          'Checks, in order: settings complete, server reachable (with the time taken), login accepted, database exists, server version supported, permission to create tables, and what the database already holds. A failing check is a result (200, ok=false), not an error; checks after it are skipped. Waits at most 3 s for the network; all queries run in a read-only transaction that is rolled back.',
+          'Checks, in order: settings complete, server reachable (with the time taken), login accepted, database exists, server version supported, permission to create tables, what the database already holds, and whether the installed plugins can run as roles of their own. A failing check is a result (200, ok=false), not an error; checks after it are skipped. Waits at most 3 s for the network; all queries run in a read-only transaction that is rolled back.',
         security: [{ adminToken: [] }],
         response: { 200: PreflightBody, ...guarded },
       },
     },
-    async () => runPreflight(config.postgres, await readMigrations(config.migrationsFolder)),
+    async () => runPreflight(config.postgres, await readMigrations(config.migrationsFolder), undefined, app.hasDecorator('plugins') ? app.plugins.ids : []),
   )
 }
 

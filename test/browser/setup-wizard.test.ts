@@ -164,6 +164,7 @@ describeBrowser('the /setup wizard in Chromium', () => {
       version: 'skipped',
       permissions: 'skipped',
       contents: 'skipped',
+      plugins: 'skipped',
     })
     const failing = page.locator('#pg-checks > li[data-check="reachable"]')
     expect(await failing.innerText()).toContain(`Nothing accepts connections at 127.0.0.1:${port} (connection refused)`)
@@ -245,7 +246,7 @@ describeBrowser('the /setup wizard in Chromium', () => {
       expect(await page.locator('#pg-target').innerText()).toMatch(new RegExp(`Database\\s+${db.name}[\\s\\S]*Password\\s+${db.env.POSTGRES_PASSWORD ? 'set' : 'not set'}`))
 
       await page.getByRole('button', { name: 'Test connection' }).click()
-      expect(Object.values(await checkResults(page))).toEqual(Array(7).fill('passed'))
+      expect(Object.values(await checkResults(page))).toEqual(Array(8).fill('passed'))
       expect(await page.locator('#pg-checks').innerText()).toMatch(/accepted a connection in \d+ ms/)
       expect(await page.locator('#pg-checks').innerText()).toContain('The database is empty')
       await screenshot(page, 'postgres-checked')

@@ -30,8 +30,9 @@ export async function removeTempDirs(): Promise<void> {
   await Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true })))
 }
 
+/** No plugin folder: a test that wants plugins passes `config: { pluginsFolder }` (see test/fixtures/plugins/). */
 export function testConfig(env: Record<string, string | undefined> = {}): Config {
-  return loadConfig({ LOG_LEVEL: 'silent', ADMIN_TOKEN: TEST_ADMIN_TOKEN, ...env })
+  return { ...loadConfig({ LOG_LEVEL: 'silent', ADMIN_TOKEN: TEST_ADMIN_TOKEN, ...env }), pluginsFolder: null }
 }
 
 export interface TestApp {

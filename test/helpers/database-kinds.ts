@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect } from 'vitest'
-import type { DatabaseType } from '../../services/core/config.js'
+import type { Config, DatabaseType } from '../../services/core/config.js'
 import { buildTestApp, describePostgres, type TestApp } from './app.js'
 import { createTestDatabase, type TestDatabase } from './postgres.js'
 
@@ -9,7 +9,7 @@ export const DATABASE_KINDS: DatabaseType[] = ['pglite', 'postgresql']
  * Runs `body` once per database kind against one ready app: PGlite (a seeded copy) and a
  * throwaway PostgreSQL database (skipped loudly without a server). `app()` is valid inside tests.
  */
-export function describeEachKind(title: string, body: (kind: DatabaseType, app: () => TestApp) => void, env: Record<string, string> = {}): void {
+export function describeEachKind(title: string, body: (kind: DatabaseType, app: () => TestApp) => void, env: Record<string, string> = {}, options: { config?: Partial<Config> } = {}): void {
   for (const kind of DATABASE_KINDS) {
     ;(kind === 'postgresql' ? describePostgres : describe)(`${title} (${kind})`, () => {
       let t: TestApp | undefined
@@ -17,9 +17,9 @@ export function describeEachKind(title: string, body: (kind: DatabaseType, app: 
       beforeAll(async () => {
         if (kind === 'postgresql') {
           database = await createTestDatabase()
-          t = await buildTestApp({ ...database.env, DB_TYPE: 'postgresql', ...env })
+          t = await buildTestApp({ ...database.env, DB_TYPE: 'postgresql', ...env }, options)
         } else {
-          t = await buildTestApp(env, { seedPglite: true })
+          t = await buildTestApp(env, { ...options, seedPglite: true })
         }
         await t.ready()
         expect(t.app.database.status()).toMatchObject({ phase: 'ready', type: kind })

@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildTestApp, type TestApp } from '../../../test/helpers/app.js'
+import { PLUGIN_FOLDERS } from '../../../test/helpers/plugins.js'
 
 const run = promisify(execFile)
 
@@ -27,7 +28,8 @@ describe('GET /api/openapi.json', () => {
     components: { securitySchemes: Record<string, unknown> }
   }
   beforeAll(async () => {
-    t = await buildTestApp()
+    // With the shipped plugins, so their routes are held to the same rules.
+    t = await buildTestApp({}, { config: { pluginsFolder: PLUGIN_FOLDERS.shipped } })
     const res = await t.app.inject({ method: 'GET', url: '/api/openapi.json' })
     expect(res.statusCode).toBe(200)
     spec = res.json()

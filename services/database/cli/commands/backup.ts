@@ -1,3 +1,6 @@
+import { loadPlugins } from '../../../plugins/loader.js'
+import { pluginParts } from '../../../plugins/transfer-part.js'
+import { PARTS } from '../../transfer/parts.js'
 import { resolve } from 'node:path'
 import { pgliteLockPath } from '../../connection.js'
 import { pgliteLockHolder } from '../../pglite-lock.js'
@@ -46,7 +49,7 @@ async function logicalBackup(context: CliContext, file: string): Promise<ExitCod
   if (await stat(file).catch(() => null)) throw new CliError(`${file} already exists: choose another file name, or move it away first.`)
   const connection = await context.openSelected()
   try {
-    const written = await writeLogicalBackup(connection.db, file, { migrationsFolder: context.config.migrationsFolder })
+    const written = await writeLogicalBackup(connection.db, file, { migrationsFolder: context.config.migrationsFolder, parts: [...PARTS, ...pluginParts(await loadPlugins(context.config))] })
     context.print(`wrote ${file} (${(written.bytes / 1024 / 1024).toFixed(1)} MB): ${written.rows} rows in ${written.tables} tables, read back and checked`)
     return EXIT.ok
   } finally {

@@ -1,3 +1,6 @@
+import { loadPlugins } from '../../../plugins/loader.js'
+import { pluginParts } from '../../../plugins/transfer-part.js'
+import { PARTS } from '../../transfer/parts.js'
 import { resolve } from 'node:path'
 import { pgliteLockPath } from '../../connection.js'
 import { pgliteLockHolder } from '../../pglite-lock.js'
@@ -24,7 +27,7 @@ export const restore: Command = {
       const file = resolve(args.positionals[0]!)
       const connection = await context.openSelected()
       try {
-        const restored = await restoreLogicalBackup(file, connection.db, { migrationsFolder: context.config.migrationsFolder })
+        const restored = await restoreLogicalBackup(file, connection.db, { migrationsFolder: context.config.migrationsFolder, parts: [...PARTS, ...pluginParts(await loadPlugins(context.config))] })
         context.print(`restored ${file} into ${connection.description}: ${restored.rows} rows in ${restored.tables} tables, checked`)
       } finally {
         await connection.close()

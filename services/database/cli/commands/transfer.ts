@@ -3,6 +3,9 @@ import { pgliteDataDir } from '../../connection.js'
 import { readMigrations } from '../../migrator.js'
 import { SELECTION_FILE } from '../../selection-file.js'
 import { ENCRYPTION_KEY_FILE } from '../../../settings/encryption-key.js'
+import { loadPlugins } from '../../../plugins/loader.js'
+import { pluginParts } from '../../../plugins/transfer-part.js'
+import { PARTS } from '../../transfer/parts.js'
 import { openFreshPglite, openPgliteSource, openPostgres, switchSelection } from '../../transfer/endpoints.js'
 import { begin, pgliteSession, type Session } from '../../transfer/sessions.js'
 import { planTransfer, transfer, type TransferOptions, type TransferPlan } from '../../transfer/transfer.js'
@@ -41,6 +44,7 @@ export const transferCommand: Command = {
     const dryRun = args.values['dry-run'] === true
     const options: TransferOptions = {
       migrations: await readMigrations(context.config.migrationsFolder),
+      parts: [...PARTS, ...pluginParts(await loadPlugins(context.config))],
       delayMs: context.config.transferTestDelayMs,
       onProgress: progressPrinter(context),
     }

@@ -1,0 +1,16 @@
+import type { PluginSettingsGroup } from '../../services/plugins/definition.js'
+
+export const settings = {
+  name: 'Notes',
+  description: 'The example notes plugin.',
+  settings: [
+    {
+      name: 'retention_days',
+      type: 'number',
+      default: 365,
+      description: 'Notes older than this many days are removed by the daily prune_old_notes job. 0 keeps them forever.',
+      encrypted: false,
+      required: true,
+    },
+  ],
+} as const satisfies PluginSettingsGroup
