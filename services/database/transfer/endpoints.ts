@@ -47,8 +47,10 @@ export async function openFreshPglite(dataDir: string): Promise<{ session: Sessi
   }
   await mkdir(dirname(dataDir), { recursive: true })
   const lock = await acquirePgliteLock(lockPathOf(dataDir), dataDir)
-  const building = join(dirname(dataDir), `.${basename(dataDir)}.transfer-${process.pid}`)
-  await rm(building, { recursive: true, force: true })
+  const prefix = `.${basename(dataDir)}.transfer-`
+  const building = join(dirname(dataDir), `${prefix}${process.pid}`)
+  // Under the lock no other transfer builds here: any such folder is what a killed one left.
+  for (const name of await readdir(dirname(dataDir))) if (name.startsWith(prefix)) await rm(join(dirname(dataDir), name), { recursive: true, force: true })
   const session = await withLock(lock, () => pgliteSession(building), () => rm(building, { recursive: true, force: true }))
   const close = session.close
   return {

@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises'
+import { mkdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import pino from 'pino'
 import { afterAll, beforeAll, expect, it } from 'vitest'
@@ -128,9 +128,13 @@ describePostgres('npm run db -- transfer', () => {
 
     // And back: a copy of that PostgreSQL database into a new embedded one, the selection left alone.
     const copy = join(await tempDir(), 'copy')
+    // What a killed earlier copy left beside it is cleared once this one holds the lock.
+    const leftover = join(copy, '..', '.copy.transfer-99999')
+    await mkdir(leftover)
     const back = transferCli(env, ['--to', 'pglite', '--data-dir', copy])
     expect((await back.exited).code, back.output()).toBe(0)
     expect(await digestPglite(copy)).toEqual(source)
+    expect(await exists(leftover)).toBe(false)
     expect(await selectionOf(dataDir)).toBe('postgresql')
   }, 300_000)
 })
