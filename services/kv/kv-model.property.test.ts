@@ -15,8 +15,11 @@ type Outcome = { ok: unknown } | { error: string }
 type Path = { dotted: boolean; parts: string[] }
 
 const isDigits = (part: string) => /^[0-9]+$/.test(part)
-const clone = (value: unknown): JsonValue => JSON.parse(JSON.stringify(value)) as JsonValue
 const isObject = (value: unknown): value is Record<string, JsonValue> => typeof value === 'object' && value !== null && !Array.isArray(value)
+// What a JSON round trip gives (-0 as 0, plain objects), built by hand: Node 24's JSON.parse can
+// misread escaped names such as "\u0001" as "\\" (see json-text.ts), which made the model wrong.
+const clone = (value: unknown): JsonValue =>
+  Array.isArray(value) ? value.map(clone) : isObject(value) ? Object.fromEntries(Object.entries(value).map(([name, item]) => [name, clone(item)])) : value === 0 ? 0 : (value as JsonValue)
 const withEntry = (object: Record<string, JsonValue>, name: string, value: JsonValue) =>
   Object.fromEntries([...Object.entries(object).filter(([n]) => n !== name), [name, value]]) as Record<string, JsonValue>
 

@@ -1,3 +1,4 @@
+import { parseJsonText } from './json-text.js'
 import { defineEntry, type JsonValue } from './json-value.js'
 
 /*
@@ -21,7 +22,7 @@ export function toStoredText(value: JsonValue, json: string): string {
 
 /** The value for stored JSON text (jsonb's text output writes U+0001 as \u0001). */
 export function fromStoredText(text: string): JsonValue {
-  const value = JSON.parse(text) as JsonValue
+  const value = parseJsonText(text)
   return text.includes('\\u0001') ? mapStrings(value, decodeString) : value
 }
 

@@ -2,6 +2,8 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { coreError } from '../core/errors.js'
 import { errorResponses } from '../core/http/schemas.js'
+import { parseJsonText } from './json-text.js'
+import type { JsonValue } from './json-value.js'
 import type { KvService } from './service.js'
 
 // A 1 MiB value may arrive with every character \u-escaped and pretty-printed: leave room for
@@ -54,8 +56,21 @@ const routes: FastifyPluginAsyncTypebox<{ service: KvService }> = async (app, { 
   app.addHook('onRequest', app.requireAdmin)
   // Fastify refuses bodies with a "__proto__" name by default. JSON.parse keeps such a name as an
   // ordinary own property, and the store never merges values by assignment, so it is plain data here.
+  // Bodies with a backslash may hold escaped names, which V8's JSON.parse can misread (json-text.ts).
+  // Fastify's parser still answers the ones that are not JSON, with its usual error.
+  const fastifyJson = app.getDefaultJsonParser('ignore', 'ignore')
   app.removeContentTypeParser('application/json')
-  app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: BODY_LIMIT }, app.getDefaultJsonParser('ignore', 'ignore'))
+  app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: BODY_LIMIT }, (request, body, done) => {
+    const text = body.toString()
+    if (!text.includes('\\')) return fastifyJson(request, text, done)
+    let value: JsonValue
+    try {
+      value = parseJsonText(text)
+    } catch {
+      return fastifyJson(request, text, done)
+    }
+    done(null, value)
+  })
 
   app.get(
     '',
