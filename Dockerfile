@@ -38,4 +38,5 @@ EXPOSE 3000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 3000) + '/health', { signal: AbortSignal.timeout(4000) }).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 # Exec form: node is PID 1 and receives SIGTERM itself, so the graceful shutdown runs.
-CMD ["node", "dist/services/server.js"]
+# The flag is services/core/node-flags.ts's: smaller young generation, ~100 MB less resident.
+CMD ["node", "--max-semi-space-size=8", "dist/services/server.js"]

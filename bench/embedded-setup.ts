@@ -7,13 +7,14 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { SERVER_NODE_FLAGS } from '../services/core/node-flags.js'
 import { rssOf, startServer, stopAll } from './lib/processes.js'
 
 const quick = process.argv.includes('--quick')
 const ROUNDS = quick ? 1 : 3
 const SETTLE_MS = quick ? 1_000 : 5_000
-// BENCH_NODE_ARGS: extra Node flags for our server, to compare memory settings.
-const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean)
+// Production's flags, then BENCH_NODE_ARGS: extra Node flags, to compare memory settings.
+const nodeArgs = [...SERVER_NODE_FLAGS, ...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean)]
 const TOKEN = 'bench-admin-token-0123456789abcdef'
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 

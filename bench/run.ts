@@ -12,6 +12,7 @@ import { load, type LoadResult } from './lib/load.js'
 import { ROOT, rssOf, startServer, stopAll, type Server } from './lib/processes.js'
 import { machine, printReport, type PairRow, type Report } from './lib/report.js'
 import { embeddedSetup, jobsBench, settingsInitialization } from './lib/extras.js'
+import { SERVER_NODE_FLAGS } from '../services/core/node-flags.js'
 
 const quick = process.argv.includes('--quick')
 // Short rounds, many of them: on a shared machine drift then hits both sides of a ratio alike.
@@ -54,7 +55,8 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 const PROFILES = process.argv.includes('--cpu-prof') ? join(tmpdir(), `groundwork-bench-profiles-${process.pid}`) : null
 
 function ours(name: string, env: Record<string, string>, probe: '/health' | '/ready' = '/ready', imports?: string[]): Promise<Server> {
-  const nodeArgs = PROFILES ? ['--cpu-prof', `--cpu-prof-dir=${PROFILES}`] : []
+  // The flags production runs with (npm start, the image), then the profiler's.
+  const nodeArgs = [...SERVER_NODE_FLAGS, ...(PROFILES ? ['--cpu-prof', `--cpu-prof-dir=${PROFILES}`] : [])]
   return startServer(name, 'services/server.ts', { probe, imports, nodeArgs, env: { LOG_LEVEL, ADMIN_TOKEN: TOKEN, ...env } })
 }
 
