@@ -114,7 +114,7 @@ async function openPglite(config: Config): Promise<DatabaseConnection> {
     pglite: opened,
     onTrouble: () => undefined,
     async ping(timeoutMs) {
-      pinging ??= db.execute(sql`select 1`).finally(() => (pinging = null))
+      pinging ??= opened.query('select 1').finally(() => (pinging = null))
       try {
         await withTimeout(pinging, timeoutMs, (ms) => `The embedded database in ${dataDir} did not answer within ${ms} ms: a long transaction may be holding its only connection.`)
       } catch (error) {
