@@ -4,7 +4,7 @@ import type { CliContext } from '../context.js'
 const WIDTH = 30
 
 /** A bar per table redrawn in place on a terminal; one line per table (and per step) otherwise, so logs stay readable. */
-export function progressPrinter(context: CliContext): (progress: Progress) => void {
+export function progressPrinter(context: Pick<CliContext, 'interactive' | 'print'>, write: (text: string) => void = (text) => void process.stdout.write(text)): (progress: Progress) => void {
   if (!context.interactive) {
     return (progress) => {
       if (progress.kind === 'table') context.print(`copying ${progress.table} (${progress.rows} rows)`)
@@ -15,7 +15,7 @@ export function progressPrinter(context: CliContext): (progress: Progress) => vo
   }
   let open = false
   const end = () => {
-    if (open) process.stdout.write('\n')
+    if (open) write('\n')
     open = false
   }
   return (progress) => {
@@ -24,7 +24,7 @@ export function progressPrinter(context: CliContext): (progress: Progress) => vo
       const share = progress.rows === 0 ? 1 : Math.min(1, copied / progress.rows)
       const filled = Math.round(share * WIDTH)
       if (progress.kind === 'table') end()
-      process.stdout.write(`\r${progress.table.padEnd(28)} [${'#'.repeat(filled)}${'-'.repeat(WIDTH - filled)}] ${copied}/${progress.rows}`)
+      write(`\r${progress.table.padEnd(28)} [${'#'.repeat(filled)}${'-'.repeat(WIDTH - filled)}] ${copied}/${progress.rows}`)
       open = true
       return
     }
