@@ -1,0 +1,35 @@
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { expect, it } from 'vitest'
+import { describePostgres, tempDir } from '../../../test/helpers/app.js'
+import { databaseForTest } from '../../../test/helpers/apps.js'
+import { dbCli } from '../../../test/helpers/cli.js'
+import { digestPglite } from '../../../test/helpers/transfer-data.js'
+import { SELECTION_VERSION, writeSelection } from '../selection-file.js'
+import { EXIT } from './command.js'
+
+const selectionIn = async (dir: string, file = 'db.selection.json') => JSON.parse(await readFile(join(dir, file), 'utf8')).type as string
+
+describePostgres('db transfer --to pglite into the installation\'s own folder', () => {
+  it('creates persistent_data/pglite, switches the selection to it keeping the old one as .bak, and says how to go back', async () => {
+    const database = await databaseForTest()
+    const dataDir = await tempDir()
+    const env = { ...database.env, PERSISTENT_DATA_DIR: dataDir }
+    await writeSelection(dataDir, { type: 'postgresql', selectedAt: new Date().toISOString(), version: SELECTION_VERSION })
+    expect((await dbCli(env, ['up'])).code).toBe(EXIT.ok)
+    await database.query(`insert into kv_entries (key, value) select 'k' || g, to_jsonb(g) from generate_series(1, 300) g`)
+
+    const run = await dbCli(env, ['transfer', '--to', 'pglite'])
+    expect(run.code, run.err).toBe(EXIT.ok)
+    expect(await selectionIn(dataDir)).toBe('pglite')
+    expect(await selectionIn(dataDir, 'db.selection.json.bak')).toBe('postgresql')
+    expect(run.out).toContain('"mv" it back to return to PostgreSQL')
+    expect((await digestPglite(join(dataDir, 'pglite'))).kv_entries!.rows).toBe(300)
+
+    // A second run finds the folder in use and changes nothing.
+    const again = await dbCli(env, ['transfer', '--to', 'pglite'])
+    expect(again.code).toBe(EXIT.failed)
+    expect(again.err).toContain('is not empty')
+    expect(await selectionIn(dataDir)).toBe('pglite')
+  })
+})
