@@ -88,5 +88,12 @@ describePostgres('db backup and restore on PostgreSQL', () => {
     expect(refused.code).toBe(EXIT.failed)
     expect(refused.err).toContain("restored only into an empty database")
     expect(await target.query(digest)).toEqual(await source.query(digest))
+
+    // The same file loads into a new embedded database too: a local copy of production.
+    const embeddedEnv = { DB_TYPE: 'pglite', PERSISTENT_DATA_DIR: await tempDir() }
+    const intoPglite = await dbCli(embeddedEnv, ['restore', file])
+    expect(intoPglite.code, intoPglite.err).toBe(EXIT.ok)
+    const status = JSON.parse((await dbCli(embeddedEnv, ['status', '--json'])).out)
+    expect(status.tables).toContainEqual({ table: 'public.kv_entries', rows: 500 })
   })
 })

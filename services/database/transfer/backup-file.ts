@@ -66,6 +66,19 @@ export class BackupWriter {
   }
 }
 
+/** True when `path` is a gzipped logical backup (it starts with the magic line), false for anything else. */
+export async function isLogicalBackup(path: string): Promise<boolean> {
+  const stream = createReadStream(path).pipe(createGunzip())
+  try {
+    for await (const chunk of stream) return (chunk as Buffer).subarray(0, MAGIC.length).toString() === MAGIC
+    return false
+  } catch {
+    return false
+  } finally {
+    stream.destroy()
+  }
+}
+
 /**
  * Reads a backup from start to end, handing each frame to `onFrame` (which may be slow: reading
  * waits), and checks everything the file can check by itself: the gzip CRC, the framing, each

@@ -5,7 +5,9 @@ import { resolve } from 'node:path'
 import { pgliteLockPath } from '../../connection.js'
 import { pgliteLockHolder } from '../../pglite-lock.js'
 import { restoreLogicalBackup } from '../../transfer/logical-backup.js'
+import { isLogicalBackup } from '../../transfer/backup-file.js'
 import { CliError, EXIT, type Command } from '../command.js'
+import type { CliContext } from '../context.js'
 import { restoreEmbedded } from '../embedded-restore.js'
 
 export const restore: Command = {
@@ -23,9 +25,11 @@ export const restore: Command = {
   positionals: [{ name: 'file', required: true, description: 'a backup made by "npm run db -- backup"' }],
   async run(context, args) {
     const type = await context.selectedType()
-    if (type === 'postgresql') {
-      const file = resolve(args.positionals[0]!)
-      const connection = await context.openSelected()
+    const file = resolve(args.positionals[0]!)
+    // A logical backup (from PostgreSQL, or of the embedded database) loads into either kind.
+    if (type === 'postgresql' || (await isLogicalBackup(file))) {
+      if (type === 'pglite') await refuseWhileHeld(context)
+      const connection = await context.openSelected({ create: true })
       try {
         const restored = await restoreLogicalBackup(file, connection.db, { migrationsFolder: context.config.migrationsFolder, parts: [...PARTS, ...pluginParts(await loadPlugins(context.config))] })
         context.print(`restored ${file} into ${connection.description}: ${restored.rows} rows in ${restored.tables} tables, checked`)
@@ -35,9 +39,7 @@ export const restore: Command = {
       context.print('start the server: it applies any newer migrations at startup')
       return EXIT.ok
     }
-    const holder = await pgliteLockHolder(pgliteLockPath(context.config))
-    if (holder) throw new CliError(`The embedded database is in use by ${holder.who}: stop the server first, then run the restore again. Nothing was changed.`)
-    const file = resolve(args.positionals[0]!)
+    await refuseWhileHeld(context)
     const restored = await restoreEmbedded(context.config, file)
     const rows = restored.counts.reduce((sum, count) => sum + (count.rows ?? 0), 0)
     context.print(`restored ${file}: ${restored.migrations} migrations, ${rows} rows in ${restored.counts.length} tables`)
@@ -45,4 +47,9 @@ export const restore: Command = {
     context.print('start the server: it applies any newer migrations at startup')
     return EXIT.ok
   },
+}
+
+async function refuseWhileHeld(context: CliContext): Promise<void> {
+  const holder = await pgliteLockHolder(pgliteLockPath(context.config))
+  if (holder) throw new CliError(`The embedded database is in use by ${holder.who}: stop the server first, then run the restore again. Nothing was changed.`)
 }
