@@ -23,7 +23,7 @@ export interface Path {
 
 // An array whose last index is i serializes to at least 2i + 3 bytes ("[0,0,…,0]"), so a larger
 // index cannot fit: refuse it before allocating the gap.
-const MAX_INDEX = Math.floor((MAX_VALUE_BYTES - 3) / 2)
+export const MAX_INDEX = Math.floor((MAX_VALUE_BYTES - 3) / 2)
 
 export function parsePath(path: PathInput): Path {
   if (typeof path === 'string') {

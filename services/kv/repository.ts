@@ -21,12 +21,74 @@ export async function findValue(db: Executor, key: string): Promise<string | und
 
 /** Stores `json` under `key`, replacing any value; returns the stored text. */
 export async function upsertValue(db: Executor, key: string, json: string): Promise<string> {
-  const rows = await db
+  let query = upsertQueries.get(db)
+  if (!query) upsertQueries.set(db, (query = prepareUpsert(db)))
+  const rows = await query.execute({ key, json })
+  return rows[0]!.value
+}
+
+// Prepared like the read: every PUT without a path runs it.
+const upsertQueries = new WeakMap<Executor, ReturnType<typeof prepareUpsert>>()
+const prepareUpsert = (db: Executor) =>
+  db
     .insert(kvEntries)
-    .values({ key, value: sql`${json}::jsonb` })
+    .values({ key: sql.placeholder('key'), value: sql`${sql.placeholder('json')}::jsonb` })
     .onConflictDoUpdate({ target: kvEntries.key, set: { value: sql`excluded.value`, updatedAt: sql`now()` } })
     .returning({ value: valueText })
-  return rows[0]!.value
+    .prepare('kv_upsert_value')
+
+export interface PathWrite {
+  /** Every part of the path. */
+  path: string[]
+  /** The parts before the last: where the container that receives the value must already be. */
+  parent: string[]
+  /** The last part as an array index, or null when it is not all digits (or too large to be one). */
+  index: number | null
+  /** The stored JSON text of the value to write. */
+  json: string
+  /** The largest stored text (jsonb's own output) the write may produce. */
+  maxBytes: number
+}
+
+/**
+ * The common path write in one statement: when the container that receives the value is already
+ * there (an object, or an array the index falls inside), jsonb_set does exactly what writeAt does,
+ * and the UPDATE's row lock keeps concurrent writes from losing each other's changes. Returns the
+ * stored text, or undefined when the key is missing or the write needs more than jsonb_set does
+ * (containers to create, an array to pad, a conflict to report, a size to measure exactly): the
+ * caller then does it in JavaScript under a lock. Nothing is written in that case.
+ *
+ * Every check sits in one CASE, so jsonb_set never runs where it would raise an error. jsonb's
+ * text output is never shorter than JSON.stringify's, so a result under `maxBytes` here is under
+ * the limit there too; one over it goes the exact way.
+ */
+export async function writeAtPathInPlace(db: Executor, key: string, write: PathWrite): Promise<string | undefined> {
+  let query = writeAtQueries.get(db)
+  if (!query) writeAtQueries.set(db, (query = prepareWriteAt(db)))
+  const rows = await query.execute({ key, ...write })
+  return rows[0]?.value
+}
+
+const writeAtQueries = new WeakMap<Executor, ReturnType<typeof prepareWriteAt>>()
+const prepareWriteAt = (db: Executor) => {
+  const next = sql`jsonb_set(${kvEntries.value}, ${sql.placeholder('path')}::text[], ${sql.placeholder('json')}::jsonb)`
+  const container = sql`(${kvEntries.value} #> ${sql.placeholder('parent')}::text[])`
+  return db
+    .update(kvEntries)
+    .set({ value: next, updatedAt: sql`now()` })
+    .where(
+      and(
+        eq(kvEntries.key, sql.placeholder('key')),
+        sql`case
+          when jsonb_typeof(${container}) = 'object'
+            or (jsonb_typeof(${container}) = 'array' and ${sql.placeholder('index')}::integer < jsonb_array_length(${container}))
+          then octet_length(${next}::text) <= ${sql.placeholder('maxBytes')}::integer
+          else false
+        end`,
+      ),
+    )
+    .returning({ value: valueText })
+    .prepare('kv_write_at_path')
 }
 
 /**

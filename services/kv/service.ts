@@ -1,10 +1,10 @@
 import type { Database, Executor } from '../database/connection.js'
 import { kvError } from './errors.js'
-import { checkSize, toJsonValue, type JsonValue } from './json-value.js'
+import { MAX_VALUE_BYTES, checkSize, toJsonValue, type JsonValue } from './json-value.js'
 import { checkKey, checkLimit, decodeCursor, encodeCursor, isPossiblePrefix } from './keys.js'
 import { fromStoredText, toStoredText } from './nul-escape.js'
-import { parsePath, readAt, writeAt, type PathInput } from './path.js'
-import { deleteEntry, findValue, listKeys, lockValue, updateValue, upsertValue } from './repository.js'
+import { MAX_INDEX, parsePath, readAt, writeAt, type Path, type PathInput } from './path.js'
+import { deleteEntry, findValue, listKeys, lockValue, updateValue, upsertValue, writeAtPathInPlace, type PathWrite } from './repository.js'
 
 export interface ListOptions {
   /** Only keys that start with this text (taken literally: no wildcards). */
@@ -53,10 +53,18 @@ export class KvService {
     const parsed = path === undefined ? null : parsePath(path)
     const piece = toJsonValue(value)
     if (!parsed) return fromStoredText(await upsertValue(db, key, storable(piece, 'The value')))
-    return db.transaction(async (tx) => {
+    const inPlace = inPlaceWrite(parsed, piece)
+    const write = async (tx: Executor) => {
+      const written = inPlace && (await writeAtPathInPlace(tx, key, inPlace))
+      if (written) return fromStoredText(written)
       const next = writeAt(fromStoredText(await lockValue(tx, key)), parsed, piece)
       return fromStoredText(await updateValue(tx, key, storable(next, `The value of "${key}" after setting ${parsed.shown}`)))
-    })
+    }
+    // In a caller's transaction, a savepoint keeps a failed write from aborting the caller's work.
+    if (db !== this.getDb()) return db.transaction(write)
+    // On its own, the one-statement write needs no transaction; the other way takes one for its lock.
+    const written = inPlace && (await writeAtPathInPlace(db, key, inPlace))
+    return written ? fromStoredText(written) : db.transaction(write)
   }
 
   /** Removes `key`. Throws kv_not_found when there is nothing to remove. */
@@ -76,6 +84,26 @@ export class KvService {
     const more = keys.length > limit
     if (more) keys.length = limit
     return { keys, nextCursor: more ? encodeCursor(keys.at(-1)!) : null }
+  }
+}
+
+/**
+ * The arguments of the one-statement path write, or null where only the JavaScript way applies:
+ * names holding U+0000 or U+0001 are stored escaped (nul-escape.ts), and U+0000 cannot travel as
+ * text at all.
+ */
+function inPlaceWrite(path: Path, piece: JsonValue): PathWrite | null {
+  const parts = path.steps.map((step) => step.key)
+  // eslint-disable-next-line no-control-regex -- the two characters the stored form escapes
+  if (parts.some((part) => /[\u0000\u0001]/.test(part))) return null
+  const last = path.steps.at(-1)!
+  const json = JSON.stringify(piece)
+  return {
+    path: parts,
+    parent: parts.slice(0, -1),
+    index: last.index !== null && last.index <= MAX_INDEX ? last.index : null,
+    json: toStoredText(piece, json),
+    maxBytes: MAX_VALUE_BYTES,
   }
 }
 
