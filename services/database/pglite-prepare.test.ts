@@ -1,7 +1,8 @@
-import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises'
+import { spawn } from 'node:child_process'
+import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { AUTH, describePostgres, exists, type TestApp } from '../../test/helpers/app.js'
+import { AUTH, describePostgres, exists, tempDir, type TestApp } from '../../test/helpers/app.js'
 import { appForTest, databaseForTest, eventually, postSetup } from '../../test/helpers/apps.js'
 import { REAL_TAGS } from '../../test/helpers/migrations.js'
 import { loadConfig } from '../core/config.js'
@@ -23,20 +24,30 @@ async function preparedApp(): Promise<TestApp> {
   return t
 }
 
-/** This process's children that are creating an embedded database (Linux /proc). */
-async function creatingChildren(): Promise<number[]> {
+/** The children of `parent` (this process by default) that are creating an embedded database (Linux /proc). */
+async function creatingChildren(parent = process.pid): Promise<number[]> {
   const pids: number[] = []
   for (const name of await readdir('/proc')) {
     if (!/^\d+$/.test(name)) continue
     try {
       const stat = await readFile(`/proc/${name}/stat`, 'utf8')
       const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
-      if (ppid === process.pid && (await readFile(`/proc/${name}/cmdline`, 'utf8')).includes('pglite-create-child')) pids.push(Number(name))
+      if (ppid === parent && (await readFile(`/proc/${name}/cmdline`, 'utf8')).includes('pglite-create-child')) pids.push(Number(name))
     } catch {
       // Gone meanwhile.
     }
   }
   return pids
+}
+
+/** Alive and not a zombie. */
+async function isRunning(pid: number): Promise<boolean> {
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8')
+    return !['Z', 'X'].includes(stat.charAt(stat.lastIndexOf(')') + 2))
+  } catch {
+    return false
+  }
 }
 
 /** The database the setup left works: fully migrated, and a KV value written reads back. */
@@ -109,6 +120,23 @@ describe('preparing the embedded database while no database is chosen', () => {
     await expectWorkingDatabase(t)
   })
 
+  it('is prepared again after a setup that used it failed, and the retry uses the new one', { timeout: 300_000 }, async () => {
+    const t = await preparedApp()
+    // A folder where the selection file goes: the setup fails after the prepared folder moved in.
+    await mkdir(join(t.dataDir, 'db.selection.json'))
+    const failed = await postSetup(t, 'pglite')
+    expect(failed.statusCode).toBe(500)
+    expect(failed.json()).toMatchObject({ error: 'persistent_data_unwritable' })
+    expect(await exists(join(t.dataDir, 'pglite'))).toBe(false)
+    await eventually('a new background preparation', () => exists(stampOf(t)), Boolean, 150_000)
+    await rm(join(t.dataDir, 'db.selection.json'), { recursive: true })
+    const res = await postSetup(t, 'pglite')
+    expect(res.statusCode).toBe(200)
+    expect(t.logs.filter((line) => line.includes('using the embedded database prepared in the background'))).toHaveLength(2)
+    expect(logged(t, 'creating a fresh one')).toBe(false)
+    await expectWorkingDatabase(t)
+  })
+
   it('stops when the server closes: the child is killed and the folder removed', SLOW, async () => {
     const t = await appForTest(PREPARE)
     await t.app.ready()
@@ -145,6 +173,23 @@ describe('preparing the embedded database while no database is chosen', () => {
     await t.app.ready()
     expect(await creatingChildren()).toEqual([])
     expect(await exists(stagingOf(t))).toBe(false)
+  })
+})
+
+describe('the child creating the embedded database', () => {
+  it('exits when the process that started it is killed, rather than finish into a folder nobody owns', SLOW, async () => {
+    const dir = await tempDir()
+    const script = `import { createPgliteDataDir } from ${JSON.stringify(join(import.meta.dirname, 'pglite-create.ts'))}
+import { loadConfig } from ${JSON.stringify(join(import.meta.dirname, '../core/config.ts'))}
+await createPgliteDataDir(${JSON.stringify(join(dir, 'pglite'))}, loadConfig({ PERSISTENT_DATA_DIR: ${JSON.stringify(dir)} }))`
+    const parent = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: 'ignore' })
+    const exited = new Promise((resolve) => parent.once('exit', resolve))
+    const [child] = await eventually('the child creating the database', () => creatingChildren(parent.pid!), (pids) => pids.length === 1)
+    parent.kill('SIGKILL')
+    await exited
+    await eventually('the orphaned child to exit', () => isRunning(child!), (running) => !running)
+    // initdb builds in memory and writes the folder at its end: an orphan that went on would leave one.
+    expect(await readdir(dir)).toEqual([])
   })
 })
 
