@@ -128,7 +128,8 @@ export class PglitePreparation implements PreparedSource {
       this.lock = await acquirePgliteLock(preparedLockPath(this.config), dir)
     } catch (error) {
       // Another server on this PERSISTENT_DATA_DIR prepares already, or the folder is not writable (the setup will say so).
-      this.log.info(`not preparing the embedded database in the background: ${messageOf(error)}`)
+      const why = isServiceError(error) && error.code === 'database_locked' ? `another process on this PERSISTENT_DATA_DIR is preparing it (${preparedLockPath(this.config)})` : (fileSystemCode(error) ?? messageOf(error))
+      this.log.info(`not preparing the embedded database in the background: ${why}; choosing it in the setup creates it then`)
       return null
     }
     const started = performance.now()
