@@ -32,6 +32,12 @@ describe('loadConfig', () => {
     }
   })
 
+  it('prepares the embedded database in the background unless PGLITE_PREPARE=false', () => {
+    expect(loadConfig({}).pglite.prepare).toBe(true)
+    expect(loadConfig({ PGLITE_PREPARE: 'false' }).pglite.prepare).toBe(false)
+    expect(() => loadConfig({ PGLITE_PREPARE: 'no' })).toThrow('PGLITE_PREPARE: expected one of true, false, got "no"')
+  })
+
   it('puts persistent_data/ and drizzle/ at the project root, whatever the working directory', () => {
     const root = findProjectRoot()
     const cwd = process.cwd()

@@ -59,6 +59,11 @@ export interface Config {
 export interface PgliteConfig {
   /** PGLITE_SHARED_BUFFERS, a PostgreSQL memory size (e.g. 16MB): most of the embedded database's resident memory. */
   sharedBuffers: string
+  /**
+   * PGLITE_PREPARE: while no database is chosen, create the embedded database in the background
+   * (a child process peaking near 900 MB), so that choosing it in the wizard takes a fraction of a second.
+   */
+  prepare: boolean
 }
 
 export class ConfigError extends Error {
@@ -143,6 +148,7 @@ export function loadConfig(env: Env = process.env, root: string = findProjectRoo
     transferTestDelayMs: read.integer('GROUNDWORK_TRANSFER_TEST_DELAY_MS', 0, 0, 60_000),
     pglite: {
       sharedBuffers: read.memorySize('PGLITE_SHARED_BUFFERS', '16MB', 1024, 1024 * 1024),
+      prepare: read.choice('PGLITE_PREPARE', ['true', 'false'] as const, 'true') === 'true',
     },
   }
 

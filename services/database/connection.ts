@@ -13,6 +13,7 @@ import { describeConnectionError } from './connection-errors.js'
 import { fileSystemCode, isPersistentDataProblem, unwritable } from './persistent-data.js'
 import { acquirePgliteLock } from './pglite-lock.js'
 import { createPgliteDataDir, pgliteStartParams } from './pglite-create.js'
+import type { PreparedSource } from './pglite-prepare.js'
 import { PgListener, quoteChannel, type NotificationHandler } from './pg-listener.js'
 import { describeTarget, resolvePostgresSettings } from './postgres-settings.js'
 import { ReplicaSet } from './replicas.js'
@@ -69,11 +70,16 @@ export function pgliteLockPath(config: Config): string {
   return join(config.persistentDataDir, 'pglite.lock')
 }
 
-export async function openConnection(type: DatabaseType, config: Config, log: FastifyBaseLogger): Promise<DatabaseConnection> {
-  return type === 'pglite' ? openPglite(config) : openPostgres(config, log)
+export interface OpenOptions {
+  /** PGlite: where a missing data folder may come from before it is created (the background preparation). */
+  prepared?: PreparedSource | null
 }
 
-async function openPglite(config: Config): Promise<DatabaseConnection> {
+export async function openConnection(type: DatabaseType, config: Config, log: FastifyBaseLogger, options: OpenOptions = {}): Promise<DatabaseConnection> {
+  return type === 'pglite' ? openPglite(config, log, options.prepared ?? null) : openPostgres(config, log)
+}
+
+async function openPglite(config: Config, log: FastifyBaseLogger, prepared: PreparedSource | null): Promise<DatabaseConnection> {
   const dataDir = pgliteDataDir(config)
   const lockPath = pgliteLockPath(config)
   let lock
@@ -88,10 +94,15 @@ async function openPglite(config: Config): Promise<DatabaseConnection> {
   let migratedAtCreation: string[] = []
   try {
     createdFresh = await isMissingOrEmpty(dataDir)
-    if (createdFresh) migratedAtCreation = await createPgliteDataDir(dataDir, config)
-    // Not PGlite.create(): on failure it keeps the instance, and with it the files it had open.
-    client = new PGlite(dataDir, { startParams: pgliteStartParams(config.pglite) })
-    await client.waitReady
+    const applied = createdFresh && prepared ? await prepared.claim(dataDir) : null
+    if (applied) client = (await openPrepared(dataDir, config, applied, log)) ?? undefined
+    if (client) migratedAtCreation = applied!
+    else {
+      if (createdFresh) migratedAtCreation = await createPgliteDataDir(dataDir, config)
+      // Not PGlite.create(): on failure it keeps the instance, and with it the files it had open.
+      client = new PGlite(dataDir, { startParams: pgliteStartParams(config.pglite) })
+      await client.waitReady
+    }
   } catch (error) {
     if (client) closeFailedPglite(client)
     if (createdFresh) await rm(dataDir, { recursive: true, force: true })
@@ -194,6 +205,29 @@ async function openPostgres(config: Config, log: FastifyBaseLogger): Promise<Dat
       await listener.close()
       await pool.end()
     },
+  }
+}
+
+/**
+ * Opens a data folder just moved in from the background preparation and checks that it holds the
+ * migrations its stamp says. Anything wrong (a damaged folder fails to start, or aborts inside
+ * WASM) removes it and answers null: the caller then creates a fresh one, as without preparation.
+ */
+async function openPrepared(dataDir: string, config: Config, applied: string[], log: FastifyBaseLogger): Promise<PGlite | null> {
+  let client: PGlite | undefined
+  try {
+    client = new PGlite(dataDir, { startParams: pgliteStartParams(config.pglite) })
+    await client.waitReady
+    const journal = await client.query<{ n: number }>('select count(*)::int as n from drizzle.__drizzle_migrations')
+    const found = journal.rows[0]?.n
+    if (found !== applied.length) throw new Error(`its migrations journal holds ${found} migrations where its stamp says ${applied.length}`)
+    return client
+  } catch (error) {
+    if (client?.ready) await client.close().catch(() => undefined)
+    else if (client) closeFailedPglite(client)
+    await rm(dataDir, { recursive: true, force: true })
+    log.warn({ err: error }, `the embedded database prepared in the background did not open (${fileSystemCode(error) ?? messageOf(error)}); creating a fresh one instead`)
+    return null
   }
 }
 

@@ -18,6 +18,7 @@ import type { NotificationHandler } from './pg-listener.js'
 import type { PluginStatus } from '../plugins/schemas.js'
 import { SELECTION_VERSION, writeSelection } from './selection-file.js'
 import { databaseError } from './errors.js'
+import { PglitePreparation, removeStalePreparation } from './pglite-prepare.js'
 
 /** What /ready answers with when the database is not ready. */
 export interface Problem {
@@ -54,6 +55,8 @@ export class DatabaseService {
   private setupAttempt: Promise<unknown> | null = null
   private plugins: () => PluginStatus[] = () => []
   private adminSocket: Promise<WireServer | null> | null = null
+  /** The embedded database being created in the background while nothing is chosen (PGLITE_PREPARE). */
+  private preparation: PglitePreparation | null = null
 
   constructor(
     private readonly config: Config,
@@ -155,8 +158,10 @@ export class DatabaseService {
     if (choice.kind === 'invalid') return this.invalidSelection(choice.message)
     if (choice.kind === 'none') {
       this.log.info('no database is set up yet: open /setup to choose one')
+      this.prepareEmbedded()
       return
     }
+    await removeStalePreparation(this.config, this.log)
     this.configure(choice.type, choice.source, choice.selectedAt)
     void this.connectInBackground()
   }
@@ -198,7 +203,7 @@ export class DatabaseService {
     try {
       const files = await readMigrations(this.config.migrationsFolder)
       this.refuseIfClosed(NOT_RECORDED)
-      connection = await openConnection(type, this.config, this.log)
+      connection = await openConnection(type, this.config, this.log, { prepared: type === 'pglite' ? this.preparation : null })
       this.refuseIfClosed(NOT_RECORDED)
       for (const tag of connection.migratedAtCreation) this.log.info({ migration: tag }, 'applied migration')
       const result = await initializeDatabase(connection.db, type, files, (tag) => this.log.info({ migration: tag }, 'applied migration'))
@@ -216,6 +221,8 @@ export class DatabaseService {
       const { db } = connection
       this.becomeReady(connection, result)
       connection = null
+      // Chosen: a preparation still running (PostgreSQL was chosen) is of no more use.
+      await this.stopPreparation()
       const failed = await this.lifecycle.databaseReady(db)
       this.log.info({ type, migrations: result.appliedNow.length }, 'database set up')
       return {
@@ -229,8 +236,21 @@ export class DatabaseService {
       }
     } catch (error) {
       if (connection) await this.discard(connection)
+      // The setup may have used the prepared folder up: prepare another for the next attempt.
+      if (type === 'pglite' && this.type === null && !this.isClosed()) this.prepareEmbedded()
       throw this.explain(error, type)
     }
+  }
+
+  private prepareEmbedded(): void {
+    if (!this.config.pglite.prepare || this.preparation?.inUse()) return
+    this.preparation = PglitePreparation.start(this.config, this.log)
+  }
+
+  private async stopPreparation(): Promise<void> {
+    const preparation = this.preparation
+    this.preparation = null
+    await preparation?.stop()
   }
 
   /** close() may run during any await of a setup: the setup must then let go of what it opened. */
@@ -250,6 +270,7 @@ export class DatabaseService {
     this.probeTimer = null
     await this.attempt?.catch(() => undefined)
     await this.setupAttempt
+    await this.stopPreparation()
     // Services stop while the connection still works, so they can finish what they were doing.
     this.stoppingServices = true
     await this.lifecycle.stopAll()

@@ -3,6 +3,7 @@ import { readdir, readlink, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it, onTestFinished, type TestContext } from 'vitest'
 import { AUTH, buildTestApp, exists, tempDir, type TestApp } from '../../test/helpers/app.js'
+import { eventually } from '../../test/helpers/apps.js'
 import { messageOf } from '../core/errors.js'
 import { PGLITE_SPACE_MB, unwritable } from './persistent-data.js'
 
@@ -59,6 +60,21 @@ describe('an embedded setup on a full disk', () => {
     expect(res.body).not.toContain('undefined')
     expect(t.app.database.status()).toMatchObject({ configured: false, setup_in_progress: false })
     expect(await readdir(dataDir)).toEqual([])
+  }, 180_000)
+})
+
+describe('an embedded setup on a full disk, with the background preparation on', () => {
+  it('the preparation fails and leaves nothing, and the setup answers 507 persistent_data_full as without it', async (ctx) => {
+    const dataDir = await mounted(ctx, ['-t', 'tmpfs', '-o', 'size=10m', 'tmpfs'])
+    const t = await buildTestApp({ PGLITE_PREPARE: 'true' }, { dataDir })
+    apps.push(t)
+    await t.ready()
+    await eventually('the preparation failing', () => t.logs.some((line) => line.includes('could not prepare the embedded database in the background')), Boolean, 150_000)
+    expect(await readdir(dataDir)).toEqual([])
+    const res = await setup(t)
+    expect(res.statusCode).toBe(507)
+    expect(res.json()).toMatchObject({ error: 'persistent_data_full' })
+    expect(await openFilesUnder(dataDir)).toEqual([])
   }, 180_000)
 })
 

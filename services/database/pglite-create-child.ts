@@ -13,6 +13,12 @@ if (!dataDir || !startParams || !migrationsFolder) {
   process.stderr.write('usage: pglite-create-child <data folder> <start parameters as JSON> <migrations folder>\n')
   process.exit(2)
 }
+// A parent that died (killed, crashed) closes the IPC channel: stop at once rather than keep
+// writing into a folder that the next server removes and rebuilds.
+let finished = false
+process.on('disconnect', () => {
+  if (!finished) process.exit(1)
+})
 try {
   const files = await readMigrations(migrationsFolder)
   const client = new PGlite(dataDir, { startParams: JSON.parse(startParams) as string[] })
@@ -23,6 +29,7 @@ try {
     await client.exec(getConstructionPlans(BOSS_SCHEMA))
     await client.close()
     await new Promise((resolve) => process.send!({ applied: appliedNow }, resolve))
+    finished = true
     process.disconnect()
   } finally {
     if (!client.closed) await client.close().catch(() => undefined)

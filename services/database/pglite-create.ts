@@ -17,12 +17,13 @@ export function pgliteStartParams(config: PgliteConfig): string[] {
  * server neither holds their memory afterwards (~900 MB that PGlite never returns; opening the
  * finished folder costs a fraction) nor blocks its event loop for seconds while probes wait.
  * Resolves to the tags it applied; the server then migrates as on every start and finds nothing pending.
+ * Aborting `signal` kills the child (what it wrote in dataDir is then the caller's to remove).
  */
-export async function createPgliteDataDir(dataDir: string, config: Config): Promise<string[]> {
+export async function createPgliteDataDir(dataDir: string, config: Config, options: { signal?: AbortSignal } = {}): Promise<string[]> {
   const child = fileURLToPath(new URL(`./pglite-create-child${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url))
   // Under tsx (npm start, tests) the child is TypeScript too; the built server runs plain .js.
   const execArgv = child.endsWith('.ts') ? ['--import', 'tsx'] : []
-  const process = fork(child, [dataDir, JSON.stringify(pgliteStartParams(config.pglite)), config.migrationsFolder], { execArgv, stdio: ['ignore', 'ignore', 'pipe', 'ipc'] })
+  const process = fork(child, [dataDir, JSON.stringify(pgliteStartParams(config.pglite)), config.migrationsFolder], { execArgv, stdio: ['ignore', 'ignore', 'pipe', 'ipc'], signal: options.signal, killSignal: 'SIGKILL' })
   let stderr = ''
   let failure: { message?: string; code?: string; errno?: number; service?: boolean; details?: Record<string, unknown> } | undefined
   let applied: string[] = []

@@ -30,9 +30,13 @@ export async function removeTempDirs(): Promise<void> {
   await Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true })))
 }
 
-/** No plugin folder: a test that wants plugins passes `config: { pluginsFolder }` (see test/fixtures/plugins/). */
+/**
+ * No plugin folder: a test that wants plugins passes `config: { pluginsFolder }` (see test/fixtures/plugins/).
+ * No background preparation of the embedded database either (a ~900 MB child for every unconfigured
+ * app): the tests of it pass PGLITE_PREPARE=true.
+ */
 export function testConfig(env: Record<string, string | undefined> = {}): Config {
-  return { ...loadConfig({ LOG_LEVEL: 'silent', ADMIN_TOKEN: TEST_ADMIN_TOKEN, ...env }), pluginsFolder: null }
+  return { ...loadConfig({ LOG_LEVEL: 'silent', ADMIN_TOKEN: TEST_ADMIN_TOKEN, PGLITE_PREPARE: 'false', ...env }), pluginsFolder: null }
 }
 
 export interface TestApp {
