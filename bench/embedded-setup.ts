@@ -11,11 +11,10 @@ import { access, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { SERVER_NODE_FLAGS } from '../services/core/node-flags.js'
-import { rssOf, startServer, stopAll } from './lib/processes.js'
+import { settledRssOf, startServer, stopAll } from './lib/processes.js'
 
 const quick = process.argv.includes('--quick')
 const ROUNDS = quick ? 1 : 3
-const SETTLE_MS = quick ? 1_000 : 5_000
 // Production's flags, then BENCH_NODE_ARGS: extra Node flags, to compare memory settings.
 const nodeArgs = [...SERVER_NODE_FLAGS, ...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean)]
 const TOKEN = 'bench-admin-token-0123456789abcdef'
@@ -76,12 +75,10 @@ async function round(which: Case): Promise<Round> {
     done = true
     await probing
     if (res.status !== 200) throw failed(`POST /api/db/setup (pglite) answered ${res.status}: ${await res.text()}`)
-    await sleep(SETTLE_MS)
-    const { rssMb: settledMb, peakMb } = rssOf(server.child.pid!)!
+    const { rssMb: settledMb, peakMb } = await settledRssOf(server.child.pid!)
     await server.stop()
     const again = await startServer('ours (pglite, restarted)', 'services/server.ts', { probe: '/ready', env, nodeArgs })
-    await sleep(SETTLE_MS)
-    const idleMb = rssOf(again.child.pid!)!.rssMb
+    const idleMb = (await settledRssOf(again.child.pid!)).rssMb
     await again.stop()
     return { setupMs, peakMb, settledMb, probes, idleMb }
   } finally {

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createTestDatabase, postgresReachable, type TestDatabase } from '../test/helpers/postgres.js'
 import { load, type LoadResult } from './lib/load.js'
-import { ROOT, rssOf, startServer, stopAll, type Server } from './lib/processes.js'
+import { ROOT, rssOf, settledRssOf, startServer, stopAll, type Server } from './lib/processes.js'
 import { machine, printReport, type PairRow, type Report } from './lib/report.js'
 import { embeddedSetup, jobsBench, settingsInitialization } from './lib/extras.js'
 import { SERVER_NODE_FLAGS } from '../services/core/node-flags.js'
@@ -266,14 +266,26 @@ async function startupAndMemory(report: Report, pgDb: TestDatabase, liteDir: str
     return ms
   }
   const idle = (kind: string) => async (server: Server) => {
-    await new Promise((r) => setTimeout(r, quick ? 500 : 3_000))
-    report.idle.push({ kind, ...rssOf(server.child.pid!)! })
+    report.idle.push({ kind, ...(await settledRssOf(server.child.pid!)) })
   }
   report.bareStartMs = median(await times('bare Fastify', () => bare('bare', 'bare.ts')))
   report.startup.push({ kind: 'any', state: 'unconfigured', ms: await times('unconfigured', async () => ours('ours (unconfigured)', { PERSISTENT_DATA_DIR: await tempDir() }, '/health')) })
   const pgDir = await tempDir()
   report.startup.push({ kind: 'postgresql', state: 'configured, nothing pending', ms: await times('postgresql configured', () => ours('ours (postgresql)', { ...pgDb.env, DB_TYPE: 'postgresql', PERSISTENT_DATA_DIR: pgDir }), idle('postgresql')) })
   report.startup.push({ kind: 'pglite', state: 'configured, nothing pending', ms: await times('pglite configured', () => ours('ours (pglite)', { DB_TYPE: 'pglite', PERSISTENT_DATA_DIR: liteDir }), idle('pglite')) })
+  // The floors: the hand-written baselines, idle the same way (PGlite alone holds most of ours).
+  const floorLiteDir = join(await tempDir(), 'pglite')
+  await cp(join(liteDir, 'pglite'), floorLiteDir, { recursive: true })
+  for (const [kind, start] of [
+    ['pglite', () => bare('bare-pglite', 'bare-pglite.ts', { PGLITE_DIR: floorLiteDir })],
+    ['postgresql', () => bare('bare-pg', 'bare-pg.ts', { ...pgDb.env, POSTGRES_POOL_MAX: '10' })],
+  ] as const) {
+    const server = await start()
+    await request(`${server.url}/ready`)
+    const row = report.idle.find((r) => r.kind === kind)
+    if (row) row.baselineMb = (await settledRssOf(server.child.pid!)).rssMb
+    await server.stop()
+  }
   // Every migration pending on PostgreSQL: a fresh empty database per start (--quick keeps the first start's figure).
   if (!quick) report.startup.push({
     kind: 'postgresql',

@@ -102,3 +102,24 @@ export function rssOf(pid: number): { rssMb: number; peakMb: number } | null {
     return null
   }
 }
+
+/**
+ * RSS once it has settled: right after start, V8 is still compiling PGlite's WASM with its
+ * optimizing tier, which holds several hundred MB for a few seconds. Samples every 500 ms until
+ * two seconds pass without a change of more than 2 MB (at most `maxMs`).
+ */
+export async function settledRssOf(pid: number, maxMs = 30_000): Promise<{ rssMb: number; peakMb: number }> {
+  const started = performance.now()
+  let last = rssOf(pid)
+  let stableSince = performance.now()
+  while (last && performance.now() - started < maxMs) {
+    await new Promise((resolve) => setTimeout(resolve, 500))
+    const now = rssOf(pid)
+    if (!now) break
+    if (Math.abs(now.rssMb - last.rssMb) > 2) stableSince = performance.now()
+    else if (performance.now() - stableSince >= 2_000) return now
+    last = now
+  }
+  if (!last) throw new Error(`process ${pid} is gone: cannot read its memory`)
+  return last
+}
