@@ -209,10 +209,20 @@ async function main(): Promise<void> {
   const bareLite = await bare('bare-pglite', 'bare-pglite.ts', { PGLITE_DIR: bareLiteDir })
 
   const http = 'HTTP baseline: bare Fastify route returning a constant'
+  // The status body is ~40 times the constant's: a second baseline returns a document of its size.
+  const statusBody = (await request(`${oursPg.url}/api/db/status`)).body
+  const plainStatus = await bare('bare (status-sized constant)', 'bare.ts', { CONSTANT_JSON: statusBody })
   const pairs: Pair[] = [
     { group: 'probes', name: 'GET /health', ours: { server: oursPg, path: '/health' }, baseline: { server: plain, path: '/health' }, baselineName: http },
     { group: 'probes', name: 'GET /api/db/status (postgresql)', ours: { server: oursPg, path: '/api/db/status' }, baseline: { server: plain, path: '/health' }, baselineName: http },
     { group: 'probes', name: 'GET /api/db/status (pglite)', ours: { server: oursLite, path: '/api/db/status' }, baseline: { server: plain, path: '/health' }, baselineName: http },
+    {
+      group: 'probes',
+      name: 'GET /api/db/status (postgresql), same-size body',
+      ours: { server: oursPg, path: '/api/db/status' },
+      baseline: { server: plainStatus, path: '/constant' },
+      baselineName: `bare Fastify route returning a constant of the same size (${statusBody.length} bytes)`,
+    },
     { group: 'probes', name: 'GET /ready (postgresql)', ours: { server: oursPg, path: '/ready' }, baseline: { server: barePg, path: '/ready' }, baselineName: 'bare route, select 1 on a pg Pool' },
     { group: 'probes', name: 'GET /ready (pglite)', ours: { server: oursLite, path: '/ready' }, baseline: { server: bareLite, path: '/ready' }, baselineName: 'bare route, select 1 on raw PGlite' },
     ...dataPairs('postgresql', oursPg, barePg, kv),
@@ -221,7 +231,7 @@ async function main(): Promise<void> {
   process.stderr.write(`${pairs.length} pairs × ${ROUNDS} rounds × ${SECONDS} s `)
   report.pairs = await runPairs(pairs)
   process.stderr.write('\n')
-  await Promise.all([plain, barePg, bareLite, oursPg, oursLite].map((s) => s.stop()))
+  await Promise.all([plain, plainStatus, barePg, bareLite, oursPg, oursLite].map((s) => s.stop()))
 
   if (ONLY === null) {
     report.overload = await overload(pgDb, kv)
