@@ -19,7 +19,7 @@ import { describeTarget, resolvePostgresSettings } from './postgres-settings.js'
 import { ReplicaSet } from './replicas.js'
 import type { ReplicaStatus } from './schemas.js'
 import { guardTransactions } from './transaction-guard.js'
-import { skipIdleParsers } from './pglite-parsers.js'
+import { skipUnusedParsers } from './pglite-parsers.js'
 import * as schema from '../schema.js'
 import { databaseError } from './errors.js'
 import { withTimeout } from './timeout.js'
@@ -111,7 +111,7 @@ async function openPglite(config: Config, log: FastifyBaseLogger, prepared: Prep
     throw isServiceError(error) ? error : pgliteOpenError(config, dataDir, createdFresh, error)
   }
   const opened = client
-  const db = guardTransactions(drizzlePglite({ client: skipIdleParsers(opened), schema }) as Database, opened, ['query', 'exec', 'transaction'])
+  const db = guardTransactions(drizzlePglite({ client: skipUnusedParsers(opened), schema }) as Database, opened, ['query', 'exec', 'transaction'])
   // PGlite runs one query at a time: pings queued behind a long transaction would pile up, so they share one.
   let pinging: Promise<unknown> | null = null
   return {

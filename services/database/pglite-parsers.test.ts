@@ -7,7 +7,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { inject } from 'vitest'
 import { tempDir } from '../../test/helpers/app.js'
 import { kvEntries } from '../kv/schema.js'
-import { skipIdleParsers } from './pglite-parsers.js'
+import { skipUnusedParsers } from './pglite-parsers.js'
 
 describe('PGlite queries skip the parsers option where it cannot change the rows', () => {
   let dir: string
@@ -30,7 +30,7 @@ describe('PGlite queries skip the parsers option where it cannot change the rows
           return callback(Object.create(tx, { query: { value: (text: string, params?: unknown[], options?: QueryOptions) => (seen.push(options), txQuery(text, params, options)) } }) as Transaction)
         }),
     })
-    skipIdleParsers(client)
+    skipUnusedParsers(client)
     await client.query(`insert into kv_entries (key, value, updated_at) values ('k', '{"a":1}', '2026-01-02 03:04:05.123456+00')`)
   })
   afterAll(async () => {

@@ -43,7 +43,7 @@ function strip(options: QueryOptions): QueryOptions {
  * where it cannot change the rows. Patches the instance (as the transaction guard does), so every
  * user of the client, Drizzle or not, goes through the same entry points.
  */
-export function skipIdleParsers(client: PGlite): PGlite {
+export function skipUnusedParsers(client: PGlite): PGlite {
   const query = client.query.bind(client) as Query
   const transaction = client.transaction.bind(client)
   Object.assign(client, {

@@ -61,6 +61,8 @@ describe.each<Kind>(['pglite', 'postgresql'])('path writes on %s', (kind) => {
     expect(result).toEqual(expected)
     expect(stored).toEqual(expected)
     expect(statements.length).toBeGreaterThan(1)
+    // At most the one-statement attempt, then the locked write's own update: never the attempt twice.
+    expect(statements.filter((statement) => statement === 'update').length).toBeLessThanOrEqual(2)
   })
 
   it('refuses a named part inside an existing array with kv_path_conflict and changes nothing', async () => {

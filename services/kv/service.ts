@@ -54,17 +54,22 @@ export class KvService {
     const piece = toJsonValue(value)
     if (!parsed) return fromStoredText(await upsertValue(db, key, storable(piece, 'The value')))
     const inPlace = inPlaceWrite(parsed, piece)
-    const write = async (tx: Executor) => {
-      const written = inPlace && (await writeAtPathInPlace(tx, key, inPlace))
-      if (written) return fromStoredText(written)
+    // Under the row lock: the way for every write the one-statement form does not cover.
+    const lockedWrite = async (tx: Executor) => {
       const next = writeAt(fromStoredText(await lockValue(tx, key)), parsed, piece)
       return fromStoredText(await updateValue(tx, key, storable(next, `The value of "${key}" after setting ${parsed.shown}`)))
     }
+    const attempt = async (ex: Executor) => (inPlace ? await writeAtPathInPlace(ex, key, inPlace) : undefined)
     // In a caller's transaction, a savepoint keeps a failed write from aborting the caller's work.
-    if (db !== this.getDb()) return db.transaction(write)
+    if (db !== this.getDb()) {
+      return db.transaction(async (tx) => {
+        const written = await attempt(tx)
+        return written === undefined ? lockedWrite(tx) : fromStoredText(written)
+      })
+    }
     // On its own, the one-statement write needs no transaction; the other way takes one for its lock.
-    const written = inPlace && (await writeAtPathInPlace(db, key, inPlace))
-    return written ? fromStoredText(written) : db.transaction(write)
+    const written = await attempt(db)
+    return written === undefined ? db.transaction(lockedWrite) : fromStoredText(written)
   }
 
   /** Removes `key`. Throws kv_not_found when there is nothing to remove. */
