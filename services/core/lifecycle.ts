@@ -44,6 +44,8 @@ interface Entry {
  */
 export class Lifecycle {
   private readonly entries: Entry[] = []
+  /** ordered(), kept until the next registration: /api/db/status asks for it on every request. */
+  private order: Entry[] | null = null
   private db: Database | null = null
   private stopping = false
   private queue: Promise<unknown> = Promise.resolve()
@@ -56,6 +58,7 @@ export class Lifecycle {
     }
     if (this.stopping) throw new Error(`Service "${service.name}" was registered while the app is closing.`)
     this.entries.push({ service, state: 'registered', error: null, backoff: new Backoff(), retry: null })
+    this.order = null
     this.checkCycles()
     if (this.db) void this.startPending()
   }
@@ -138,6 +141,11 @@ export class Lifecycle {
 
   /** Registration order, with every service moved after its dependencies. */
   private ordered(): Entry[] {
+    this.order ??= this.dependencyOrder()
+    return this.order
+  }
+
+  private dependencyOrder(): Entry[] {
     const done = new Set<string>()
     const result: Entry[] = []
     const visit = (entry: Entry) => {

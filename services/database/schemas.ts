@@ -1,5 +1,6 @@
 import { Type, type Static } from 'typebox'
 import { DATABASE_TYPES } from '../core/config.js'
+import { Nullable, StringEnum } from '../core/http/schemas.js'
 import { SERVICE_STATES } from '../core/lifecycle.js'
 import { PluginStatusBody } from '../plugins/schemas.js'
 
@@ -15,37 +16,36 @@ export const MigrationStateBody = Type.Object({
 
 export const ReplicaStatusBody = Type.Object({
   url: Type.String({ description: 'the POSTGRES_READ_URLS entry, its password masked' }),
-  state: Type.Union([Type.Literal('up'), Type.Literal('down')]),
-  lag_seconds: Type.Union([Type.Number(), Type.Null()], { description: 'how far behind the primary it was at the last check; null when down or not a standby' }),
-  error: Type.Union([Type.String(), Type.Null()], { description: 'why it is down' }),
+  state: StringEnum(['up', 'down']),
+  lag_seconds: Nullable(Type.Number(), { description: 'how far behind the primary it was at the last check; null when down or not a standby' }),
+  error: Nullable(Type.String(), { description: 'why it is down' }),
   since: Type.String({ description: 'when the state last changed' }),
 })
 
 export const DatabaseStatusBody = Type.Object({
   configured: Type.Boolean(),
   initialized: Type.Boolean(),
-  dialect: Type.Union([Type.Literal('postgresql'), Type.Null()]),
-  type: Type.Union([Type.Enum(DATABASE_TYPES), Type.Null()]),
-  source: Type.Union([Type.Literal('file'), Type.Literal('environment'), Type.Null()]),
-  phase: Type.Enum(PHASES),
-  selected_at: Type.Union([Type.String(), Type.Null()]),
+  dialect: Nullable(StringEnum(['postgresql'])),
+  type: Nullable(StringEnum(DATABASE_TYPES)),
+  source: Nullable(StringEnum(['file', 'environment'])),
+  phase: StringEnum(PHASES),
+  selected_at: Nullable(Type.String()),
   setup_in_progress: Type.Boolean(),
-  migrations: Type.Union([MigrationStateBody, Type.Null()]),
-  last_error: Type.Union([
+  migrations: Nullable(MigrationStateBody),
+  last_error: Nullable(
     Type.Object({
       code: Type.String(),
       message: Type.String(),
       at: Type.String({ description: 'when the problem was last seen' }),
       since: Type.String({ description: 'when the database stopped being usable' }),
     }),
-    Type.Null(),
-  ]),
+  ),
   services: Type.Array(
     Type.Object({
       name: Type.String(),
-      state: Type.Enum(SERVICE_STATES),
+      state: StringEnum(SERVICE_STATES),
       ok: Type.Boolean(),
-      error: Type.Union([Type.String(), Type.Null()]),
+      error: Nullable(Type.String()),
       problems: Type.Array(Type.String()),
     }),
   ),
@@ -60,7 +60,7 @@ export const SetupRequest = Type.Object({ type: Type.Enum(DATABASE_TYPES) }, { a
 export const SetupResponse = Type.Object({
   message: Type.String(),
   restart_required: Type.Boolean(),
-  database_type: Type.Enum(DATABASE_TYPES),
+  database_type: StringEnum(DATABASE_TYPES),
   migrations_applied: Type.Array(Type.String()),
 })
 

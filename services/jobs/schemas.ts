@@ -1,4 +1,5 @@
 import { Type, type Static } from 'typebox'
+import { Nullable } from '../core/http/schemas.js'
 import { JOB_STATES } from './repository.js'
 
 export const JobStateSchema = Type.Union(
@@ -18,8 +19,8 @@ export const JobView = Type.Object({
   retry_limit: Type.Integer(),
   start_after: Timestamp,
   created_on: Timestamp,
-  started_on: Type.Union([Timestamp, Type.Null()]),
-  completed_on: Type.Union([Timestamp, Type.Null()]),
+  started_on: Nullable(Timestamp),
+  completed_on: Nullable(Timestamp),
 })
 export type JobView = Static<typeof JobView>
 
@@ -27,9 +28,9 @@ const Counts = Type.Object(Object.fromEntries(JOB_STATES.map((state) => [state, 
 
 export const QueueView = Type.Object({
   name: Type.String(),
-  dead_letter: Type.Union([Type.String(), Type.Null()], { description: 'Where jobs go once every retry failed' }),
-  dead_letter_of: Type.Union([Type.String(), Type.Null()], { description: 'For a dead-letter queue, the queue whose failed jobs it keeps' }),
-  schedule: Type.Union([Type.String(), Type.Null()], { description: 'The cron expression jobs are sent on, if any' }),
+  dead_letter: Nullable(Type.String(), { description: 'Where jobs go once every retry failed' }),
+  dead_letter_of: Nullable(Type.String(), { description: 'For a dead-letter queue, the queue whose failed jobs it keeps' }),
+  schedule: Nullable(Type.String(), { description: 'The cron expression jobs are sent on, if any' }),
   counts: Counts,
 })
 export type QueueView = Static<typeof QueueView>

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { coreError } from '../core/errors.js'
-import { errorResponses } from '../core/http/schemas.js'
+import { errorResponses, Nullable } from '../core/http/schemas.js'
 import { parseJsonText } from './json-text.js'
 import type { JsonValue } from './json-value.js'
 import type { KvService } from './service.js'
@@ -44,7 +44,7 @@ const ListQuery = Type.Object(
 )
 const KeyPage = Type.Object({
   keys: Type.Array(Type.String(), { description: 'In byte order (UTF-8)' }),
-  next_cursor: Type.Union([Type.String(), Type.Null()], { description: 'Pass as cursor for the next page; null on the last page' }),
+  next_cursor: Nullable(Type.String(), { description: 'Pass as cursor for the next page; null on the last page' }),
 })
 
 const security = [{ adminToken: [] }]

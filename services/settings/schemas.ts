@@ -1,10 +1,11 @@
 import { Type, type Static } from 'typebox'
+import { StringEnum } from '../core/http/schemas.js'
 import { SETTING_TYPES } from './definition.js'
 
 export const SettingBody = Type.Object(
   {
     key: Type.String({ description: '`<group id>.<name>`' }),
-    type: Type.Enum(SETTING_TYPES),
+    type: StringEnum(SETTING_TYPES),
     value: Type.Unknown({ description: 'the current value; always null for an encrypted setting unless revealed' }),
     default: Type.Unknown(),
     description: Type.String(),

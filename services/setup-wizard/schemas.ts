@@ -1,8 +1,7 @@
 import { Type, type Static } from 'typebox'
 import { DATABASE_TYPES, SSL_MODES } from '../core/config.js'
+import { Nullable } from '../core/http/schemas.js'
 import { CHECKS } from './preflight.js'
-
-const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) => Type.Union([schema, Type.Null()])
 
 export const PostgresTargetBody = Type.Object({
   source: Type.Union([Type.Literal('DATABASE_URL'), Type.Literal('POSTGRES_*')], { description: 'where the settings were read from' }),
