@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createTestDatabase, postgresReachable, type TestDatabase } from '../test/helpers/postgres.js'
 import { load, type LoadResult } from './lib/load.js'
-import { ROOT, rssOf, settledRssOf, startServer, stopAll, type Server } from './lib/processes.js'
+import { cpuUsOf, ROOT, rssOf, settledRssOf, startServer, stopAll, type Server } from './lib/processes.js'
 import { machine, printReport, type PairRow, type Report } from './lib/report.js'
 import { embeddedSetup, jobsBench, settingsInitialization } from './lib/extras.js'
 import { SERVER_NODE_FLAGS } from '../services/core/node-flags.js'
@@ -94,10 +94,14 @@ function expectOk(result: LoadResult, what: string): void {
   }
 }
 
-async function drive(target: Target, seconds: number): Promise<LoadResult> {
+/** A load run, with the server's CPU time per answered request (null without /proc). */
+async function drive(target: Target, seconds: number): Promise<LoadResult & { cpuUs: number | null }> {
+  const pid = target.server.child.pid!
+  const before = cpuUsOf(pid)
   const result = await load(target.server.url + target.path, { method: target.method, body: target.body, headers: AUTH, seconds })
+  const after = cpuUsOf(pid)
   expectOk(result, `${target.method ?? 'GET'} ${target.path} on ${target.server.name}`)
-  return result
+  return { ...result, cpuUs: before === null || after === null || result.requests === 0 ? null : (after - before) / result.requests }
 }
 
 /** A B A B …: each round runs every pair, so drift hits both sides of a ratio alike. */
@@ -106,7 +110,7 @@ async function runPairs(pairs: Pair[]): Promise<PairRow[]> {
     await drive(pair.ours, WARMUP_SECONDS)
     await drive(pair.baseline, WARMUP_SECONDS)
   }
-  const samples = pairs.map(() => ({ ours: [] as LoadResult[], baseline: [] as LoadResult[] }))
+  const samples = pairs.map(() => ({ ours: [] as Awaited<ReturnType<typeof drive>>[], baseline: [] as Awaited<ReturnType<typeof drive>>[] }))
   for (let round = 0; round < ROUNDS; round++) {
     for (const [i, pair] of pairs.entries()) {
       samples[i]!.ours.push(await drive(pair.ours, SECONDS))
@@ -117,6 +121,8 @@ async function runPairs(pairs: Pair[]): Promise<PairRow[]> {
   return pairs.map((pair, i) => {
     const { ours: a, baseline: b } = samples[i]!
     const ratios = a.map((r, k) => r.rps / b[k]!.rps)
+    // Baseline ÷ ours, so that like the req/s ratio 1 is parity and less is ours costing more.
+    const cpuRatios = a.flatMap((r, k) => (r.cpuUs === null || !b[k]!.cpuUs ? [] : [b[k]!.cpuUs! / r.cpuUs]))
     return {
       group: pair.group,
       name: pair.name,
@@ -130,6 +136,9 @@ async function runPairs(pairs: Pair[]): Promise<PairRow[]> {
       ratio: median(ratios),
       ratioMin: Math.min(...ratios),
       ratioMax: Math.max(...ratios),
+      cpuUs: cpuRatios.length > 0 ? median(a.map((r) => r.cpuUs!)) : null,
+      baselineCpuUs: cpuRatios.length > 0 ? median(b.map((r) => r.cpuUs!)) : null,
+      cpuRatio: cpuRatios.length > 0 ? median(cpuRatios) : null,
     }
   })
 }

@@ -2,6 +2,8 @@ import autocannon from 'autocannon'
 
 export interface LoadResult {
   rps: number
+  /** Requests answered in the run. */
+  requests: number
   p50: number
   p99: number
   max: number
@@ -31,6 +33,7 @@ export async function load(url: string, options: LoadOptions): Promise<LoadResul
   })
   return {
     rps: result.duration > 0 ? result.requests.total / result.duration : 0,
+    requests: result.requests.total,
     p50: result.latency.p50,
     p99: result.latency.p99,
     max: result.latency.max,

@@ -17,6 +17,24 @@ export interface Server {
 
 const running = new Set<Server>()
 
+/** /proc/<pid>/stat counts CPU time in clock ticks of 1/100 s (USER_HZ, fixed at 100 in Linux's ABI). */
+const TICKS_PER_SECOND = 100
+
+/**
+ * CPU time (user + system) the process has used so far, in µs, from /proc/<pid>/stat; null where
+ * there is no /proc. The fields after the command name (which may hold spaces) are read by position.
+ */
+export function cpuUsOf(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the command name and the state.
+    return ((Number(fields[11]) + Number(fields[12])) * 1_000_000) / TICKS_PER_SECOND
+  } catch {
+    return null
+  }
+}
+
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer()

@@ -20,6 +20,11 @@ export interface PairRow {
   ratio: number
   ratioMin: number
   ratioMax: number
+  /** The server's CPU time per request, µs (median of the rounds), from /proc; null elsewhere. */
+  cpuUs: number | null
+  baselineCpuUs: number | null
+  /** Median of the rounds' baseline ÷ ours CPU per request: 1 is parity, less is ours costing more. */
+  cpuRatio: number | null
 }
 
 export interface Report {
@@ -74,9 +79,17 @@ export function printReport(report: Report): void {
   out(`${m.cpu}, ${m.cores} cores, ${m.memoryGb} GB, Linux ${m.kernel}, load ${m.loadAverage}; Node ${m.node}, PostgreSQL ${m.postgresql}, PGlite ${m.pglite}, Fastify ${m.fastify}, ${m.loadGenerator}`)
   out(`${s.connections} connections, loopback, ${s.rounds} interleaved round(s) of ${s.seconds} s, LOG_LEVEL=${s.logLevel}${report.quick ? ' (--quick: smoke run, numbers mean little)' : ''}`)
   out()
-  out('| route (ours) | req/s | p50 ms | p99 ms | baseline | base req/s | base p99 ms | ratio: median (range) |')
-  out('| --- | ---: | ---: | ---: | --- | ---: | ---: | ---: |')
-  for (const r of report.pairs) out(`| ${r.name} | ${n(r.rps)} | ${ms(r.p50)} | ${ms(r.p99)} | ${r.baseline} | ${n(r.baselineRps)} | ${ms(r.baselineP99)} | ${ratio(r)} |`)
+  out('| route (ours) | req/s | p50 ms | p99 ms | baseline | base req/s | base p99 ms | ratio: median (range) | CPU µs/req, ours / base | CPU ratio |')
+  out('| --- | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: |')
+  for (const r of report.pairs) {
+    const cpu = r.cpuUs === null || r.baselineCpuUs === null ? 'n/a | n/a' : `${n(r.cpuUs)} / ${n(r.baselineCpuUs)} | ${r.cpuRatio!.toFixed(2)}×`
+    out(`| ${r.name} | ${n(r.rps)} | ${ms(r.p50)} | ${ms(r.p99)} | ${r.baseline} | ${n(r.baselineRps)} | ${ms(r.baselineP99)} | ${ratio(r)} | ${cpu} |`)
+  }
+  if (report.pairs.some((r) => r.cpuRatio !== null)) {
+    out()
+    out("CPU ratio: the baseline server's CPU time per request ÷ ours (median of the rounds; 1 is parity, less is ours costing more). It")
+    out('counts only the server process (not PostgreSQL, not the load generator), so it drifts less than req/s on a shared machine.')
+  }
   const o = report.overload
   if (o) {
     out()
