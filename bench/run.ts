@@ -51,17 +51,26 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   })
 }
 
-// --cpu-prof: our servers write V8 CPU profiles there (kept after the run) for Chrome DevTools.
+// --cpu-prof: every server (ours and the baselines) writes a V8 CPU profile there, named after its
+// process id (kept after the run, for Chrome DevTools); the run prints which id was which server.
 const PROFILES = process.argv.includes('--cpu-prof') ? join(tmpdir(), `groundwork-bench-profiles-${process.pid}`) : null
+const PROFILE_ARGS = PROFILES ? ['--cpu-prof', `--cpu-prof-dir=${PROFILES}`] : []
+const profiled: string[] = []
 
 function ours(name: string, env: Record<string, string>, probe: '/health' | '/ready' = '/ready', imports?: string[]): Promise<Server> {
   // The flags production runs with (npm start, the image), then the profiler's.
-  const nodeArgs = [...SERVER_NODE_FLAGS, ...(PROFILES ? ['--cpu-prof', `--cpu-prof-dir=${PROFILES}`] : [])]
-  return startServer(name, 'services/server.ts', { probe, imports, nodeArgs, env: { LOG_LEVEL, ADMIN_TOKEN: TOKEN, ...env } })
+  const nodeArgs = [...SERVER_NODE_FLAGS, ...PROFILE_ARGS]
+  return named(startServer(name, 'services/server.ts', { probe, imports, nodeArgs, env: { LOG_LEVEL, ADMIN_TOKEN: TOKEN, ...env } }))
 }
 
 function bare(name: string, file: string, env: Record<string, string> = {}): Promise<Server> {
-  return startServer(name, `bench/servers/${file}`, { probe: '/health', env: { LOG_LEVEL, ...env } })
+  return named(startServer(name, `bench/servers/${file}`, { probe: '/health', nodeArgs: PROFILE_ARGS, env: { LOG_LEVEL, ...env } }))
+}
+
+async function named(starting: Promise<Server>): Promise<Server> {
+  const server = await starting
+  if (PROFILES) profiled.push(`  process ${server.child.pid}: ${server.name}`)
+  return server
 }
 
 async function request(url: string, init: { method?: string; body?: unknown } = {}): Promise<{ status: number; body: string }> {
@@ -251,7 +260,7 @@ async function main(): Promise<void> {
   }
   report.totalSeconds = Math.round((Date.now() - started) / 1000)
   printReport(report)
-  if (PROFILES) process.stdout.write(`CPU profiles of our servers: ${PROFILES}\n`)
+  if (PROFILES) process.stdout.write(`CPU profiles (CPU.<date>.<time>.<process id>…): ${PROFILES}\n${profiled.join('\n')}\n`)
   if (ONLY === null) await writeFile(join(ROOT, 'bench', quick ? 'results-quick.json' : 'results.json'), `${JSON.stringify(report, null, 2)}\n`)
 }
 
