@@ -145,8 +145,8 @@ async function runPairs(pairs: Pair[]): Promise<PairRow[]> {
       ratio: median(ratios),
       ratioMin: Math.min(...ratios),
       ratioMax: Math.max(...ratios),
-      cpuUs: cpuRatios.length > 0 ? median(a.map((r) => r.cpuUs!)) : null,
-      baselineCpuUs: cpuRatios.length > 0 ? median(b.map((r) => r.cpuUs!)) : null,
+      cpuUs: cpuRatios.length > 0 ? median(a.flatMap((r) => (r.cpuUs === null ? [] : [r.cpuUs]))) : null,
+      baselineCpuUs: cpuRatios.length > 0 ? median(b.flatMap((r) => (r.cpuUs === null ? [] : [r.cpuUs]))) : null,
       cpuRatio: cpuRatios.length > 0 ? median(cpuRatios) : null,
     }
   })

@@ -27,6 +27,10 @@ describe('response schema helpers', () => {
   it('describes the same values as a union with null would', () => {
     expect(Nullable(Type.String({ description: 'd' }))).toMatchObject({ type: ['string', 'null'], description: 'd' })
     expect(Nullable(StringEnum(['a', 'b']))).toMatchObject({ type: ['string', 'null'], enum: ['a', 'b', null] })
+    // A literal's const would exclude null: it becomes an enum that admits it.
+    const literal = Nullable(Type.Literal('postgresql'))
+    expect(literal).toMatchObject({ type: ['string', 'null'], enum: ['postgresql', null] })
+    expect(literal).not.toHaveProperty('const')
     expect(StringEnum(['up', 'down'], { description: 'state' })).toMatchObject({ type: 'string', enum: ['up', 'down'], description: 'state' })
   })
 

@@ -37,9 +37,11 @@ export function errorResponses<const S extends number>(...statuses: S[]): Record
 
 /** `T | null`, for a response schema with one type (a string, a number, an object, a StringEnum…). */
 export function Nullable<T extends TSchema>(schema: T, options: TSchemaOptions = {}): TUnsafe<Static<T> | null> {
-  const { type, enum: values } = schema as { type?: unknown; enum?: unknown }
+  const { type, enum: values, const: only, ...rest } = schema as { type?: unknown; enum?: unknown; const?: unknown }
   if (typeof type !== 'string') throw new Error(`Nullable() takes a schema with one type, not ${JSON.stringify(schema)}`)
-  return Type.Unsafe<Static<T> | null>({ ...schema, ...options, type: [type, 'null'], ...(Array.isArray(values) ? { enum: [...(values as unknown[]), null] } : {}) })
+  // A list of allowed values (an enum, or a literal's const) has to admit null too.
+  const allowed = Array.isArray(values) ? [...(values as unknown[]), null] : only !== undefined ? [only, null] : undefined
+  return Type.Unsafe<Static<T> | null>({ ...rest, ...options, type: [type, 'null'], ...(allowed ? { enum: allowed } : {}) })
 }
 
 /** One of a list of strings, typed as a string for the serializer (Type.Enum leaves the type out). */
