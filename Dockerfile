@@ -18,6 +18,8 @@ RUN npm run build
 # Runtime stage: production dependencies, the compiled code and the migrations.
 FROM node:24-bookworm-slim AS runtime
 ENV NODE_ENV=production HOST=0.0.0.0 PORT=3000
+# glibc's malloc with fixed thresholds: ~55 MB less resident (services/core/node-flags.ts).
+ENV MALLOC_TRIM_THRESHOLD_=131072
 WORKDIR /app
 COPY package.json package-lock.json ./
 # --omit=optional: the only optional dependencies are other platforms' binaries, pg's Cloudflare

@@ -10,7 +10,7 @@
 import { access, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { SERVER_NODE_FLAGS } from '../services/core/node-flags.js'
+import { SERVER_ENV, SERVER_NODE_FLAGS } from '../services/core/node-flags.js'
 import { settledRssOf, startServer, stopAll } from './lib/processes.js'
 
 const quick = process.argv.includes('--quick')
@@ -38,7 +38,7 @@ interface Round {
 async function round(which: Case): Promise<Round> {
   const dir = await mkdtemp(join(tmpdir(), 'groundwork-bench-embedded-'))
   try {
-    const env = { PERSISTENT_DATA_DIR: dir, LOG_LEVEL: 'warn', ADMIN_TOKEN: TOKEN, PGLITE_PREPARE: CASES[which].prepare }
+    const env = { ...SERVER_ENV, PERSISTENT_DATA_DIR: dir, LOG_LEVEL: 'warn', ADMIN_TOKEN: TOKEN, PGLITE_PREPARE: CASES[which].prepare }
     const server = await startServer('ours (unconfigured)', 'services/server.ts', { probe: '/health', env, nodeArgs })
     // The server's warnings and errors (LOG_LEVEL=warn), to say why a round failed.
     let output = ''

@@ -12,7 +12,7 @@ import { load, type LoadResult } from './lib/load.js'
 import { cpuUsOf, ROOT, rssOf, settledRssOf, startServer, stopAll, type Server } from './lib/processes.js'
 import { machine, printReport, type PairRow, type Report } from './lib/report.js'
 import { embeddedSetup, jobsBench, settingsInitialization } from './lib/extras.js'
-import { SERVER_NODE_FLAGS } from '../services/core/node-flags.js'
+import { SERVER_ENV, SERVER_NODE_FLAGS } from '../services/core/node-flags.js'
 
 const quick = process.argv.includes('--quick')
 // Short rounds, many of them: on a shared machine drift then hits both sides of a ratio alike.
@@ -58,9 +58,9 @@ const PROFILE_ARGS = PROFILES ? ['--cpu-prof', `--cpu-prof-dir=${PROFILES}`] : [
 const profiled: string[] = []
 
 function ours(name: string, env: Record<string, string>, probe: '/health' | '/ready' = '/ready', imports?: string[]): Promise<Server> {
-  // The flags production runs with (npm start, the image), then the profiler's.
+  // The flags and environment production runs with (npm start, the image), then the profiler's.
   const nodeArgs = [...SERVER_NODE_FLAGS, ...PROFILE_ARGS]
-  return named(startServer(name, 'services/server.ts', { probe, imports, nodeArgs, env: { LOG_LEVEL, ADMIN_TOKEN: TOKEN, ...env } }))
+  return named(startServer(name, 'services/server.ts', { probe, imports, nodeArgs, env: { ...SERVER_ENV, LOG_LEVEL, ADMIN_TOKEN: TOKEN, ...env } }))
 }
 
 function bare(name: string, file: string, env: Record<string, string> = {}): Promise<Server> {

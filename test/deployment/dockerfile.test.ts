@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { findProjectRoot } from '../../services/core/project-root.js'
 import { all, copies, dockerIgnores, env, execForm, healthcheckCommand, readDockerfile, readDockerignore, runtimeStage } from './dockerfile.js'
 import { pinnedNode } from './node-runtime.js'
-import { SERVER_NODE_FLAGS } from '../../services/core/node-flags.js'
+import { SERVER_ENV, SERVER_NODE_FLAGS } from '../../services/core/node-flags.js'
 
 const PROJECT_ROOT = findProjectRoot()
 
@@ -44,6 +44,10 @@ describe('the Dockerfile', () => {
 
   it('starts node directly (exec form), so SIGTERM reaches the graceful shutdown', () => {
     expect(execForm(all(runtime, 'CMD').at(-1) ?? '')).toEqual(['node', ...SERVER_NODE_FLAGS, 'dist/services/server.js'])
+  })
+
+  it('runs the server with its environment (malloc settings), as npm start does', () => {
+    expect(env(runtime)).toMatchObject(SERVER_ENV)
   })
 
   it('keeps local artefacts and secrets out of the build context', () => {
