@@ -20,6 +20,7 @@ import { ReplicaSet } from './replicas.js'
 import type { ReplicaStatus } from './schemas.js'
 import { guardTransactions } from './transaction-guard.js'
 import { skipUnusedParsers } from './pglite-parsers.js'
+import { YieldingPGlite, yieldBetweenQueries } from './pglite-yield.js'
 import * as schema from '../schema.js'
 import { databaseError } from './errors.js'
 import { withTimeout } from './timeout.js'
@@ -59,6 +60,12 @@ export interface DatabaseConnection {
   listen(channel: string, handler: NotificationHandler): Promise<() => Promise<void>>
   /** Calls back when the driver sees a sign that the server went away (never for PGlite, which is in-process). */
   onTrouble(listener: () => void): void
+  /**
+   * The services have started on this connection. Until then the embedded database lets the event
+   * loop poll for I/O before each query (pglite-yield.ts), so requests still get answered while a
+   * setup or start runs dozens of queries in a row.
+   */
+  started(): void
   close(): Promise<void>
 }
 
@@ -100,7 +107,7 @@ async function openPglite(config: Config, log: FastifyBaseLogger, prepared: Prep
     else {
       if (createdFresh) migratedAtCreation = await createPgliteDataDir(dataDir, config)
       // Not PGlite.create(): on failure it keeps the instance, and with it the files it had open.
-      client = new PGlite(dataDir, { startParams: pgliteStartParams(config.pglite) })
+      client = new YieldingPGlite(dataDir, { startParams: pgliteStartParams(config.pglite) })
       await client.waitReady
     }
   } catch (error) {
@@ -111,6 +118,7 @@ async function openPglite(config: Config, log: FastifyBaseLogger, prepared: Prep
     throw isServiceError(error) ? error : pgliteOpenError(config, dataDir, createdFresh, error)
   }
   const opened = client
+  const yielding = yieldBetweenQueries(opened)
   const db = guardTransactions(drizzlePglite({ client: skipUnusedParsers(opened), schema }) as Database, opened, ['query', 'exec', 'transaction'])
   // PGlite runs one query at a time: pings queued behind a long transaction would pile up, so they share one.
   let pinging: Promise<unknown> | null = null
@@ -124,6 +132,7 @@ async function openPglite(config: Config, log: FastifyBaseLogger, prepared: Prep
     migratedAtCreation,
     pglite: opened,
     onTrouble: () => undefined,
+    started: () => yielding.stop(),
     async ping(timeoutMs) {
       pinging ??= opened.query('select 1').finally(() => (pinging = null))
       try {
@@ -188,6 +197,7 @@ async function openPostgres(config: Config, log: FastifyBaseLogger): Promise<Dat
     migratedAtCreation: [],
     pglite: null,
     onTrouble: (listener) => troubleListeners.push(listener),
+    started: () => undefined,
     async ping(timeoutMs) {
       const where = `${settings.target.host}:${settings.target.port}`
       try {
@@ -216,7 +226,7 @@ async function openPostgres(config: Config, log: FastifyBaseLogger): Promise<Dat
 async function openPrepared(dataDir: string, config: Config, applied: string[], log: FastifyBaseLogger): Promise<PGlite | null> {
   let client: PGlite | undefined
   try {
-    client = new PGlite(dataDir, { startParams: pgliteStartParams(config.pglite) })
+    client = new YieldingPGlite(dataDir, { startParams: pgliteStartParams(config.pglite) })
     await client.waitReady
     const journal = await client.query<{ n: number }>('select count(*)::int as n from drizzle.__drizzle_migrations')
     const found = journal.rows[0]?.n

@@ -218,12 +218,12 @@ export class DatabaseService {
       }
 
       this.configure(type, 'file', selectedAt)
-      const { db } = connection
+      const ready = connection
       this.becomeReady(connection, result)
       connection = null
       // Chosen: a preparation still running (PostgreSQL was chosen) is of no more use.
       await this.stopPreparation()
-      const failed = await this.lifecycle.databaseReady(db)
+      const failed = await this.lifecycle.databaseReady(ready.db).finally(() => ready.started())
       this.log.info({ type, migrations: result.appliedNow.length }, 'database set up')
       return {
         database_type: type,
@@ -389,11 +389,11 @@ export class DatabaseService {
         await connection.close()
         return
       }
-      const { db } = connection
+      const ready = connection
       this.becomeReady(connection, result)
       this.log.info({ type, database: connection.description, applied: result.appliedNow.length }, 'database ready')
       connection = null
-      await this.lifecycle.databaseReady(db)
+      await this.lifecycle.databaseReady(ready.db).finally(() => ready.started())
     } catch (error) {
       if (connection) await connection.close().catch(() => undefined)
       if ((this.phase as Phase) === 'closed') return

@@ -1,0 +1,122 @@
+import { cp, rm } from 'node:fs/promises'
+import { createServer, connect, type Server, type Socket } from 'node:net'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { tempDir } from '../../test/helpers/app.js'
+import { YieldingPGlite, yieldBetweenQueries, yieldToIo, type QueryYield } from './pglite-yield.js'
+
+/**
+ * Runs `then` the way a request handler runs, from the event loop's poll phase, with a byte
+ * already waiting on another socket (sent just before, so the loop has not read it yet). Events
+ * records 'data' when the loop reads that byte.
+ */
+class PollPhase {
+  events: string[] = []
+  private server!: Server
+  private trigger!: Socket
+  private sender!: Socket
+  private onTrigger: () => void = () => undefined
+
+  async open(): Promise<void> {
+    this.server = createServer((socket) =>
+      socket.once('data', (chunk) => {
+        const handle = chunk.toString() === 't' ? () => this.onTrigger() : () => void this.events.push('data')
+        socket.on('data', handle)
+        if (chunk.toString() !== 's') handle()
+      }),
+    )
+    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve))
+    const port = (this.server.address() as { port: number }).port
+    this.trigger = connect(port, '127.0.0.1')
+    this.sender = connect(port, '127.0.0.1')
+    await Promise.all([this.trigger, this.sender].map((socket) => new Promise((resolve) => socket.once('connect', resolve))))
+    // Each side announces itself once, so the server knows which socket is which.
+    this.sender.write('s')
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    this.events = []
+  }
+
+  run(then: () => Promise<void>): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.onTrigger = () => {
+        this.sender.write('x')
+        then().then(resolve, reject)
+      }
+      this.trigger.write('t')
+    })
+  }
+
+  close(): void {
+    this.trigger?.destroy()
+    this.sender?.destroy()
+    this.server?.close()
+  }
+}
+
+describe('the embedded database lets the event loop in between queries while it starts', () => {
+  let dir: string
+  let client: YieldingPGlite
+  let yielding: QueryYield
+  const poll = new PollPhase()
+
+  beforeAll(async () => {
+    dir = await tempDir()
+    await cp(inject('pgliteTemplate'), join(dir, 'pglite'), { recursive: true })
+    client = new YieldingPGlite(join(dir, 'pglite'))
+    await client.waitReady
+    yielding = yieldBetweenQueries(client)
+    await poll.open()
+  })
+  afterAll(async () => {
+    poll.close()
+    await client?.close()
+    await rm(dir, { recursive: true, force: true })
+  })
+
+  async function run(): Promise<string[]> {
+    poll.events = []
+    await poll.run(async () => {
+      await client.query('select 1')
+      poll.events.push('query 1')
+      await client.exec('select 2')
+      poll.events.push('query 2')
+      await client.transaction(async (tx) => tx.query('select 3'))
+      poll.events.push('transaction')
+    })
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    return poll.events
+  }
+
+  it('reads waiting I/O before the first query of a run, not after the last', async () => {
+    expect(await run()).toEqual(['data', 'query 1', 'query 2', 'transaction'])
+  })
+
+  it('runs queries straight through once stopped: the I/O waits for the whole run', async () => {
+    yielding.stop()
+    expect(await run()).toEqual(['query 1', 'query 2', 'transaction', 'data'])
+  })
+
+  it('keeps the order of calls that were waiting when it stopped', async () => {
+    // A second wrapper on the same instance (the first one stopped above).
+    const order = yieldBetweenQueries(client)
+    const done: number[] = []
+    const first = client.query('select 1').then(() => done.push(1))
+    order.stop()
+    const second = client.query('select 2').then(() => done.push(2))
+    await Promise.all([first, second])
+    expect(done).toEqual([1, 2])
+  })
+})
+
+describe('yieldToIo', () => {
+  const poll = new PollPhase()
+  beforeAll(() => poll.open())
+  afterAll(() => poll.close())
+
+  it('lets a poll phase run, even when called from one: a byte waiting on a socket is read before it resolves', async () => {
+    // One setImmediate would resolve in the check phase right after this poll phase, before the byte is read.
+    await poll.run(() => yieldToIo().then(() => void poll.events.push('resolved')))
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    expect(poll.events).toEqual(['data', 'resolved'])
+  })
+})
