@@ -20,7 +20,7 @@ import { ReplicaSet } from './replicas.js'
 import type { ReplicaStatus } from './schemas.js'
 import { guardTransactions } from './transaction-guard.js'
 import { skipUnusedParsers } from './pglite-parsers.js'
-import { YieldingPGlite, yieldBetweenQueries } from './pglite-yield.js'
+import { openYieldingPglite, yieldBetweenQueries, yieldToIo } from './pglite-yield.js'
 import * as schema from '../schema.js'
 import { databaseError } from './errors.js'
 import { withTimeout } from './timeout.js'
@@ -107,7 +107,7 @@ async function openPglite(config: Config, log: FastifyBaseLogger, prepared: Prep
     else {
       if (createdFresh) migratedAtCreation = await createPgliteDataDir(dataDir, config)
       // Not PGlite.create(): on failure it keeps the instance, and with it the files it had open.
-      client = new YieldingPGlite(dataDir, { startParams: pgliteStartParams(config.pglite) })
+      client = openYieldingPglite(dataDir, { startParams: pgliteStartParams(config.pglite) })
       await client.waitReady
     }
   } catch (error) {
@@ -226,8 +226,9 @@ async function openPostgres(config: Config, log: FastifyBaseLogger): Promise<Dat
 async function openPrepared(dataDir: string, config: Config, applied: string[], log: FastifyBaseLogger): Promise<PGlite | null> {
   let client: PGlite | undefined
   try {
-    client = new YieldingPGlite(dataDir, { startParams: pgliteStartParams(config.pglite) })
+    client = openYieldingPglite(dataDir, { startParams: pgliteStartParams(config.pglite) })
     await client.waitReady
+    await yieldToIo() // its first catalog query has just run: let waiting requests in before the next
     const journal = await client.query<{ n: number }>('select count(*)::int as n from drizzle.__drizzle_migrations')
     const found = journal.rows[0]?.n
     if (found !== applied.length) throw new Error(`its migrations journal holds ${found} migrations where its stamp says ${applied.length}`)

@@ -3,7 +3,8 @@ import { createServer, connect, type Server, type Socket } from 'node:net'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { tempDir } from '../../test/helpers/app.js'
-import { YieldingPGlite, yieldBetweenQueries, yieldToIo, type QueryYield } from './pglite-yield.js'
+import type { PGlite } from '@electric-sql/pglite'
+import { openYieldingPglite, yieldBetweenQueries, yieldToIo, type QueryYield } from './pglite-yield.js'
 
 /**
  * Runs `then` the way a request handler runs, from the event loop's poll phase, with a byte
@@ -55,14 +56,14 @@ class PollPhase {
 
 describe('the embedded database lets the event loop in between queries while it starts', () => {
   let dir: string
-  let client: YieldingPGlite
+  let client: PGlite
   let yielding: QueryYield
   const poll = new PollPhase()
 
   beforeAll(async () => {
     dir = await tempDir()
     await cp(inject('pgliteTemplate'), join(dir, 'pglite'), { recursive: true })
-    client = new YieldingPGlite(join(dir, 'pglite'))
+    client = openYieldingPglite(join(dir, 'pglite'), {})
     await client.waitReady
     yielding = yieldBetweenQueries(client)
     await poll.open()
