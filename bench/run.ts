@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createTestDatabase, postgresReachable, type TestDatabase } from '../test/helpers/postgres.js'
 import { load, type LoadResult } from './lib/load.js'
-import { cpuUsOf, ROOT, rssOf, settledRssOf, startServer, stopAll, type Server } from './lib/processes.js'
+import { buildServer, cpuUsOf, ROOT, rssOf, settledRssOf, startServer, stopAll, type Server } from './lib/processes.js'
 import { machine, printReport, type PairRow, type Report } from './lib/report.js'
 import { embeddedSetup, jobsBench, settingsInitialization } from './lib/extras.js'
 import { SERVER_ENV, SERVER_NODE_FLAGS } from '../services/core/node-flags.js'
@@ -312,6 +312,19 @@ async function startupAndMemory(report: Report, pgDb: TestDatabase, liteDir: str
     await request(`${server.url}/ready`)
     const row = report.idle.find((r) => r.kind === kind)
     if (row) row.baselineMb = (await settledRssOf(server.child.pid!)).rssMb
+    await server.stop()
+  }
+  // The compiled server (npm run build: what start:built and the image run), idle the same way.
+  await buildServer()
+  for (const [kind, env] of [
+    ['pglite', { DB_TYPE: 'pglite', PERSISTENT_DATA_DIR: liteDir }],
+    ['postgresql', { ...pgDb.env, DB_TYPE: 'postgresql', PERSISTENT_DATA_DIR: pgDir }],
+  ] as const) {
+    const server = await named(
+      startServer(`ours (${kind}, compiled)`, 'dist/services/server.js', { probe: '/ready', compiled: true, nodeArgs: [...SERVER_NODE_FLAGS], env: { ...SERVER_ENV, LOG_LEVEL, ADMIN_TOKEN: TOKEN, ...env } }),
+    )
+    const row = report.idle.find((r) => r.kind === kind)
+    if (row) row.compiledMb = (await settledRssOf(server.child.pid!)).rssMb
     await server.stop()
   }
   // Every migration pending on PostgreSQL: a fresh empty database per start (--quick keeps the first start's figure).

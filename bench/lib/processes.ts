@@ -6,6 +6,18 @@ import { findProjectRoot } from '../../services/core/project-root.js'
 
 export const ROOT = findProjectRoot()
 
+/** Compiles the server into dist/, as `npm run build` does (the image and start:built run it). */
+export async function buildServer(): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    const child = spawn(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
+    let output = ''
+    child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()))
+    child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()))
+    child.once('error', reject)
+    child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`npm run build (tsc -p tsconfig.build.json) failed with exit code ${code}:\n${output}`))))
+  })
+}
+
 export interface Server {
   name: string
   url: string
@@ -54,14 +66,16 @@ export interface StartOptions {
   imports?: string[]
   /** Extra Node flags, e.g. --cpu-prof. */
   nodeArgs?: string[]
+  /** `file` is compiled JavaScript (dist/): run without tsx's loader, as start:built and the image do. */
+  compiled?: boolean
   timeoutMs?: number
 }
 
-/** Starts `file` (relative to the project) with this Node and tsx's loader, on 127.0.0.1 and a free port. */
+/** Starts `file` (relative to the project) with this Node and tsx's loader (unless compiled), on 127.0.0.1 and a free port. */
 export async function startServer(name: string, file: string, options: StartOptions): Promise<Server> {
   const port = await freePort()
   const url = `http://127.0.0.1:${port}`
-  const args = [...(options.nodeArgs ?? []), '--import', 'tsx', ...(options.imports ?? []).flatMap((m) => ['--import', m]), join(ROOT, file)]
+  const args = [...(options.nodeArgs ?? []), ...(options.compiled ? [] : ['--import', 'tsx']), ...(options.imports ?? []).flatMap((m) => ['--import', m]), join(ROOT, file)]
   const start = performance.now()
   const child = spawn(process.execPath, args, {
     cwd: ROOT,

@@ -36,8 +36,8 @@ export interface Report {
   bareStartMs?: number
   startup: { kind: string; state: string; ms: number[] }[]
   setup: { kind: string; ms: number; peakMb: number; settledMb: number }[]
-  /** baselineMb: the hand-written baseline server of the same kind, idle the same way. */
-  idle: { kind: string; rssMb: number; peakMb: number; baselineMb?: number }[]
+  /** baselineMb: the hand-written baseline server of the same kind, idle the same way; compiledMb: ours compiled (dist/, no tsx). */
+  idle: { kind: string; rssMb: number; peakMb: number; baselineMb?: number; compiledMb?: number }[]
   settingsInit?: SettingsInit
   embeddedSetup?: ScriptOutput
   jobs?: ScriptOutput
@@ -109,7 +109,10 @@ export function printReport(report: Report): void {
   if (report.embeddedSetup?.measured) out(report.embeddedSetup.output)
   out(`Background jobs — bench/jobs.ts: ${report.jobs?.measured ? '' : report.jobs?.output ?? 'not measured'}`)
   if (report.jobs?.measured) out(report.jobs.output)
-  for (const row of report.idle) out(`Idle RSS after a restart (${row.kind}): ${row.rssMb} MB (peak ${row.peakMb} MB)${row.baselineMb === undefined ? '' : `; the bare ${row.kind === 'pglite' ? 'PGlite' : 'pg Pool'} baseline server: ${row.baselineMb} MB`}`)
+  for (const row of report.idle) {
+    const compiled = row.compiledMb === undefined ? '' : `; compiled (dist/, as start:built and the image run it): ${row.compiledMb} MB`
+    out(`Idle RSS after a restart (${row.kind}, through tsx): ${row.rssMb} MB (peak ${row.peakMb} MB)${compiled}${row.baselineMb === undefined ? '' : `; the bare ${row.kind === 'pglite' ? 'PGlite' : 'pg Pool'} baseline server: ${row.baselineMb} MB`}`)
+  }
   const si = report.settingsInit
   if (si) out(`Settings initialization, ${n(si.definitions)} definitions (${si.kind}): ${si.firstStatements} statements, ${n(si.firstMs)} ms; on a restart ${si.againStatements} statements, ${n(si.againMs)} ms`)
   for (const note of report.notes) out(`Note: ${note}`)
