@@ -236,9 +236,13 @@ export class DatabaseService {
       }
     } catch (error) {
       if (connection) await this.discard(connection)
-      // The setup may have used the prepared folder up: prepare another for the next attempt.
-      if (type === 'pglite' && this.type === null && !this.isClosed()) this.prepareEmbedded()
-      throw this.explain(error, type)
+      const explained = this.explain(error, type)
+      // The setup may have used the prepared folder up: prepare another for the next attempt. Not
+      // on a full disk: a new one would fill it again and fail; once space is freed, the next
+      // setup creates the database itself.
+      const diskFull = isServiceError(explained) && explained.code === 'persistent_data_full'
+      if (type === 'pglite' && this.type === null && !this.isClosed() && !diskFull) this.prepareEmbedded()
+      throw explained
     }
   }
 
