@@ -50,7 +50,10 @@ export function createContext(env: NodeJS.ProcessEnv = process.env): CliContext 
       if (type === 'pglite' && !options.create && !(await stat(pgliteDataDir(config)).catch(() => null))) {
         throw new CliError(`The embedded database ${pgliteDataDir(config)} does not exist yet: start the server (it creates it), or run "npm run db -- up".`)
       }
-      return openConnection(type, config, log)
+      const connection = await openConnection(type, config, log)
+      // No services start here and no requests wait: queries need not let the event loop in first.
+      connection.started()
+      return connection
     },
   }
   return context
