@@ -109,6 +109,51 @@ describe('the embedded database lets the event loop in between queries while it 
   })
 })
 
+describe('the embedded database lets the event loop in between the pieces of its opening', () => {
+  let dir: string
+  let client: PGlite
+  const poll = new PollPhase()
+
+  beforeAll(async () => {
+    dir = await tempDir()
+    await cp(inject('pgliteTemplate'), join(dir, 'pglite'), { recursive: true })
+    // No yieldBetweenQueries here: only openYieldingPglite's own two hooks.
+    client = openYieldingPglite(join(dir, 'pglite'), {})
+    await client.waitReady
+    await poll.open()
+  })
+  afterAll(async () => {
+    poll.close()
+    await client?.close()
+    await rm(dir, { recursive: true, force: true })
+  })
+
+  // Each piece is PGlite's own step, run again here on the opened database: what matters is
+  // whether the waiting byte is read before the step's synchronous call into WASM.
+  it('before PGlite loads its array types (its first catalog query, right after PostgreSQL starts)', async () => {
+    poll.events = []
+    const query = client.query.bind(client)
+    client.query = ((...args: Parameters<PGlite['query']>) => {
+      poll.events.push('query')
+      return query(...args)
+    }) as PGlite['query']
+    try {
+      await poll.run(() => client._initArrayTypes({ force: true }))
+    } finally {
+      client.query = query
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    expect(poll.events).toEqual(['data', 'query'])
+  })
+
+  it('before PostgreSQL starts (at the file system sync that precedes it, a no-op for a folder on disk)', async () => {
+    poll.events = []
+    await poll.run(() => client.fs!.initialSyncFs().then(() => void poll.events.push('synced')))
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    expect(poll.events).toEqual(['data', 'synced'])
+  })
+})
+
 describe('yieldToIo', () => {
   const poll = new PollPhase()
   beforeAll(() => poll.open())
