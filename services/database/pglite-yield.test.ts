@@ -54,24 +54,36 @@ class PollPhase {
   }
 }
 
-describe('the embedded database lets the event loop in between queries while it starts', () => {
-  let dir: string
-  let client: PGlite
-  let yielding: QueryYield
-  const poll = new PollPhase()
-
+/**
+ * For one describe block: a PGlite opened with openYieldingPglite on a copy of the migrated
+ * template (its own two hooks only, no yieldBetweenQueries), and a PollPhase; both closed after.
+ */
+function openedClient(): { client: PGlite; poll: PollPhase } {
+  const opened = { client: undefined as unknown as PGlite, poll: new PollPhase() }
+  let dir = ''
   beforeAll(async () => {
     dir = await tempDir()
     await cp(inject('pgliteTemplate'), join(dir, 'pglite'), { recursive: true })
-    client = openYieldingPglite(join(dir, 'pglite'), {})
-    await client.waitReady
-    yielding = yieldBetweenQueries(client)
-    await poll.open()
+    opened.client = openYieldingPglite(join(dir, 'pglite'), {})
+    await opened.client.waitReady
+    await opened.poll.open()
   })
   afterAll(async () => {
-    poll.close()
-    await client?.close()
-    await rm(dir, { recursive: true, force: true })
+    opened.poll.close()
+    await opened.client?.close()
+    if (dir) await rm(dir, { recursive: true, force: true })
+  })
+  return opened
+}
+
+describe('the embedded database lets the event loop in between queries while it starts', () => {
+  const opened = openedClient()
+  const { poll } = opened
+  let client: PGlite
+  let yielding: QueryYield
+  beforeAll(() => {
+    client = opened.client
+    yielding = yieldBetweenQueries(client)
   })
 
   async function run(): Promise<string[]> {
@@ -110,22 +122,12 @@ describe('the embedded database lets the event loop in between queries while it 
 })
 
 describe('the embedded database lets the event loop in between the pieces of its opening', () => {
-  let dir: string
+  // No yieldBetweenQueries here: only openYieldingPglite's own two hooks.
+  const opened = openedClient()
+  const { poll } = opened
   let client: PGlite
-  const poll = new PollPhase()
-
-  beforeAll(async () => {
-    dir = await tempDir()
-    await cp(inject('pgliteTemplate'), join(dir, 'pglite'), { recursive: true })
-    // No yieldBetweenQueries here: only openYieldingPglite's own two hooks.
-    client = openYieldingPglite(join(dir, 'pglite'), {})
-    await client.waitReady
-    await poll.open()
-  })
-  afterAll(async () => {
-    poll.close()
-    await client?.close()
-    await rm(dir, { recursive: true, force: true })
+  beforeAll(() => {
+    client = opened.client
   })
 
   // Each piece is PGlite's own step, run again here on the opened database: what matters is
