@@ -96,6 +96,11 @@ export class DatabaseService {
     return connection.listen(channel, handler)
   }
 
+  /** A background preparation of the embedded database is running, or done and not yet claimed. */
+  preparingEmbedded(): boolean {
+    return this.preparation?.inUse() ?? false
+  }
+
   /** The plugin host reports its plugins (and the schemas removed ones left) through the status. */
   reportPlugins(report: () => PluginStatus[]): void {
     this.plugins = report
@@ -247,7 +252,7 @@ export class DatabaseService {
   }
 
   private prepareEmbedded(): void {
-    if (!this.config.pglite.prepare || this.preparation?.inUse()) return
+    if (!this.config.pglite.prepare || this.preparingEmbedded()) return
     this.preparation = PglitePreparation.start(this.config, this.log)
   }
 

@@ -74,10 +74,8 @@ describe('an embedded setup on a full disk, with the background preparation on',
     const res = await setup(t)
     expect(res.statusCode).toBe(507)
     expect(res.json()).toMatchObject({ error: 'persistent_data_full' })
-    // No new preparation either: on this disk it would fill it again and fail (the one state the
-    // service keeps private, read here because nothing else shows a preparation not yet begun).
-    const { preparation } = t.app.database as unknown as { preparation: { inUse(): boolean } | null }
-    expect(preparation?.inUse() ?? false).toBe(false)
+    // No new preparation either: on this disk it would fill it again and fail.
+    expect(t.app.database.preparingEmbedded()).toBe(false)
     expect(await openFilesUnder(dataDir)).toEqual([])
   }, 180_000)
 })
