@@ -20,7 +20,7 @@ import { ReplicaSet } from './replicas.js'
 import type { ReplicaStatus } from './schemas.js'
 import { guardTransactions } from './transaction-guard.js'
 import { skipUnusedParsers } from './pglite-parsers.js'
-import { openYieldingPglite, yieldBetweenQueries, yieldToIo } from './pglite-yield.js'
+import { openYieldingPglite, type YieldingPGlite } from './pglite-yield.js'
 import * as schema from '../schema.js'
 import { databaseError } from './errors.js'
 import { withTimeout } from './timeout.js'
@@ -62,8 +62,8 @@ export interface DatabaseConnection {
   onTrouble(listener: () => void): void
   /**
    * The services have started on this connection. Until then the embedded database lets the event
-   * loop poll for I/O before each query (pglite-yield.ts), so requests still get answered while a
-   * setup or start runs dozens of queries in a row.
+   * loop poll for I/O before each message of each query (pglite-yield.ts), so requests still get
+   * answered while a setup or start runs dozens of queries in a row.
    */
   started(): void
   close(): Promise<void>
@@ -96,7 +96,7 @@ async function openPglite(config: Config, log: FastifyBaseLogger, prepared: Prep
   } catch (error) {
     throw isServiceError(error) ? error : unwritable(config.persistentDataDir, lockPath, error)
   }
-  let client: PGlite | undefined
+  let client: YieldingPGlite | undefined
   let createdFresh = false
   let migratedAtCreation: string[] = []
   try {
@@ -118,7 +118,6 @@ async function openPglite(config: Config, log: FastifyBaseLogger, prepared: Prep
     throw isServiceError(error) ? error : pgliteOpenError(config, dataDir, createdFresh, error)
   }
   const opened = client
-  const yielding = yieldBetweenQueries(opened)
   const db = guardTransactions(drizzlePglite({ client: skipUnusedParsers(opened), schema }) as Database, opened, ['query', 'exec', 'transaction'])
   // PGlite runs one query at a time: pings queued behind a long transaction would pile up, so they share one.
   let pinging: Promise<unknown> | null = null
@@ -132,7 +131,7 @@ async function openPglite(config: Config, log: FastifyBaseLogger, prepared: Prep
     migratedAtCreation,
     pglite: opened,
     onTrouble: () => undefined,
-    started: () => yielding.stop(),
+    started: () => opened.stopYielding(),
     async ping(timeoutMs) {
       pinging ??= opened.query('select 1').finally(() => (pinging = null))
       try {
@@ -223,12 +222,11 @@ async function openPostgres(config: Config, log: FastifyBaseLogger): Promise<Dat
  * migrations its stamp says. Anything wrong (a damaged folder fails to start, or aborts inside
  * WASM) removes it and answers null: the caller then creates a fresh one, as without preparation.
  */
-async function openPrepared(dataDir: string, config: Config, applied: string[], log: FastifyBaseLogger): Promise<PGlite | null> {
-  let client: PGlite | undefined
+async function openPrepared(dataDir: string, config: Config, applied: string[], log: FastifyBaseLogger): Promise<YieldingPGlite | null> {
+  let client: YieldingPGlite | undefined
   try {
     client = openYieldingPglite(dataDir, { startParams: pgliteStartParams(config.pglite) })
     await client.waitReady
-    await yieldToIo() // its first catalog query has just run: let waiting requests in before the next
     const journal = await client.query<{ n: number }>('select count(*)::int as n from drizzle.__drizzle_migrations')
     const found = journal.rows[0]?.n
     if (found !== applied.length) throw new Error(`its migrations journal holds ${found} migrations where its stamp says ${applied.length}`)

@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { tempDir } from '../../test/helpers/app.js'
 import type { PGlite } from '@electric-sql/pglite'
-import { openYieldingPglite, yieldBetweenQueries, yieldToIo, type QueryYield } from './pglite-yield.js'
+import { openYieldingPglite, yieldToIo, type YieldingPGlite } from './pglite-yield.js'
 
 /**
  * Runs `then` the way a request handler runs, from the event loop's poll phase, with a byte
@@ -55,35 +55,63 @@ class PollPhase {
 }
 
 /**
- * For one describe block: a PGlite opened with openYieldingPglite on a copy of the migrated
- * template (its own two hooks only, no yieldBetweenQueries), and a PollPhase; both closed after.
+ * Counts turns of the event loop (check phases) until stop(): a count that moved between two calls
+ * means the loop ran, and could read I/O, between them.
  */
-function openedClient(): { client: PGlite; poll: PollPhase } {
-  const opened = { client: undefined as unknown as PGlite, poll: new PollPhase() }
-  let dir = ''
+function loopTurns(): { count(): number; stop(): void } {
+  let turns = 0
+  let running = true
+  const tick = () => {
+    turns++
+    if (running) setImmediate(tick)
+  }
+  setImmediate(tick)
+  return { count: () => turns, stop: () => void (running = false) }
+}
+
+/** Records, for each message `client` sends into WASM from now on, the loop turns counted by then. */
+function recordMessages(client: PGlite, turns: { count(): number }): { turnsAt: number[]; restore(): void } {
+  const turnsAt: number[] = []
+  const original = client.execProtocolRawSync.bind(client)
+  client.execProtocolRawSync = (message: Uint8Array) => {
+    turnsAt.push(turns.count())
+    return original(message)
+  }
+  return { turnsAt, restore: () => void delete (client as Partial<PGlite>).execProtocolRawSync }
+}
+
+/** True when the loop turned between each message and the next. */
+function turnedBetweenEach(turnsAt: number[]): boolean {
+  return turnsAt.every((turn, i) => i === 0 || turn > turnsAt[i - 1]!)
+}
+
+/**
+ * For one describe block: a PGlite opened with openYieldingPglite on a copy of the migrated
+ * template (still yielding), and a PollPhase; both closed after.
+ */
+function openedClient(): { client: YieldingPGlite; poll: PollPhase; dir: string } {
+  const opened = { client: undefined as unknown as YieldingPGlite, poll: new PollPhase(), dir: '' }
   beforeAll(async () => {
-    dir = await tempDir()
-    await cp(inject('pgliteTemplate'), join(dir, 'pglite'), { recursive: true })
-    opened.client = openYieldingPglite(join(dir, 'pglite'), {})
+    opened.dir = await tempDir()
+    await cp(inject('pgliteTemplate'), join(opened.dir, 'pglite'), { recursive: true })
+    opened.client = openYieldingPglite(join(opened.dir, 'pglite'), {})
     await opened.client.waitReady
     await opened.poll.open()
   })
   afterAll(async () => {
     opened.poll.close()
     await opened.client?.close()
-    if (dir) await rm(dir, { recursive: true, force: true })
+    if (opened.dir) await rm(opened.dir, { recursive: true, force: true })
   })
   return opened
 }
 
-describe('the embedded database lets the event loop in between queries while it starts', () => {
+describe('until stopYielding(), the embedded database lets the event loop in before each message of each query', () => {
   const opened = openedClient()
   const { poll } = opened
-  let client: PGlite
-  let yielding: QueryYield
+  let client: YieldingPGlite
   beforeAll(() => {
     client = opened.client
-    yielding = yieldBetweenQueries(client)
   })
 
   async function run(): Promise<string[]> {
@@ -104,53 +132,70 @@ describe('the embedded database lets the event loop in between queries while it 
     expect(await run()).toEqual(['data', 'query 1', 'query 2', 'transaction'])
   })
 
-  it('runs queries straight through once stopped: the I/O waits for the whole run', async () => {
-    yielding.stop()
-    expect(await run()).toEqual(['query 1', 'query 2', 'transaction', 'data'])
+  it('lets the loop turn between the messages of one query (parse, bind, execute, sync), in a transaction too', async () => {
+    const turns = loopTurns()
+    const messages = recordMessages(client, turns)
+    try {
+      await client.query('select $1::int as n', [1])
+      await client.transaction(async (tx) => tx.query('select 3'))
+    } finally {
+      messages.restore()
+      turns.stop()
+    }
+    // A query with parameters alone sends more than one message.
+    expect(messages.turnsAt.length).toBeGreaterThan(3)
+    expect(turnedBetweenEach(messages.turnsAt)).toBe(true)
   })
 
-  it('keeps the order of calls that were waiting when it stopped', async () => {
-    // A second wrapper on the same instance (the first one stopped above).
-    const order = yieldBetweenQueries(client)
+  it('keeps the order of queries, those sent after it stopped waiting behind those sent before', async () => {
     const done: number[] = []
     const first = client.query('select 1').then(() => done.push(1))
-    order.stop()
+    client.stopYielding()
     const second = client.query('select 2').then(() => done.push(2))
     await Promise.all([first, second])
     expect(done).toEqual([1, 2])
   })
+
+  it('runs queries straight through once stopped: the I/O waits for the whole run', async () => {
+    // Stopped by the test before.
+    const turns = loopTurns()
+    const messages = recordMessages(client, turns)
+    try {
+      expect(await run()).toEqual(['query 1', 'query 2', 'transaction', 'data'])
+    } finally {
+      messages.restore()
+      turns.stop()
+    }
+    expect(messages.turnsAt.length).toBeGreaterThan(3)
+    expect(turnedBetweenEach(messages.turnsAt)).toBe(false)
+  })
 })
 
 describe('the embedded database lets the event loop in between the pieces of its opening', () => {
-  // No yieldBetweenQueries here: only openYieldingPglite's own two hooks.
   const opened = openedClient()
   const { poll } = opened
-  let client: PGlite
-  beforeAll(() => {
-    client = opened.client
-  })
 
-  // Each piece is PGlite's own step, run again here on the opened database: what matters is
-  // whether the waiting byte is read before the step's synchronous call into WASM.
-  it('before PGlite loads its array types (its first catalog query, right after PostgreSQL starts)', async () => {
-    poll.events = []
-    const query = client.query.bind(client)
-    client.query = ((...args: Parameters<PGlite['query']>) => {
-      poll.events.push('query')
-      return query(...args)
-    }) as PGlite['query']
+  it("before each message of the catalog queries that end it, with PostgreSQL's code and caches still cold", async () => {
+    const again = join(opened.dir, 'again')
+    await cp(inject('pgliteTemplate'), again, { recursive: true })
+    const turns = loopTurns()
+    const client = openYieldingPglite(again, {})
+    // Before the opening sends anything: it first loads the WASM module, asynchronously.
+    const messages = recordMessages(client, turns)
     try {
-      await poll.run(() => client._initArrayTypes({ force: true }))
+      await client.waitReady
+      expect(messages.turnsAt.length).toBeGreaterThan(1)
+      expect(turnedBetweenEach(messages.turnsAt)).toBe(true)
     } finally {
-      client.query = query
+      turns.stop()
+      messages.restore()
+      await client.close()
     }
-    await new Promise((resolve) => setTimeout(resolve, 20))
-    expect(poll.events).toEqual(['data', 'query'])
   })
 
   it('before PostgreSQL starts (at the file system sync that precedes it, a no-op for a folder on disk)', async () => {
     poll.events = []
-    await poll.run(() => client.fs!.initialSyncFs().then(() => void poll.events.push('synced')))
+    await poll.run(() => opened.client.fs!.initialSyncFs().then(() => void poll.events.push('synced')))
     await new Promise((resolve) => setTimeout(resolve, 20))
     expect(poll.events).toEqual(['data', 'synced'])
   })

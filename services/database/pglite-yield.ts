@@ -2,12 +2,12 @@ import { PGlite, type PGliteOptions } from '@electric-sql/pglite'
 import { NodeFS } from '@electric-sql/pglite/nodefs'
 
 /**
- * PGlite runs in the server's thread, and each of its queries is one synchronous call into WASM.
- * Its promises resolve as microtasks, so a run of queries (opening the database, a setup's
+ * PGlite runs in the server's thread, and each message of each query is one synchronous call into
+ * WASM. Its promises resolve as microtasks, so a run of queries (opening the database, a setup's
  * settings and job queue) blocks the event loop from the first to the last: health probes sent
  * meanwhile waited up to ~350 ms in `bench/embedded-setup.ts`. The helpers here let the event
- * loop poll for I/O between those queries while a database is being opened and its services
- * start, so a probe waits for one query at most, not the whole run.
+ * loop poll for I/O between those calls while a database is being opened and its services start,
+ * so a probe waits for one call at most, not the whole run.
  */
 
 /**
@@ -20,14 +20,20 @@ export function yieldToIo(): Promise<void> {
 }
 
 /**
- * Opens the PGlite data folder `dataDir` so that the event loop runs between the three parts of
- * the opening, each one synchronous call into WASM: loading the module and PostgreSQL's pre-run
- * (~50 ms here), starting PostgreSQL (~65–75 ms) and loading its array types, its first catalog
- * query (~65 ms). In one piece they blocked the loop for ~130 + ~90 ms. The two hooks are
- * PGlite's own steps, public in its typings (`initialSyncFs`, `_initArrayTypes`); if a version
- * drops one, `override` stops the build.
+ * Opens the PGlite data folder `dataDir` so that the event loop polls for I/O between the
+ * synchronous calls into WASM that opening it and running its first queries take: loading the
+ * module and PostgreSQL's pre-run (~50 ms here), starting PostgreSQL (~65–75 ms), then each
+ * message of each query (parse, bind, execute, sync). PostgreSQL's code runs for the first time
+ * and its catalog caches are empty, so one message took up to 45–75 ms where later it takes well
+ * under 1 ms, and a query's messages in a row up to ~130 ms (bench/embedded-setup.ts). Until
+ * `stopYielding()` (the services have started), every message waits for the loop first; queries
+ * keep their order, since PGlite runs each one, and each transaction, under its own lock.
+ *
+ * The hook before PostgreSQL starts is PGlite's own step, public in its typings (`initialSyncFs`),
+ * and each message goes through `execProtocolStream`; if a version drops one, `override` stops
+ * the build.
  */
-export function openYieldingPglite(dataDir: string, options: Omit<PGliteOptions, 'dataDir' | 'fs'>): PGlite {
+export function openYieldingPglite(dataDir: string, options: Omit<PGliteOptions, 'dataDir' | 'fs'>): YieldingPGlite {
   return new YieldingPGlite({ ...options, dataDir, fs: new YieldingNodeFS(dataDir) })
 }
 
@@ -38,45 +44,17 @@ class YieldingNodeFS extends NodeFS {
   }
 }
 
-class YieldingPGlite extends PGlite {
-  override async _initArrayTypes(options?: { force?: boolean }): Promise<void> {
-    await yieldToIo()
-    return super._initArrayTypes(options)
-  }
-}
+// Not a field of the class: PGlite's constructor starts the opening before a subclass's fields exist.
+const stopped = new WeakSet<PGlite>()
 
-export interface QueryYield {
-  /** From now on queries run without waiting, once those already waiting have gone. */
-  stop(): void
-}
-
-/**
- * Until stop(), every query, exec and transaction of `client` first lets the event loop poll for
- * I/O. The calls keep their order: each waits the same two turns of the loop, and after stop(),
- * calls still wait while earlier ones are waiting. Queries inside a transaction are the
- * transaction's own and never wait.
- */
-export function yieldBetweenQueries(client: PGlite): QueryYield {
-  let active = true
-  let waiting = 0
-  const methods = client as unknown as Record<'query' | 'exec' | 'transaction', (...args: unknown[]) => Promise<unknown>>
-  for (const name of ['query', 'exec', 'transaction'] as const) {
-    const original = methods[name].bind(client)
-    methods[name] = async (...args: unknown[]) => {
-      if (active || waiting > 0) {
-        waiting++
-        try {
-          await yieldToIo()
-        } finally {
-          waiting--
-        }
-      }
-      return original(...args)
-    }
+export class YieldingPGlite extends PGlite {
+  /** From now on each message runs as soon as PGlite sends it. */
+  stopYielding(): void {
+    stopped.add(this)
   }
-  return {
-    stop() {
-      active = false
-    },
+
+  override async execProtocolStream(...args: Parameters<PGlite['execProtocolStream']>): ReturnType<PGlite['execProtocolStream']> {
+    if (!stopped.has(this)) await yieldToIo()
+    return super.execProtocolStream(...args)
   }
 }
