@@ -106,33 +106,30 @@ function openedClient(): { client: YieldingPGlite; poll: PollPhase; dir: string 
   return opened
 }
 
+/** Runs select 1, an exec and a transaction from a poll phase, and says what happened in which order. */
+async function runFromPollPhase(client: PGlite, poll: PollPhase): Promise<string[]> {
+  poll.events = []
+  await poll.run(async () => {
+    await client.query('select 1')
+    poll.events.push('query 1')
+    await client.exec('select 2')
+    poll.events.push('query 2')
+    await client.transaction(async (tx) => tx.query('select 3'))
+    poll.events.push('transaction')
+  })
+  await new Promise((resolve) => setTimeout(resolve, 20))
+  return poll.events
+}
+
 describe('until stopYielding(), the embedded database lets the event loop in before each message of each query', () => {
   const opened = openedClient()
-  const { poll } = opened
-  let client: YieldingPGlite
-  beforeAll(() => {
-    client = opened.client
-  })
-
-  async function run(): Promise<string[]> {
-    poll.events = []
-    await poll.run(async () => {
-      await client.query('select 1')
-      poll.events.push('query 1')
-      await client.exec('select 2')
-      poll.events.push('query 2')
-      await client.transaction(async (tx) => tx.query('select 3'))
-      poll.events.push('transaction')
-    })
-    await new Promise((resolve) => setTimeout(resolve, 20))
-    return poll.events
-  }
 
   it('reads waiting I/O before the first query of a run, not after the last', async () => {
-    expect(await run()).toEqual(['data', 'query 1', 'query 2', 'transaction'])
+    expect(await runFromPollPhase(opened.client, opened.poll)).toEqual(['data', 'query 1', 'query 2', 'transaction'])
   })
 
   it('lets the loop turn between the messages of one query (parse, bind, execute, sync), in a transaction too', async () => {
+    const { client } = opened
     const turns = loopTurns()
     const messages = recordMessages(client, turns)
     try {
@@ -146,8 +143,14 @@ describe('until stopYielding(), the embedded database lets the event loop in bef
     expect(messages.turnsAt.length).toBeGreaterThan(3)
     expect(turnedBetweenEach(messages.turnsAt)).toBe(true)
   })
+})
 
-  it('keeps the order of queries, those sent after it stopped waiting behind those sent before', async () => {
+describe('once stopYielding() is called', () => {
+  // A client of its own, stopped by each test (stopping twice is harmless).
+  const opened = openedClient()
+
+  it('keeps the order of queries, those sent after it stopped waiting behind the one still yielding', async () => {
+    const { client } = opened
     const done: number[] = []
     const first = client.query('select 1').then(() => done.push(1))
     client.stopYielding()
@@ -156,12 +159,13 @@ describe('until stopYielding(), the embedded database lets the event loop in bef
     expect(done).toEqual([1, 2])
   })
 
-  it('runs queries straight through once stopped: the I/O waits for the whole run', async () => {
-    // Stopped by the test before.
+  it('runs queries straight through: the I/O waits for the whole run', async () => {
+    const { client } = opened
+    client.stopYielding()
     const turns = loopTurns()
     const messages = recordMessages(client, turns)
     try {
-      expect(await run()).toEqual(['query 1', 'query 2', 'transaction', 'data'])
+      expect(await runFromPollPhase(client, opened.poll)).toEqual(['query 1', 'query 2', 'transaction', 'data'])
     } finally {
       messages.restore()
       turns.stop()
