@@ -80,6 +80,19 @@ function recordMessages(client: PGlite, turns: { count(): number }): { turnsAt: 
   return { turnsAt, restore: () => void delete (client as Partial<PGlite>).execProtocolRawSync }
 }
 
+/** For each message `client` sends into WASM during `run`, the loop turns counted by then. */
+async function turnsAtMessages(client: PGlite, run: () => Promise<unknown>): Promise<number[]> {
+  const turns = loopTurns()
+  const messages = recordMessages(client, turns)
+  try {
+    await run()
+  } finally {
+    messages.restore()
+    turns.stop()
+  }
+  return messages.turnsAt
+}
+
 /** True when the loop turned between each message and the next. */
 function turnedBetweenEach(turnsAt: number[]): boolean {
   return turnsAt.every((turn, i) => i === 0 || turn > turnsAt[i - 1]!)
@@ -130,18 +143,13 @@ describe('until stopYielding(), the embedded database lets the event loop in bef
 
   it('lets the loop turn between the messages of one query (parse, bind, execute, sync), in a transaction too', async () => {
     const { client } = opened
-    const turns = loopTurns()
-    const messages = recordMessages(client, turns)
-    try {
+    const turnsAt = await turnsAtMessages(client, async () => {
       await client.query('select $1::int as n', [1])
       await client.transaction(async (tx) => tx.query('select 3'))
-    } finally {
-      messages.restore()
-      turns.stop()
-    }
+    })
     // A query with parameters alone sends more than one message.
-    expect(messages.turnsAt.length).toBeGreaterThan(3)
-    expect(turnedBetweenEach(messages.turnsAt)).toBe(true)
+    expect(turnsAt.length).toBeGreaterThan(3)
+    expect(turnedBetweenEach(turnsAt)).toBe(true)
   })
 })
 
@@ -162,16 +170,11 @@ describe('once stopYielding() is called', () => {
   it('runs queries straight through: the I/O waits for the whole run', async () => {
     const { client } = opened
     client.stopYielding()
-    const turns = loopTurns()
-    const messages = recordMessages(client, turns)
-    try {
-      expect(await runFromPollPhase(client, opened.poll)).toEqual(['query 1', 'query 2', 'transaction', 'data'])
-    } finally {
-      messages.restore()
-      turns.stop()
-    }
-    expect(messages.turnsAt.length).toBeGreaterThan(3)
-    expect(turnedBetweenEach(messages.turnsAt)).toBe(false)
+    let events: string[] = []
+    const turnsAt = await turnsAtMessages(client, async () => (events = await runFromPollPhase(client, opened.poll)))
+    expect(events).toEqual(['query 1', 'query 2', 'transaction', 'data'])
+    expect(turnsAt.length).toBeGreaterThan(3)
+    expect(turnedBetweenEach(turnsAt)).toBe(false)
   })
 })
 
