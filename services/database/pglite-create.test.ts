@@ -2,10 +2,13 @@ import { join } from 'node:path'
 import pino from 'pino'
 import { sql } from 'drizzle-orm'
 import { describe, expect, it } from 'vitest'
-import { tempDir } from '../../test/helpers/app.js'
+import { exists, tempDir } from '../../test/helpers/app.js'
+import { eventually } from '../../test/helpers/apps.js'
 import { REAL_TAGS } from '../../test/helpers/migrations.js'
+import { creatingChildren } from '../../test/helpers/processes.js'
 import { loadConfig } from '../core/config.js'
 import { openConnection } from './connection.js'
+import { createPgliteDataDir } from './pglite-create.js'
 import { inspectMigrations, readMigrations } from './migrator.js'
 import { rowsOf } from './results.js'
 
@@ -29,5 +32,17 @@ describe('creating the embedded database in a child process', () => {
     } finally {
       await again.close()
     }
+  })
+
+  it('settles only once the child is gone when aborted: the caller never removes the folder under it, and no zombie is left', async () => {
+    const config = loadConfig({ PERSISTENT_DATA_DIR: await tempDir(), LOG_LEVEL: 'silent' })
+    const abort = new AbortController()
+    const creating = createPgliteDataDir(join(config.persistentDataDir, 'data'), config, { signal: abort.signal })
+    const settled = creating.catch((error: unknown) => error)
+    const [child] = await eventually('the child creating the database', creatingChildren, (pids) => pids.length === 1)
+    abort.abort()
+    expect(await settled).toMatchObject({ name: 'AbortError' })
+    // Reaped, not only killed: a zombie would still have its /proc entry.
+    expect(await exists(`/proc/${child}`)).toBe(false)
   })
 })

@@ -33,18 +33,27 @@ export async function createPgliteDataDir(dataDir: string, config: Config, optio
   })
   process.stderr?.setEncoding('utf8').on('data', (chunk: string) => (stderr = (stderr + chunk).slice(-4_000)))
   await new Promise<void>((resolve, reject) => {
+    // Set when we stop the child (timeout, abort): the promise settles with it only once the child
+    // has closed, so the caller never removes the folder under a child still running, or leaves a zombie.
+    let stopped: Error | undefined
     const timer = setTimeout(() => {
+      stopped ??= new Error(`creating the data folder took over ${CREATE_TIMEOUT_MS / 1000} s and was stopped`)
       process.kill('SIGKILL')
-      reject(new Error(`creating the data folder took over ${CREATE_TIMEOUT_MS / 1000} s and was stopped`))
     }, CREATE_TIMEOUT_MS)
     process.once('error', (error) => {
+      // The abort signal: Node has sent killSignal already, 'close' follows once the child is reaped.
+      if (process.pid !== undefined && process.exitCode === null && process.signalCode === null) {
+        stopped ??= error
+        return
+      }
       clearTimeout(timer)
       reject(error)
     })
     // 'close', not 'exit': by then every message the child sent has arrived.
     process.once('close', (code, signal) => {
       clearTimeout(timer)
-      if (code === 0) resolve()
+      if (stopped) reject(stopped)
+      else if (code === 0) resolve()
       else if (failure?.service && failure.code && failure.message) reject(new ServiceError(failure.code, failure.message, { details: failure.details }))
       else reject(Object.assign(new Error(failure?.message || stderr.trim() || (signal ? `the process creating it was killed (${signal})` : `the process creating it exited with code ${code}`)), { code: failure?.code, errno: failure?.errno }))
     })

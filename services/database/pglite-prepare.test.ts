@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest'
 import { AUTH, describePostgres, exists, tempDir, type TestApp } from '../../test/helpers/app.js'
 import { appForTest, databaseForTest, eventually, postSetup } from '../../test/helpers/apps.js'
 import { REAL_TAGS } from '../../test/helpers/migrations.js'
+import { creatingChildren } from '../../test/helpers/processes.js'
 import { loadConfig } from '../core/config.js'
 import { PREPARED_FOLDER, currentIdentity, stampDifferences } from './pglite-prepare.js'
 
@@ -22,22 +23,6 @@ async function preparedApp(): Promise<TestApp> {
   await t.app.ready()
   await eventually('the background preparation', () => exists(stampOf(t)), Boolean, 150_000)
   return t
-}
-
-/** The children of `parent` (this process by default) that are creating an embedded database (Linux /proc). */
-async function creatingChildren(parent = process.pid): Promise<number[]> {
-  const pids: number[] = []
-  for (const name of await readdir('/proc')) {
-    if (!/^\d+$/.test(name)) continue
-    try {
-      const stat = await readFile(`/proc/${name}/stat`, 'utf8')
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
-      if (ppid === parent && (await readFile(`/proc/${name}/cmdline`, 'utf8')).includes('pglite-create-child')) pids.push(Number(name))
-    } catch {
-      // Gone meanwhile.
-    }
-  }
-  return pids
 }
 
 /** Alive and not a zombie. */

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process'
+import { readFile, readdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { findProjectRoot } from '../../services/core/project-root.js'
@@ -69,4 +70,23 @@ export const ROOT = findProjectRoot()
 /** Runs a TypeScript entry point of this project the way its npm scripts do (through tsx). */
 export function runTs(entry: string, env: Record<string, string>, args: string[] = []): Running {
   return run(['node', '--import', 'tsx', join(ROOT, entry), ...args], ROOT, { HOME: process.env.HOME ?? '/tmp', ...env })
+}
+
+/**
+ * The children of `parent` (this process by default) that are creating an embedded database (Linux /proc).
+ * A zombie (exited, not yet reaped) has no command line, so it is not listed: ask /proc/<pid> for that.
+ */
+export async function creatingChildren(parent = process.pid): Promise<number[]> {
+  const pids: number[] = []
+  for (const name of await readdir('/proc')) {
+    if (!/^\d+$/.test(name)) continue
+    try {
+      const stat = await readFile(`/proc/${name}/stat`, 'utf8')
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
+      if (ppid === parent && (await readFile(`/proc/${name}/cmdline`, 'utf8')).includes('pglite-create-child')) pids.push(Number(name))
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return pids
 }
