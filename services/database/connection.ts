@@ -20,6 +20,7 @@ import { ReplicaSet } from './replicas.js'
 import type { ReplicaStatus } from './schemas.js'
 import { guardTransactions } from './transaction-guard.js'
 import { skipUnusedParsers } from './pglite-parsers.js'
+import { reuseStatements } from './pglite-statements.js'
 import { openYieldingPglite, type YieldingPGlite } from './pglite-yield.js'
 import * as schema from '../schema.js'
 import { databaseError } from './errors.js'
@@ -118,7 +119,7 @@ async function openPglite(config: Config, log: FastifyBaseLogger, prepared: Prep
     throw isServiceError(error) ? error : pgliteOpenError(config, dataDir, createdFresh, error)
   }
   const opened = client
-  const db = guardTransactions(drizzlePglite({ client: skipUnusedParsers(opened), schema }) as Database, opened, ['query', 'exec', 'transaction'])
+  const db = guardTransactions(drizzlePglite({ client: skipUnusedParsers(reuseStatements(opened, () => !opened.yielding)), schema }) as Database, opened, ['query', 'exec', 'transaction'])
   // PGlite runs one query at a time: pings queued behind a long transaction would pile up, so they share one.
   let pinging: Promise<unknown> | null = null
   return {

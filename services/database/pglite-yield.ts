@@ -48,6 +48,11 @@ class YieldingNodeFS extends NodeFS {
 const stopped = new WeakSet<PGlite>()
 
 export class YieldingPGlite extends PGlite {
+  /** True until `stopYielding()`. */
+  get yielding(): boolean {
+    return !stopped.has(this)
+  }
+
   /** From now on each message runs as soon as PGlite sends it. */
   stopYielding(): void {
     stopped.add(this)

@@ -1,0 +1,164 @@
+import { PGlite, parse, protocol, type QueryOptions, type Results, type Transaction } from '@electric-sql/pglite'
+
+/*
+ * PGlite's `query` runs each statement as PostgreSQL's unnamed statement, in six calls into WASM
+ * (parse, describe the statement, bind, describe the portal, execute, sync): PostgreSQL parses,
+ * analyses and plans the text every time, and each call has its own cost. Here a statement is
+ * parsed once, as a named prepared statement of the one session PGlite has, and each later run is
+ * one call: bind, describe, execute and sync together. PostgreSQL then keeps its plan, as it does
+ * for the named statements Drizzle prepares on a `pg` Pool. Measured on raw PGlite (µs per query,
+ * 2026-12-06): KV read 151 → 49, upsert 211 → 104, the in-place path write 294 → 116, select 1 76 → 32.
+ *
+ * Plans follow the schema: PostgreSQL revalidates a cached plan when a table it uses changes or
+ * the search_path differs. Two errors can still come from the cache and are handled here: a
+ * statement whose result columns changed ("cached plan must not change result type") and one
+ * that is gone (DEALLOCATE ALL, DISCARD ALL). Either is forgotten, so the next run parses it
+ * again; outside a transaction the query is retried once at once.
+ */
+
+const { serialize } = protocol
+
+/** Distinct statements kept at once; the least recently used one is closed when another comes. */
+export const MAX_STATEMENTS = 256
+
+/** SQLSTATEs that mean our cached statement no longer fits: result type changed, statement missing. */
+const STALE = new Set(['0A000', '26000'])
+
+interface Statement {
+  name: string
+  /** The parameter types PostgreSQL inferred, for PGlite's serializers. */
+  types: number[]
+}
+
+type Query = (text: string, params?: unknown[], options?: QueryOptions) => Promise<Results>
+
+class Statements {
+  private readonly byText = new Map<string, Statement>()
+  /** Statements evicted from the cache (or gone stale), closed with the next parse. */
+  private readonly toClose: string[] = []
+  private counter = 0
+
+  constructor(private readonly client: PGlite) {}
+
+  /** Runs under PGlite's query lock, which the caller holds. */
+  async run(text: string, params: unknown[], options: QueryOptions | undefined, inTransaction: boolean): Promise<Results> {
+    try {
+      return await this.runOnce(text, params, options, inTransaction)
+    } catch (error) {
+      if (!this.isStale(error, text)) throw decorate(error, text, params, options)
+      this.forget(text)
+      if (inTransaction) throw decorate(error, text, params, options)
+      return this.runOnce(text, params, options, inTransaction).catch((again: unknown) => {
+        throw decorate(again, text, params, options)
+      })
+    }
+  }
+
+  private async runOnce(text: string, params: unknown[], options: QueryOptions | undefined, inTransaction: boolean): Promise<Results> {
+    const statement = this.byText.get(text) ?? (await this.prepare(text))
+    // Most recently used last: the first entry is the one to evict.
+    this.byText.delete(text)
+    this.byText.set(text, statement)
+    const values = params.map((param, i) => {
+      if (param === null || param === undefined) return null
+      const type = statement.types[i]!
+      const serializer = options?.serializers?.[type] ?? this.client.serializers[type]
+      return serializer ? serializer(param) : String(param)
+    })
+    const messages = await this.client.execProtocolStream(
+      concat([serialize.bind({ statement: statement.name, values }), serialize.describe({ type: 'P' }), serialize.execute({}), serialize.sync()]),
+      { syncToFs: false, onNotice: options?.onNotice },
+    )
+    if (!inTransaction) await this.client.syncToFs()
+    return parse.parseResults(messages, this.client.parsers, options)[0]!
+  }
+
+  private async prepare(text: string): Promise<Statement> {
+    const name = `groundwork_${++this.counter}`
+    if (this.byText.size >= MAX_STATEMENTS) this.forget(this.byText.keys().next().value!)
+    const closing = this.toClose.splice(0).map((old) => serialize.close({ type: 'S', name: old }))
+    const messages = await this.client.execProtocolStream(
+      concat([...closing, serialize.parse({ name, text, types: [] }), serialize.describe({ type: 'S', name }), serialize.sync()]),
+      { syncToFs: false },
+    )
+    const statement = { name, types: parse.parseDescribeStatementResults(messages) }
+    this.byText.set(text, statement)
+    return statement
+  }
+
+  private forget(text: string): void {
+    const statement = this.byText.get(text)
+    if (!statement) return
+    this.byText.delete(text)
+    this.toClose.push(statement.name)
+  }
+
+  private isStale(error: unknown, text: string): boolean {
+    if (!(error instanceof protocol.messages.DatabaseError) || !STALE.has(error.code ?? '')) return false
+    const name = this.byText.get(text)?.name
+    // 0A000 is also "feature not supported": only the plan cache's message is ours.
+    return name !== undefined && (error.code === '26000' ? error.message.includes(`"${name}"`) : error.message.includes('cached plan'))
+  }
+
+  /** How many statements are prepared now (for tests). */
+  get size(): number {
+    return this.byText.size
+  }
+}
+
+/** As PGlite's own query does, so errors read the same whichever way the query ran. */
+function decorate(error: unknown, query: string, params: unknown[], options: QueryOptions | undefined): unknown {
+  if (error instanceof protocol.messages.DatabaseError) Object.assign(error, { query, params, queryOptions: options })
+  return error
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0))
+  let offset = 0
+  for (const part of parts) {
+    out.set(part, offset)
+    offset += part.length
+  }
+  return out
+}
+
+/** Options this path does not handle (COPY blobs, given parameter types): those go PGlite's own way. */
+function ownWay(options: QueryOptions | undefined): boolean {
+  return options?.blob !== undefined || options?.paramTypes !== undefined
+}
+
+const statementsOf = new WeakMap<PGlite, Statements>()
+
+/** How many statements `client` holds prepared now; null if it does not reuse them. */
+export function preparedStatementCount(client: PGlite): number | null {
+  return statementsOf.get(client)?.size ?? null
+}
+
+/**
+ * Makes `client.query`, and the `query` of the transactions it opens, reuse a named prepared
+ * statement per distinct text once `active()` is true (before that, queries go PGlite's own way:
+ * while the database opens, the yielding client lets the event loop in between its messages).
+ * Patches the instance, as the transaction guard does.
+ */
+export function reuseStatements(client: PGlite, active: () => boolean): PGlite {
+  const statements = new Statements(client)
+  statementsOf.set(client, statements)
+  const query = client.query.bind(client) as Query
+  const transaction = client.transaction.bind(client)
+  const outside: Query = async (text, params = [], options) => {
+    if (!active() || ownWay(options)) return query(text, params, options)
+    await client._checkReady()
+    return client._runExclusiveTransaction(() => client._runExclusiveQuery(() => statements.run(text, params, options, false)))
+  }
+  const inside =
+    (tx: Transaction): Query =>
+    async (text, params = [], options) => {
+      if (!active() || ownWay(options) || tx.closed) return tx.query(text, params, options)
+      return client._runExclusiveQuery(() => statements.run(text, params, options, true))
+    }
+  Object.assign(client, {
+    query: outside,
+    transaction: <T>(callback: (tx: Transaction) => Promise<T>) => transaction((tx) => callback(Object.create(tx, { query: { value: inside(tx) } }) as Transaction)),
+  })
+  return client
+}
