@@ -141,6 +141,16 @@ describe('reusing prepared statements on PGlite', () => {
     expect(await serverStatements()).toBe(MAX_STATEMENTS)
   })
 
+  it('leaves COPY through /dev/blob to PGlite, which attaches the data, in and out of a transaction', async () => {
+    const count = preparedStatementCount(client)
+    await client.query(`copy statements_test (id, note) from '/dev/blob'`, [], { blob: new Blob(['7\tseven\n8\teight\n']) })
+    const out = await client.query(`copy (select id, note from statements_test order by id) to '/dev/blob'`)
+    expect(await out.blob?.text()).toBe('7\tseven\n8\teight\n')
+    const inside = await client.transaction((tx) => tx.query(`copy (select note from statements_test where id = 8) to '/dev/blob'`))
+    expect(await inside.blob?.text()).toBe('eight\n')
+    expect(preparedStatementCount(client)).toBe(count)
+  })
+
   it('goes PGlite\'s own way until active, and with parameter types given', async () => {
     const count = preparedStatementCount(client)
     active = false

@@ -122,9 +122,13 @@ function concat(parts: Uint8Array[]): Uint8Array {
   return out
 }
 
-/** Options this path does not handle (COPY blobs, given parameter types): those go PGlite's own way. */
-function ownWay(options: QueryOptions | undefined): boolean {
-  return options?.blob !== undefined || options?.paramTypes !== undefined
+/**
+ * What this path does not handle goes PGlite's own way: given parameter types, and COPY through
+ * PGlite's /dev/blob, whose data PGlite's query attaches to the result (or reads from the
+ * `blob` option). COPY has no plan to keep anyway.
+ */
+function ownWay(text: string, options: QueryOptions | undefined): boolean {
+  return options?.paramTypes !== undefined || options?.blob !== undefined || text.includes('/dev/blob')
 }
 
 const statementsOf = new WeakMap<PGlite, Statements>()
@@ -146,14 +150,14 @@ export function reuseStatements(client: PGlite, active: () => boolean): PGlite {
   const query = client.query.bind(client) as Query
   const transaction = client.transaction.bind(client)
   const outside: Query = async (text, params = [], options) => {
-    if (!active() || ownWay(options)) return query(text, params, options)
+    if (!active() || ownWay(text, options)) return query(text, params, options)
     await client._checkReady()
     return client._runExclusiveTransaction(() => client._runExclusiveQuery(() => statements.run(text, params, options, false)))
   }
   const inside =
     (tx: Transaction): Query =>
     async (text, params = [], options) => {
-      if (!active() || ownWay(options) || tx.closed) return tx.query(text, params, options)
+      if (!active() || ownWay(text, options) || tx.closed) return tx.query(text, params, options)
       return client._runExclusiveQuery(() => statements.run(text, params, options, true))
     }
   Object.assign(client, {

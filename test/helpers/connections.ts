@@ -24,6 +24,8 @@ export async function openTestConnection(kind: DatabaseType): Promise<TestConnec
     const dataDir = await tempDir()
     await cp(inject('pgliteTemplate'), join(dataDir, 'pglite'), { recursive: true })
     const connection = await openConnection('pglite', testConfig({ PERSISTENT_DATA_DIR: dataDir }), log)
+    // As the server does once its services have started: queries then take the path they take in production.
+    connection.started()
     return {
       connection,
       databaseName: null,

@@ -55,6 +55,7 @@ describe('a logical backup without a job queue', () => {
     const file = join(await tempDir(), 'no-jobs.gz')
     await writeLogicalBackup(source.connection.db, file)
     const target = await openConnection('pglite', testConfig({ PERSISTENT_DATA_DIR: await tempDir() }), log)
+    target.started() // as the CLI's restore does
     onTestFinished(() => target.close())
     await restoreLogicalBackup(file, target.db)
     expect(rowsOf(await target.db.execute(sql`select count(*)::int as n from pgboss.job`))).toEqual([{ n: 0 }])

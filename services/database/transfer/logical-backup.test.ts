@@ -32,6 +32,7 @@ async function emptyTarget(kind: DatabaseType): Promise<{ connection: DatabaseCo
   const log = pino({ level: 'silent' })
   if (kind === 'pglite') {
     const connection = await openConnection('pglite', testConfig({ PERSISTENT_DATA_DIR: dataDir }), log)
+    connection.started() // as the CLI's restore does
     return { connection, dataDir, digest: async () => (await connection.close(), digestPglite(join(dataDir, 'pglite'))), close: () => connection.close() }
   }
   const database = await createTestDatabase()
