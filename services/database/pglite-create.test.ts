@@ -37,12 +37,20 @@ describe('creating the embedded database in a child process', () => {
   it('settles only once the child is gone when aborted: the caller never removes the folder under it, and no zombie is left', async () => {
     const config = loadConfig({ PERSISTENT_DATA_DIR: await tempDir(), LOG_LEVEL: 'silent' })
     const abort = new AbortController()
-    const creating = createPgliteDataDir(join(config.persistentDataDir, 'data'), config, { signal: abort.signal })
-    const settled = creating.catch((error: unknown) => error)
+    const settled = createPgliteDataDir(join(config.persistentDataDir, 'data'), config, { signal: abort.signal }).catch((error: unknown) => error)
     const [child] = await eventually('the child creating the database', creatingChildren, (pids) => pids.length === 1)
     abort.abort()
     expect(await settled).toMatchObject({ name: 'AbortError' })
     // Reaped, not only killed: a zombie would still have its /proc entry.
+    expect(await exists(`/proc/${child}`)).toBe(false)
+  })
+
+  it('stops a child that takes too long, says so, and settles only once it is gone', async () => {
+    const config = loadConfig({ PERSISTENT_DATA_DIR: await tempDir(), LOG_LEVEL: 'silent' })
+    // Creating a database takes 2.5 s or more: 1.5 s is always too long here.
+    const settled = createPgliteDataDir(join(config.persistentDataDir, 'data'), config, { timeoutMs: 1_500 }).catch((error: unknown) => error)
+    const [child] = await eventually('the child creating the database', creatingChildren, (pids) => pids.length === 1)
+    expect(await settled).toMatchObject({ message: 'creating the data folder took over 1.5 s and was stopped' })
     expect(await exists(`/proc/${child}`)).toBe(false)
   })
 })

@@ -17,9 +17,11 @@ export function pgliteStartParams(config: PgliteConfig): string[] {
  * server neither holds their memory afterwards (~900 MB that PGlite never returns; opening the
  * finished folder costs a fraction) nor blocks its event loop for seconds while probes wait.
  * Resolves to the tags it applied; the server then migrates as on every start and finds nothing pending.
- * Aborting `signal` kills the child (what it wrote in dataDir is then the caller's to remove).
+ * Aborting `signal`, or `timeoutMs` (3 minutes by default) passing, kills the child; the promise
+ * rejects once it is gone (what it wrote in dataDir is then the caller's to remove).
  */
-export async function createPgliteDataDir(dataDir: string, config: Config, options: { signal?: AbortSignal } = {}): Promise<string[]> {
+export async function createPgliteDataDir(dataDir: string, config: Config, options: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<string[]> {
+  const timeoutMs = options.timeoutMs ?? CREATE_TIMEOUT_MS
   const child = fileURLToPath(new URL(`./pglite-create-child${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url))
   // Under tsx (npm start, tests) the child is TypeScript too; the built server runs plain .js.
   const execArgv = child.endsWith('.ts') ? ['--import', 'tsx'] : []
@@ -37,9 +39,9 @@ export async function createPgliteDataDir(dataDir: string, config: Config, optio
     // has closed, so the caller never removes the folder under a child still running, or leaves a zombie.
     let stopped: Error | undefined
     const timer = setTimeout(() => {
-      stopped ??= new Error(`creating the data folder took over ${CREATE_TIMEOUT_MS / 1000} s and was stopped`)
+      stopped ??= new Error(`creating the data folder took over ${timeoutMs / 1000} s and was stopped`)
       process.kill('SIGKILL')
-    }, CREATE_TIMEOUT_MS)
+    }, timeoutMs)
     process.once('error', (error) => {
       // The abort signal: Node has sent killSignal already, 'close' follows once the child is reaped.
       if (process.pid !== undefined && process.exitCode === null && process.signalCode === null) {

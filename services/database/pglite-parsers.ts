@@ -1,4 +1,5 @@
-import type { PGlite, QueryOptions, Results, Transaction } from '@electric-sql/pglite'
+import type { PGlite, QueryOptions, Results } from '@electric-sql/pglite'
+import { hookQueries, type Query } from './pglite-query-hook.js'
 
 /*
  * Drizzle passes a `parsers` option on every PGlite query (raw text for timestamps, dates,
@@ -12,8 +13,6 @@ import type { PGlite, QueryOptions, Results, Transaction } from '@electric-sql/p
  * option and PGlite reads its rows with the parsers it already has: the same values, without the
  * copy. Queries that are not prepared get a new options object each time and run as before.
  */
-
-type Query = (text: string, params?: unknown[], options?: QueryOptions) => Promise<Results>
 
 /** Per options object: the options to run with (without `parsers` when they cannot matter), or null while undecided. */
 const decided = new WeakMap<QueryOptions, QueryOptions>()
@@ -38,18 +37,7 @@ function strip(options: QueryOptions): QueryOptions {
   return rest
 }
 
-/**
- * Makes `client.query` and the `query` of the transactions it opens skip Drizzle's parsers option
- * where it cannot change the rows. Patches the instance (as the transaction guard does), so every
- * user of the client, Drizzle or not, goes through the same entry points.
- */
+/** Makes `client.query` and the `query` of the transactions it opens skip Drizzle's parsers option where it cannot change the rows. */
 export function skipUnusedParsers(client: PGlite): PGlite {
-  const query = client.query.bind(client) as Query
-  const transaction = client.transaction.bind(client)
-  Object.assign(client, {
-    query: withoutParsers(query),
-    transaction: <T>(callback: (tx: Transaction) => Promise<T>) =>
-      transaction((tx) => callback(Object.create(tx, { query: { value: withoutParsers(tx.query.bind(tx) as Query) } }) as Transaction)),
-  })
-  return client
+  return hookQueries(client, withoutParsers)
 }

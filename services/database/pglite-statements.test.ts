@@ -135,6 +135,20 @@ describe('reusing prepared statements on PGlite', () => {
     expect((await client.query(text, ['after'])).rows).toEqual([{ echoed: 'after' }])
   })
 
+  it('evicts the least recently used statement, not the oldest', async () => {
+    await client.query('select 1 as kept')
+    await client.query('select 1 as dropped')
+    for (let i = 0; i < MAX_STATEMENTS - 2; i++) await client.query(`select ${i} as filler`)
+    await client.query('select 1 as kept') // used again: now the most recent
+    await client.query('select 1 as newcomer') // one over the limit
+    calls = 0
+    await client.query('select 1 as kept')
+    expect(calls).toBe(1)
+    calls = 0
+    await client.query('select 1 as dropped')
+    expect(calls).toBe(2)
+  })
+
   it(`keeps at most ${MAX_STATEMENTS} statements, closing the least recently used on the server too`, async () => {
     for (let i = 0; i < MAX_STATEMENTS + 20; i++) await client.query(`select ${i} as n`)
     expect(preparedStatementCount(client)).toBe(MAX_STATEMENTS)

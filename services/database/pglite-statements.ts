@@ -1,4 +1,5 @@
-import { PGlite, parse, protocol, type QueryOptions, type Results, type Transaction } from '@electric-sql/pglite'
+import { PGlite, parse, protocol, type QueryOptions, type Results } from '@electric-sql/pglite'
+import { hookQueries } from './pglite-query-hook.js'
 
 /*
  * PGlite's `query` runs each statement as PostgreSQL's unnamed statement, in six calls into WASM
@@ -29,8 +30,6 @@ interface Statement {
   /** The parameter types PostgreSQL inferred, for PGlite's serializers. */
   types: number[]
 }
-
-type Query = (text: string, params?: unknown[], options?: QueryOptions) => Promise<Results>
 
 class Statements {
   private readonly byText = new Map<string, Statement>()
@@ -66,7 +65,7 @@ class Statements {
       return serializer ? serializer(param) : String(param)
     })
     const messages = await this.client.execProtocolStream(
-      concat([serialize.bind({ statement: statement.name, values }), serialize.describe({ type: 'P' }), serialize.execute({}), serialize.sync()]),
+      Buffer.concat([serialize.bind({ statement: statement.name, values }), serialize.describe({ type: 'P' }), serialize.execute({}), serialize.sync()]),
       { syncToFs: false, onNotice: options?.onNotice },
     )
     if (!inTransaction) await this.client.syncToFs()
@@ -78,7 +77,7 @@ class Statements {
     if (this.byText.size >= MAX_STATEMENTS) this.forget(this.byText.keys().next().value!)
     const closing = this.toClose.splice(0).map((old) => serialize.close({ type: 'S', name: old }))
     const messages = await this.client.execProtocolStream(
-      concat([...closing, serialize.parse({ name, text, types: [] }), serialize.describe({ type: 'S', name }), serialize.sync()]),
+      Buffer.concat([...closing, serialize.parse({ name, text, types: [] }), serialize.describe({ type: 'S', name }), serialize.sync()]),
       { syncToFs: false },
     )
     const statement = { name, types: parse.parseDescribeStatementResults(messages) }
@@ -112,16 +111,6 @@ function decorate(error: unknown, query: string, params: unknown[], options: Que
   return error
 }
 
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0))
-  let offset = 0
-  for (const part of parts) {
-    out.set(part, offset)
-    offset += part.length
-  }
-  return out
-}
-
 /**
  * What this path does not handle goes PGlite's own way: given parameter types, and COPY through
  * PGlite's /dev/blob, whose data PGlite's query attaches to the result (or reads from the
@@ -142,27 +131,16 @@ export function preparedStatementCount(client: PGlite): number | null {
  * Makes `client.query`, and the `query` of the transactions it opens, reuse a named prepared
  * statement per distinct text once `active()` is true (before that, queries go PGlite's own way:
  * while the database opens, the yielding client lets the event loop in between its messages).
- * Patches the instance, as the transaction guard does.
  */
 export function reuseStatements(client: PGlite, active: () => boolean): PGlite {
   const statements = new Statements(client)
   statementsOf.set(client, statements)
-  const query = client.query.bind(client) as Query
-  const transaction = client.transaction.bind(client)
-  const outside: Query = async (text, params = [], options) => {
-    if (!active() || ownWay(text, options)) return query(text, params, options)
+  return hookQueries(client, (query, tx) => async (text, params = [], options) => {
+    // A closed transaction: PGlite's own query refuses it.
+    if (!active() || ownWay(text, options) || tx?.closed) return query(text, params, options)
+    if (tx) return client._runExclusiveQuery(() => statements.run(text, params, options, true))
+    // As PGlite's query does outside a transaction: not while one runs, one query at a time.
     await client._checkReady()
     return client._runExclusiveTransaction(() => client._runExclusiveQuery(() => statements.run(text, params, options, false)))
-  }
-  const inside =
-    (tx: Transaction): Query =>
-    async (text, params = [], options) => {
-      if (!active() || ownWay(text, options) || tx.closed) return tx.query(text, params, options)
-      return client._runExclusiveQuery(() => statements.run(text, params, options, true))
-    }
-  Object.assign(client, {
-    query: outside,
-    transaction: <T>(callback: (tx: Transaction) => Promise<T>) => transaction((tx) => callback(Object.create(tx, { query: { value: inside(tx) } }) as Transaction)),
   })
-  return client
 }
