@@ -19,6 +19,7 @@ import { describeTarget, resolvePostgresSettings } from './postgres-settings.js'
 import { ReplicaSet } from './replicas.js'
 import type { ReplicaStatus } from './schemas.js'
 import { guardTransactions } from './transaction-guard.js'
+import { runValuesOnPool } from './prepared-value.js'
 import { skipUnusedParsers } from './pglite-parsers.js'
 import { reuseStatements } from './pglite-statements.js'
 import { openYieldingPglite, type YieldingPGlite } from './pglite-yield.js'
@@ -179,6 +180,7 @@ async function openPostgres(config: Config, log: FastifyBaseLogger): Promise<Dat
     throw describeConnectionError(error, settings.target)
   }
   const db = guardTransactions(drizzleNodePg({ client: pool, schema }) as Database, pool, ['query'])
+  runValuesOnPool(db, pool)
   let replicas: ReplicaSet
   try {
     replicas = await ReplicaSet.open(config.postgres.readUrls, config, pool, db, log)

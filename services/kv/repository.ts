@@ -1,5 +1,6 @@
 import { and, asc, eq, gt, like, sql } from 'drizzle-orm'
 import type { Executor } from '../database/connection.js'
+import { preparedValue } from '../database/prepared-value.js'
 import { kvEntries } from './schema.js'
 
 // Values travel as JSON text both ways (`::jsonb` in, `::text` out): the two drivers parse and
@@ -8,34 +9,25 @@ const valueText = sql<string>`${kvEntries.value}::text`
 
 // The read every GET does, prepared once per database: a plain Drizzle select builds its SQL on
 // every call and ran at ~0.45× a hand-written named prepared statement in `npm run bench`.
-const findQueries = new WeakMap<Executor, ReturnType<typeof prepareFind>>()
-const prepareFind = (db: Executor) =>
-  db.select({ value: valueText }).from(kvEntries).where(eq(kvEntries.key, sql.placeholder('key'))).prepare('kv_find_value')
+const find = preparedValue('kv_find_value', (db) => db.select({ value: valueText }).from(kvEntries).where(eq(kvEntries.key, sql.placeholder('key'))))
 
-export async function findValue(db: Executor, key: string): Promise<string | undefined> {
-  let query = findQueries.get(db)
-  if (!query) findQueries.set(db, (query = prepareFind(db)))
-  const rows = await query.execute({ key })
-  return rows[0]?.value
+export function findValue(db: Executor, key: string): Promise<string | undefined> {
+  return find(db, { key })
 }
 
 /** Stores `json` under `key`, replacing any value; returns the stored text. */
 export async function upsertValue(db: Executor, key: string, json: string): Promise<string> {
-  let query = upsertQueries.get(db)
-  if (!query) upsertQueries.set(db, (query = prepareUpsert(db)))
-  const rows = await query.execute({ key, json })
-  return rows[0]!.value
+  return (await upsert(db, { key, json }))!
 }
 
 // Prepared like the read: every PUT without a path runs it.
-const upsertQueries = new WeakMap<Executor, ReturnType<typeof prepareUpsert>>()
-const prepareUpsert = (db: Executor) =>
+const upsert = preparedValue('kv_upsert_value', (db) =>
   db
     .insert(kvEntries)
     .values({ key: sql.placeholder('key'), value: sql`${sql.placeholder('json')}::jsonb` })
     .onConflictDoUpdate({ target: kvEntries.key, set: { value: sql`excluded.value`, updatedAt: sql`now()` } })
-    .returning({ value: valueText })
-    .prepare('kv_upsert_value')
+    .returning({ value: valueText }),
+)
 
 export interface PathWrite {
   /** Every part of the path. */
@@ -62,15 +54,11 @@ export interface PathWrite {
  * text output is never shorter than JSON.stringify's, so a result under `maxBytes` here is under
  * the limit there too; one over it goes the exact way.
  */
-export async function writeAtPathInPlace(db: Executor, key: string, write: PathWrite): Promise<string | undefined> {
-  let query = writeAtQueries.get(db)
-  if (!query) writeAtQueries.set(db, (query = prepareWriteAt(db)))
-  const rows = await query.execute({ key, ...write })
-  return rows[0]?.value
+export function writeAtPathInPlace(db: Executor, key: string, write: PathWrite): Promise<string | undefined> {
+  return writeAt(db, { key, ...write })
 }
 
-const writeAtQueries = new WeakMap<Executor, ReturnType<typeof prepareWriteAt>>()
-const prepareWriteAt = (db: Executor) => {
+const writeAt = preparedValue('kv_write_at_path', (db) => {
   const next = sql`jsonb_set(${kvEntries.value}, ${sql.placeholder('path')}::text[], ${sql.placeholder('json')}::jsonb)`
   const container = sql`(${kvEntries.value} #> ${sql.placeholder('parent')}::text[])`
   return db
@@ -88,8 +76,7 @@ const prepareWriteAt = (db: Executor) => {
       ),
     )
     .returning({ value: valueText })
-    .prepare('kv_write_at_path')
-}
+})
 
 /**
  * Locks `key`'s row until the transaction ends and returns its value, creating it as `{}` if it

@@ -1,6 +1,7 @@
 import { eq, sql } from 'drizzle-orm'
 import type { Executor } from '../database/connection.js'
 import { rowsOf } from '../database/results.js'
+import { preparedValue } from '../database/prepared-value.js'
 import { settings, settingsMeta } from './schema.js'
 
 export type { Executor }
@@ -73,15 +74,12 @@ export async function bumpGeneration(ex: Executor): Promise<void> {
 
 // Every read on PostgreSQL checks the generation first: prepared once per database, since a plain
 // Drizzle select builds its SQL on every call (see `npm run bench`).
-const generationQueries = new WeakMap<Executor, ReturnType<typeof prepareGeneration>>()
-const prepareGeneration = (ex: Executor) =>
-  ex.select({ value: settingsMeta.value }).from(settingsMeta).where(eq(settingsMeta.name, sql.placeholder('name'))).prepare('settings_generation')
+const generation = preparedValue('settings_generation', (ex) =>
+  ex.select({ value: settingsMeta.value }).from(settingsMeta).where(eq(settingsMeta.name, sql.placeholder('name'))),
+)
 
 export async function currentGeneration(ex: Executor): Promise<string | null> {
-  let query = generationQueries.get(ex)
-  if (!query) generationQueries.set(ex, (query = prepareGeneration(ex)))
-  const [row] = await query.execute({ name: GENERATION })
-  return row?.value ?? null
+  return (await generation(ex, { name: GENERATION })) ?? null
 }
 
 /** Records `value` under `name` unless a value is already there; returns the value now stored (one statement). */

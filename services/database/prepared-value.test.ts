@@ -1,0 +1,85 @@
+import { eq, sql } from 'drizzle-orm'
+import { pgTable, text } from 'drizzle-orm/pg-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { KINDS, openTestConnection, type TestConnection } from '../../test/helpers/connections.js'
+import { driverError } from '../core/errors.js'
+import type { Executor } from './connection.js'
+import { preparedValue, type ValueStatement } from './prepared-value.js'
+
+const notes = pgTable('prepared_value_notes', { id: text('id').primaryKey(), body: text('body').notNull() })
+
+/** The select every test reads through, recording each time Drizzle's prepared query is made. */
+function bodyById(prepared: string[]): (db: Executor) => ValueStatement {
+  return (db) => {
+    const select = db.select({ value: notes.body }).from(notes).where(eq(notes.id, sql.placeholder('id')))
+    return {
+      toSQL: () => select.toSQL(),
+      prepare: (name) => {
+        prepared.push(name)
+        return select.prepare(name)
+      },
+    }
+  }
+}
+
+describe.each(KINDS)('preparedValue on %s', (kind) => {
+  let t: TestConnection
+  beforeAll(async () => {
+    t = await openTestConnection(kind)
+    await t.connection.db.execute(sql`create table prepared_value_notes (id text primary key, body text not null)`)
+    await t.connection.db.insert(notes).values([
+      { id: 'a', body: 'first' },
+      { id: 'b', body: 'second' },
+    ])
+  })
+  afterAll(() => t.close())
+
+  it('answers the value of the row each call asks for, and undefined where there is none', async () => {
+    const read = preparedValue('prepared_value_answers', bodyById([]))
+    const { db } = t.connection
+    expect(await read(db, { id: 'a' })).toBe('first')
+    expect(await read(db, { id: 'b' })).toBe('second')
+    expect(await read(db, { id: 'missing' })).toBeUndefined()
+    const many = await Promise.all(['a', 'b', 'a', 'missing', 'b'].map((id) => read(db, { id })))
+    expect(many).toEqual(['first', 'second', 'first', undefined, 'second'])
+  })
+
+  it(`runs ${kind === 'postgresql' ? 'straight on the pool for the database itself' : "Drizzle's prepared query on the database"}, and Drizzle's in a transaction, where it sees the transaction's writes`, async () => {
+    const prepared: string[] = []
+    const read = preparedValue('prepared_value_paths', bodyById(prepared))
+    const { db } = t.connection
+    expect(await read(db, { id: 'a' })).toBe('first')
+    expect(await read(db, { id: 'b' })).toBe('second')
+    expect(prepared).toEqual(kind === 'postgresql' ? [] : ['prepared_value_paths'])
+    prepared.length = 0
+    await db
+      .transaction(async (tx) => {
+        await tx.insert(notes).values({ id: 'c', body: 'only inside' })
+        // Same statement name and SQL as the pool path: on PostgreSQL the transaction's connection may have it already.
+        expect(await read(tx, { id: 'c' })).toBe('only inside')
+        expect(await read(tx, { id: 'a' })).toBe('first')
+        tx.rollback()
+      })
+      .catch((error: unknown) => {
+        if (!(error instanceof Error && error.message === 'Rollback')) throw error
+      })
+    expect(prepared).toEqual(['prepared_value_paths'])
+    expect(await read(db, { id: 'c' })).toBeUndefined()
+  })
+
+  it('refuses a read of the outer database inside its transaction, as every other query', async () => {
+    const read = preparedValue('prepared_value_guard', bodyById([]))
+    const { db } = t.connection
+    await expect(db.transaction(async () => read(db, { id: 'a' }))).rejects.toMatchObject({ code: 'transaction_misuse' })
+    expect(await read(db, { id: 'a' })).toBe('first')
+  })
+
+  it("fails with the database's own error (its SQLSTATE) when the statement cannot run", async () => {
+    const read = preparedValue('prepared_value_error', (db) => ({
+      toSQL: () => db.select({ value: sql<string>`body` }).from(sql`prepared_value_absent`).toSQL(),
+      prepare: (name) => db.select({ value: sql<string>`body` }).from(sql`prepared_value_absent`).prepare(name),
+    }))
+    const error = await read(t.connection.db, {}).catch((caught: unknown) => caught)
+    expect(driverError(error)).toMatchObject({ code: '42P01', message: expect.stringContaining('prepared_value_absent') })
+  })
+})
