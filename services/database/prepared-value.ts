@@ -1,5 +1,6 @@
 import type pg from 'pg'
 import { fillPlaceholders } from 'drizzle-orm'
+import { isServiceError } from '../core/errors.js'
 import type { Database, Executor } from './connection.js'
 
 /** The pg Pool behind each PostgreSQL database the connection hands out. */
@@ -43,15 +44,28 @@ export function preparedValue(name: string, build: (db: Executor) => ValueStatem
   }
 }
 
-function runnerFor(db: Executor, name: string, select: ValueStatement): Runner {
+function runnerFor(db: Executor, name: string, statement: ValueStatement): Runner {
   const pool = pools.get(db)
   if (!pool) {
-    const prepared = select.prepare(name)
+    const prepared = statement.prepare(name)
     return async (values) => (await prepared.execute(values))[0]?.value
   }
-  const { sql: text, params } = select.toSQL()
+  const { sql: text, params } = statement.toSQL()
   return async (values) => {
-    const result = await pool.query<[string]>({ name, text, values: fillPlaceholders(params, values), rowMode: 'array' })
-    return result.rows[0]?.[0]
+    try {
+      const result = await pool.query<[string]>({ name, text, values: fillPlaceholders(params, values), rowMode: 'array' })
+      return result.rows[0]?.[0]
+    } catch (error) {
+      throw naming(error, name, text)
+    }
   }
+}
+
+/**
+ * Says which statement failed, as Drizzle's wrapper does on the other path ("Failed query: …"),
+ * so the error log of a 500 names it; without the values, which may be anything a client stored.
+ */
+function naming(error: unknown, name: string, text: string): unknown {
+  if (error instanceof Error && !isServiceError(error)) Object.assign(error, { statement: name, query: text })
+  return error
 }
