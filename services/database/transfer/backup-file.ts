@@ -6,6 +6,7 @@ import { createGunzip, createGzip } from 'node:zlib'
 import type { DatabaseType } from '../../core/config.js'
 import { transferError } from './errors.js'
 import type { SequenceValue, TableEntry } from './inventory.js'
+import type { PartitionInfo } from './partitions.js'
 
 /**
  * The logical backup, one gzipped file: a magic line, a header line (JSON), then frames — a JSON
@@ -24,6 +25,8 @@ export interface BackupHeader {
   migrations: { hash: string; createdAt: number }[]
   tables: TableEntry[]
   sequences: SequenceValue[]
+  /** Absent in backups written before partitions were carried. */
+  partitions?: PartitionInfo[]
 }
 
 export interface BackupTrailer {
@@ -95,6 +98,7 @@ export async function readBackup(path: string, onHeader: (header: BackupHeader) 
     }
     header = JSON.parse((await reader.line()) ?? 'null') as BackupHeader
     if (!header || !Array.isArray(header.tables)) throw invalid('its header is missing')
+    if (header.partitions !== undefined && !(Array.isArray(header.partitions) && header.partitions.every(isPartition))) throw invalid('its list of partitions is damaged')
     await onHeader(header)
     const hashes = header.tables.map(() => createHash('sha256'))
     const rows = header.tables.map(() => 0)
@@ -174,4 +178,10 @@ class ByteReader {
   close() {
     this.stream.destroy()
   }
+}
+
+function isPartition(value: unknown): boolean {
+  const p = value as PartitionInfo | null
+  const named = (t: { schema?: unknown; name?: unknown } | null | undefined) => typeof t?.schema === 'string' && typeof t.name === 'string'
+  return typeof p === 'object' && p !== null && named(p) && named(p.parent) && typeof p.bound === 'string' && (p.partitionBy === undefined || typeof p.partitionBy === 'string')
 }

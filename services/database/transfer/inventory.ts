@@ -5,6 +5,7 @@ import { qualified, quoteLiteral, readSequences, readTables, type SequenceInfo, 
 import { tableSum, type TableSum } from './checksum.js'
 import { transferError } from './errors.js'
 import type { TransferPart } from './parts.js'
+import { readPartitions, type PartitionInfo } from './partitions.js'
 import type { Session } from './sessions.js'
 
 export interface TableEntry extends TableInfo, TableSum {
@@ -19,6 +20,8 @@ export interface SequenceValue extends SequenceInfo {
 export interface Inventory {
   tables: TableEntry[]
   sequences: SequenceValue[]
+  /** Partitions of the tables above, parents first: created on the target before the copy. Absent in backups written before it was added. */
+  partitions?: PartitionInfo[]
   /** The source's drizzle journal, oldest first. */
   migrations: { hash: string; createdAt: number }[]
 }
@@ -40,7 +43,8 @@ export async function readInventory(session: Session, parts: TransferPart[]): Pr
     const [value] = await session.query<{ last_value: string; is_called: boolean }>(`select last_value::text as last_value, is_called from ${qualified(sequence)}`)
     sequences.push({ ...sequence, lastValue: value!.last_value, isCalled: value!.is_called })
   }
-  return { tables, sequences, migrations: await readJournal(session) }
+  const partitions = (await readPartitions(session, schemas)).filter((partition) => partOf(partition))
+  return { tables, sequences, partitions, migrations: await readJournal(session) }
 }
 
 export async function readJournal(session: Session): Promise<{ hash: string; createdAt: number }[]> {

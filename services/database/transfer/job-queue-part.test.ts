@@ -8,9 +8,23 @@ import { openTestConnection } from '../../../test/helpers/connections.js'
 import { JobsService } from '../../jobs/service.js'
 import { openConnection, type Database, type DatabaseConnection } from '../connection.js'
 import { rowsOf } from '../results.js'
+import { readMigrations } from '../migrator.js'
 import { restoreLogicalBackup, writeLogicalBackup } from './logical-backup.js'
+import { overPglite, postgresSession } from './sessions.js'
+import { transfer } from './transfer.js'
 
 const log = pino({ level: 'silent' })
+
+// pg-boss keeps each day's queue statistics in a partition named for that UTC day and creates
+// only today's and tomorrow's on a new schema: a database that ran for a while holds older days,
+// which a freshly created target lacks. (CI found it when a run crossed midnight.)
+const OLD_STATS = [{ name: 'test.later', ready_count: 7, captured_on: '2020-01-01 12:00:00+00' }]
+async function addOldStatsDay(db: Database) {
+  await db.execute(sql.raw(`create table pgboss.queue_stats_20200101 partition of pgboss.queue_stats for values from ('2020-01-01 00:00:00+00') to ('2020-01-02 00:00:00+00')`))
+  await db.execute(sql`insert into pgboss.queue_stats (name, ready_count, captured_on) values ('test.later', 7, '2020-01-01 12:00:00+00')`)
+}
+const oldStats = async (db: Database) =>
+  rowsOf(await db.execute(sql`select name, ready_count, to_char(captured_on at time zone 'UTC', 'YYYY-MM-DD HH24:MI:SS') || '+00' as captured_on from pgboss.queue_stats_20200101`))
 const jobsOn = (connection: DatabaseConnection) => new JobsService({ log, getDb: () => connection.db, listen: (channel, handler) => connection.listen(channel, handler) })
 const jobRows = async (db: Database) =>
   rowsOf<{ id: string; name: string; state: string; data: unknown }>(await db.execute(sql`select id::text as id, name, state::text as state, data from pgboss.job where name = 'test.later' order by id`))
@@ -27,6 +41,7 @@ describePostgres('the job queue in a logical backup', () => {
     await waiting.stop()
     const before = await jobRows(source.connection.db)
     expect(before).toHaveLength(3)
+    await addOldStatsDay(source.connection.db)
 
     const file = join(await tempDir(), 'with-jobs.gz')
     await writeLogicalBackup(source.connection.db, file)
@@ -35,6 +50,7 @@ describePostgres('the job queue in a logical backup', () => {
     onTestFinished(() => target.close())
     await restoreLogicalBackup(file, target.db)
     expect(await jobRows(target.db)).toEqual(before)
+    expect(await oldStats(target.db)).toEqual(OLD_STATS)
 
     // The restored queue works: pg-boss starts on it, and a job sent now runs.
     const ran: number[] = []
@@ -59,5 +75,22 @@ describe('a logical backup without a job queue', () => {
     onTestFinished(() => target.close())
     await restoreLogicalBackup(file, target.db)
     expect(rowsOf(await target.db.execute(sql`select count(*)::int as n from pgboss.job`))).toEqual([{ n: 0 }])
+  })
+})
+
+describePostgres('the job queue in a transfer', () => {
+  it("creates on PostgreSQL the days of queue statistics it lacks, and copies their rows", async () => {
+    const source = await openTestConnection('pglite')
+    onTestFinished(() => source.close())
+    await addOldStatsDay(source.connection.db)
+    const database = await databaseForTest()
+    const target = await postgresSession({ connectionString: database.url }, 'the test database')
+    onTestFinished(() => target.close())
+
+    await transfer(overPglite(source.connection.pglite!, 'the test folder', async () => undefined), target, { migrations: await readMigrations(testConfig().migrationsFolder) })
+    expect(await database.query(`select name, ready_count, to_char(captured_on at time zone 'UTC', 'YYYY-MM-DD HH24:MI:SS') || '+00' as captured_on from pgboss.queue_stats_20200101`)).toEqual(OLD_STATS)
+    expect(await database.query(`select pg_get_expr(relpartbound, oid) as bound from pg_class where oid = 'pgboss.queue_stats_20200101'::regclass`)).toEqual([
+      { bound: "FOR VALUES FROM ('2020-01-01 00:00:00+00') TO ('2020-01-02 00:00:00+00')" },
+    ])
   })
 })

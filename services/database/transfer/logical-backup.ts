@@ -11,6 +11,7 @@ import { withDatabaseSession } from './database-session.js'
 import { transferError } from './errors.js'
 import { checkSourceMigrations, checkTargetMigrations, readInventory, rowsOnTarget, writeSequences } from './inventory.js'
 import { PARTS, type TransferPart } from './parts.js'
+import { createPartitions } from './partitions.js'
 import { verify } from './transfer.js'
 
 export interface LogicalBackupOptions {
@@ -69,6 +70,7 @@ export async function restoreLogicalBackup(file: string, db: Database, options: 
       async (header) => {
         const taken = prefixOf(files, header, file)
         for (const part of options.parts ?? PARTS) await part.prepareTarget(session, { migrations: taken })
+        await createPartitions(session, header.partitions ?? [])
         const found = await rowsOnTarget(session, header.tables)
         if (found.some((f) => f.table !== 'public.instance') || found.length > 1) {
           throw transferError('transfer_refused', `A backup is restored only into an empty database, and this one holds data: ${found.map((f) => `${f.table} has ${f.rows} row(s)`).join(', ')}. Nothing was changed.`)
