@@ -1,4 +1,6 @@
+import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { gunzipSync, gzipSync } from 'node:zlib'
 import { sql } from 'drizzle-orm'
 import pino from 'pino'
 import { describe, expect, it, onTestFinished } from 'vitest'
@@ -75,6 +77,28 @@ describe('a logical backup without a job queue', () => {
     onTestFinished(() => target.close())
     await restoreLogicalBackup(file, target.db)
     expect(rowsOf(await target.db.execute(sql`select count(*)::int as n from pgboss.job`))).toEqual([{ n: 0 }])
+  })
+})
+
+describePostgres('a logical backup written before partitions were recorded', () => {
+  it("restores pg-boss's days of queue statistics, known by their names", async () => {
+    const source = await openTestConnection('pglite')
+    onTestFinished(() => source.close())
+    await addOldStatsDay(source.connection.db)
+    const file = join(await tempDir(), 'older.gz')
+    await writeLogicalBackup(source.connection.db, file)
+    // As the previous build wrote it: the same file without the list of partitions in its header.
+    const [magic, header, ...rest] = gunzipSync(await readFile(file)).toString('binary').split('\n')
+    const older = { ...(JSON.parse(Buffer.from(header!, 'binary').toString('utf8')) as Record<string, unknown>) }
+    expect(older.partitions).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'queue_stats_20200101' })]))
+    delete older.partitions
+    await writeFile(file, gzipSync(Buffer.concat([Buffer.from(`${magic}\n${JSON.stringify(older)}\n`), Buffer.from(rest.join('\n'), 'binary')])))
+
+    const database = await databaseForTest()
+    const target = await openConnection('postgresql', testConfig({ PERSISTENT_DATA_DIR: await tempDir(), ...database.env }), log)
+    onTestFinished(() => target.close())
+    await restoreLogicalBackup(file, target.db)
+    expect(await oldStats(target.db)).toEqual(OLD_STATS)
   })
 })
 

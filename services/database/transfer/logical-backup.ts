@@ -9,9 +9,9 @@ import { BackupWriter, FORMAT_VERSION, readBackup, type BackupHeader } from './b
 import { readChunks } from './chunks.js'
 import { withDatabaseSession } from './database-session.js'
 import { transferError } from './errors.js'
-import { checkSourceMigrations, checkTargetMigrations, readInventory, rowsOnTarget, writeSequences } from './inventory.js'
+import { checkSourceMigrations, checkTargetMigrations, readInventory, rowsOnTarget, writeSequences, type TableEntry } from './inventory.js'
 import { PARTS, type TransferPart } from './parts.js'
-import { createPartitions } from './partitions.js'
+import { createPartitions, type PartitionInfo } from './partitions.js'
 import { verify } from './transfer.js'
 
 export interface LogicalBackupOptions {
@@ -69,8 +69,9 @@ export async function restoreLogicalBackup(file: string, db: Database, options: 
       file,
       async (header) => {
         const taken = prefixOf(files, header, file)
-        for (const part of options.parts ?? PARTS) await part.prepareTarget(session, { migrations: taken })
-        await createPartitions(session, header.partitions ?? [])
+        const parts = options.parts ?? PARTS
+        for (const part of parts) await part.prepareTarget(session, { migrations: taken })
+        await createPartitions(session, header.partitions ?? partitionsByName(header.tables, parts))
         const found = await rowsOnTarget(session, header.tables)
         if (found.some((f) => f.table !== 'public.instance') || found.length > 1) {
           throw transferError('transfer_refused', `A backup is restored only into an empty database, and this one holds data: ${found.map((f) => `${f.table} has ${f.rows} row(s)`).join(', ')}. Nothing was changed.`)
@@ -85,6 +86,14 @@ export async function restoreLogicalBackup(file: string, db: Database, options: 
     await verify(session, header.tables)
     await migrate(session.db, files)
     return { tables: header.tables.length, rows: header.tables.reduce((sum, t) => sum + t.rows, 0) }
+  })
+}
+
+/** A backup written before partitions were recorded lists them as tables: their parts know them by name. */
+function partitionsByName(tables: TableEntry[], parts: TransferPart[]): PartitionInfo[] {
+  return tables.flatMap((table) => {
+    const part = parts.find((p) => p.schemas.includes(table.schema) && (p.owns?.(table) ?? true))
+    return part?.partitionByName?.(table) ?? []
   })
 }
 

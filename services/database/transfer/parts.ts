@@ -3,6 +3,7 @@ import { BOSS_SCHEMA } from '../../jobs/repository.js'
 import { ourTableNames } from '../../setup-wizard/our-tables.js'
 import { transferError } from './errors.js'
 import { migrate, type MigrationFile } from '../migrator.js'
+import type { PartitionInfo } from './partitions.js'
 import type { Session } from './sessions.js'
 
 export interface PrepareContext {
@@ -24,6 +25,11 @@ export interface TransferPart {
   owns?(table: { schema: string; name: string }): boolean
   /** Creates this part's tables on the target, inside the transfer's one transaction, before any row is copied. */
   prepareTarget(target: Session, context: PrepareContext): Promise<void>
+  /**
+   * For a backup written before partitions were recorded: the partition a table of this part
+   * was, known from its name alone; null when it was not one.
+   */
+  partitionByName?(table: { schema: string; name: string }): PartitionInfo | null
 }
 
 const coreTables = ourTableNames('public')
@@ -49,6 +55,15 @@ export const jobQueuePart: TransferPart = {
   async prepareTarget(target) {
     const [present] = await target.query<{ present: boolean }>(`select to_regnamespace('${BOSS_SCHEMA}') is not null as present`)
     if (!present?.present) await target.exec(withoutItsTransaction(getConstructionPlans(BOSS_SCHEMA)))
+  },
+  // pg-boss names a day's partition of queue_stats queue_stats_YYYYMMDD and bounds it by that UTC day.
+  partitionByName(table) {
+    const day = /^queue_stats_(\d{4})(\d{2})(\d{2})$/.exec(table.name)
+    if (!day) return null
+    const from = new Date(Date.UTC(Number(day[1]), Number(day[2]) - 1, Number(day[3])))
+    const to = new Date(from.getTime() + 86_400_000)
+    const utc = (date: Date) => `'${date.toISOString().slice(0, 10)} 00:00:00+00'`
+    return { schema: table.schema, name: table.name, parent: { schema: table.schema, name: 'queue_stats' }, bound: `FOR VALUES FROM (${utc(from)}) TO (${utc(to)})` }
   },
 }
 
