@@ -25,7 +25,7 @@ export interface BackupHeader {
   migrations: { hash: string; createdAt: number }[]
   tables: TableEntry[]
   sequences: SequenceValue[]
-  /** Absent in backups written before partitions were carried. */
+  /** Absent in backups written before partitions were carried (their tables list them). */
   partitions?: PartitionInfo[]
 }
 

@@ -20,8 +20,8 @@ export interface SequenceValue extends SequenceInfo {
 export interface Inventory {
   tables: TableEntry[]
   sequences: SequenceValue[]
-  /** Partitions of the tables above, parents first: created on the target before the copy. Absent in backups written before it was added. */
-  partitions?: PartitionInfo[]
+  /** Partitions of the tables above, parents first: created on the target before the copy. */
+  partitions: PartitionInfo[]
   /** The source's drizzle journal, oldest first. */
   migrations: { hash: string; createdAt: number }[]
 }

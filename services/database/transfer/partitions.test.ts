@@ -2,6 +2,7 @@ import { describe, expect, it, onTestFinished } from 'vitest'
 import { describePostgres } from '../../../test/helpers/app.js'
 import { databaseForTest } from '../../../test/helpers/apps.js'
 import { isServiceError } from '../../core/errors.js'
+import { jobQueuePart } from './parts.js'
 import { checkedBound, createPartitions, readPartitions, type PartitionInfo } from './partitions.js'
 import { begin, postgresSession } from './sessions.js'
 
@@ -72,5 +73,20 @@ describePostgres('creating the partitions a target lacks', () => {
     ])
     await database.query(`insert into s.t values ('2020-05-01', 'eu')`)
     expect(await database.query(`select count(*)::int as n from s.t_2020_eu`)).toEqual([{ n: 1 }])
+  })
+})
+
+describe("pg-boss's days of queue statistics, known by name (backups written before partitions were recorded)", () => {
+  it('are bounded by their UTC day, across a year; other names are not partitions', () => {
+    expect(jobQueuePart.partitionByName!({ schema: 'pgboss', name: 'queue_stats_20261231' })).toEqual({
+      schema: 'pgboss',
+      name: 'queue_stats_20261231',
+      parent: { schema: 'pgboss', name: 'queue_stats' },
+      bound: "FOR VALUES FROM ('2026-12-31 00:00:00+00') TO ('2027-01-01 00:00:00+00')",
+    })
+    expect(jobQueuePart.partitionByName!({ schema: 'pgboss', name: 'queue_stats_20240228' })?.bound).toBe("FOR VALUES FROM ('2024-02-28 00:00:00+00') TO ('2024-02-29 00:00:00+00')")
+    for (const name of ['queue_stats', 'queue_stats_20261340', 'queue_stats_20260230', 'queue_stats_2026120', 'job', 'queue_stats_20261206_old']) {
+      expect(jobQueuePart.partitionByName!({ schema: 'pgboss', name }), name).toBeNull()
+    }
   })
 })

@@ -61,8 +61,10 @@ export const jobQueuePart: TransferPart = {
     const day = /^queue_stats_(\d{4})(\d{2})(\d{2})$/.exec(table.name)
     if (!day) return null
     const from = new Date(Date.UTC(Number(day[1]), Number(day[2]) - 1, Number(day[3])))
-    const to = new Date(from.getTime() + 86_400_000)
     const utc = (date: Date) => `'${date.toISOString().slice(0, 10)} 00:00:00+00'`
+    // Not a calendar day (Date rolls 20261340 over): not one of pg-boss's.
+    if (Number.isNaN(from.getTime()) || utc(from) !== `'${day[1]}-${day[2]}-${day[3]} 00:00:00+00'`) return null
+    const to = new Date(from.getTime() + 86_400_000)
     return { schema: table.schema, name: table.name, parent: { schema: table.schema, name: 'queue_stats' }, bound: `FOR VALUES FROM (${utc(from)}) TO (${utc(to)})` }
   },
 }

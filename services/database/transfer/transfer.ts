@@ -62,7 +62,7 @@ export async function transfer(source: Session, target: Session, options: Transf
       for (const part of options.parts ?? PARTS) {
         await part.prepareTarget(target, { migrations: options.migrations, onApply: (tag) => report({ kind: 'migration', tag }) })
       }
-      await createPartitions(target, plan.inventory.partitions ?? [])
+      await createPartitions(target, plan.inventory.partitions)
       // Checked again under the migration lock: another process may have written since the plan.
       const replaceInstance = await checkTargetEmpty(target, plan.inventory.tables)
       if (replaceInstance) await target.query(`delete from ${qualified({ schema: 'public', name: 'instance' })}`)
