@@ -2,11 +2,14 @@ import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { gunzipSync, gzipSync } from 'node:zlib'
 import { sql } from 'drizzle-orm'
+import { getConstructionPlans } from 'pg-boss'
 import pino from 'pino'
 import { describe, expect, it, onTestFinished } from 'vitest'
 import { describePostgres, tempDir, testConfig } from '../../../test/helpers/app.js'
 import { databaseForTest, eventually } from '../../../test/helpers/apps.js'
 import { openTestConnection } from '../../../test/helpers/connections.js'
+import { isServiceError } from '../../core/errors.js'
+import { BOSS_SCHEMA } from '../../jobs/repository.js'
 import { JobsService } from '../../jobs/service.js'
 import { openConnection, type Database, type DatabaseConnection } from '../connection.js'
 import { rowsOf } from '../results.js'
@@ -115,6 +118,31 @@ describePostgres('the job queue in a transfer', () => {
     expect(await database.query(`select name, ready_count, to_char(captured_on at time zone 'UTC', 'YYYY-MM-DD HH24:MI:SS') || '+00' as captured_on from pgboss.queue_stats_20200101`)).toEqual(OLD_STATS)
     expect(await database.query(`select pg_get_expr(relpartbound, oid) as bound from pg_class where oid = 'pgboss.queue_stats_20200101'::regclass`)).toEqual([
       { bound: "FOR VALUES FROM ('2020-01-01 00:00:00+00') TO ('2020-01-02 00:00:00+00')" },
+    ])
+  })
+
+  it('refuses a day the target cannot take (another partition holds its range), and leaves the target as it was', async () => {
+    const source = await openTestConnection('pglite')
+    onTestFinished(() => source.close())
+    await addOldStatsDay(source.connection.db)
+    const database = await databaseForTest()
+    // pg-boss's schema is there already, with that day under a name of its own.
+    await database.query(getConstructionPlans(BOSS_SCHEMA))
+    await database.query(`create table pgboss.stats_jan_first partition of pgboss.queue_stats for values from ('2020-01-01 00:00:00+00') to ('2020-01-02 00:00:00+00')`)
+    const target = await postgresSession({ connectionString: database.url }, 'the test database')
+    onTestFinished(() => target.close())
+
+    const refusal = await transfer(overPglite(source.connection.pglite!, 'the test folder', async () => undefined), target, {
+      migrations: await readMigrations(testConfig().migrationsFolder),
+    }).catch((error: unknown) => error)
+    expect(isServiceError(refusal, 'transfer_refused')).toBe(true)
+    expect((refusal as Error).message).toContain('could not get the partition pgboss.queue_stats_20200101 of pgboss.queue_stats')
+    expect((refusal as Error).message).toContain('overlap')
+    // Rolled back, not left aborted: the target's connection takes queries again.
+    expect(await target.query<{ n: number }>('select 1 as n')).toEqual([{ n: 1 }])
+    // One transaction: the migrations it had applied before are gone, and no day was added.
+    expect(await database.query(`select to_regclass('drizzle.__drizzle_migrations') as journal, to_regclass('public.kv_entries') as kv, to_regclass('pgboss.queue_stats_20200101') as day`)).toEqual([
+      { journal: null, kv: null, day: null },
     ])
   })
 })

@@ -74,6 +74,16 @@ describePostgres('creating the partitions a target lacks', () => {
     await database.query(`insert into s.t values ('2020-05-01', 'eu')`)
     expect(await database.query(`select count(*)::int as n from s.t_2020_eu`)).toEqual([{ n: 1 }])
   })
+  it('refuses, naming both tables, a partition whose parent the target lacks', async () => {
+    const database = await databaseForTest()
+    const session = await postgresSession({ connectionString: database.url }, 'the test database')
+    onTestFinished(() => session.close())
+    await begin(session, 'write')
+    const refusal = await createPartitions(session, [partition('DEFAULT')]).catch((error: unknown) => error)
+    await session.query('rollback')
+    expect(isServiceError(refusal, 'transfer_refused')).toBe(true)
+    expect((refusal as Error).message).toContain('The partition s.p belongs to s.t, which the target does not have')
+  })
 })
 
 describe("pg-boss's days of queue statistics, known by name (backups written before partitions were recorded)", () => {
