@@ -4,6 +4,22 @@ import { databaseError } from './errors.js'
 
 const UNREACHABLE = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'ECONNRESET', 'EPIPE'])
 const TLS_CODES = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS|ERR_SSL/
+/** SQLSTATEs of a server that is going or gone: shutting down (57P0x), connection exceptions (class 08, not its protocol violation). */
+const LOST_SQLSTATE = /^(57P0[123]|0800[0-46])$/
+/** What pg (Client and Pool) says when a connection broke, timed out opening, or was already broken. */
+const LOST_MESSAGE = /Connection terminated|connection (ended|timeout)|timeout exceeded when trying to connect|encountered a connection error and is not queryable/i
+
+/**
+ * True when a query failed because the connection to PostgreSQL could not be opened or broke, not
+ * because of the query itself: trying again later may succeed. Looks through Drizzle's wrapper.
+ */
+export function isConnectionLoss(wrapped: unknown): boolean {
+  const error = driverError(wrapped)
+  const code = (error as { code?: unknown } | null)?.code
+  if (typeof code === 'string' && (UNREACHABLE.has(code) || LOST_SQLSTATE.test(code))) return true
+  return LOST_MESSAGE.test(messageOf(error))
+}
+
 
 function variable(target: PostgresTarget, part: 'host' | 'user' | 'password' | 'database' | 'ssl'): string {
   if (target.source === 'DATABASE_URL') return 'DATABASE_URL'
@@ -68,4 +84,41 @@ export function describeConnectionError(wrapped: unknown, target: PostgresTarget
     )
   }
   return databaseError('database_error', `PostgreSQL at ${where} answered with an error: ${text}${code ? ` (SQLSTATE ${code})` : ''}.`, { cause: error })
+}
+
+/** Failures that happen before a query reaches the server: nothing the request asked for was done. */
+const NEVER_SENT_CODES = /^(ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ENETUNREACH|EAI_AGAIN|57P03)$/
+const NEVER_SENT_MESSAGE = /timeout exceeded when trying to connect|connection timeout/i
+
+/** How long the service should wait before trying a request the database could not answer. */
+export const UNAVAILABLE_RETRY_AFTER_S = 5
+
+export interface PoolFacts {
+  target: PostgresTarget
+  connectTimeoutMs: number
+  poolMax: number
+  readReplicas: number
+}
+
+/**
+ * The answer to a request whose query failed on a lost PostgreSQL connection (isConnectionLoss):
+ * a 503 that says what failed and that the server reconnects by itself, and, for a request that
+ * may change data and whose query may have reached the server, that the change may have been made.
+ */
+export function unavailableError(wrapped: unknown, pool: PoolFacts, mayChange: boolean): ServiceError {
+  const error = driverError(wrapped)
+  const text = messageOf(error)
+  const code = (error as { code?: unknown } | null)?.code
+  const where = `${pool.target.host}:${pool.target.port}`
+  const why = /timeout exceeded when trying to connect/i.test(text)
+    ? `No PostgreSQL connection could be had within ${pool.connectTimeoutMs} ms (POSTGRES_CONNECT_TIMEOUT_MS): PostgreSQL at ${where} does not answer, or all ${pool.poolMax} connections of the pool (POSTGRES_POOL_MAX) stayed busy.`
+    : describeConnectionError(error, pool.target).message
+  const neverSent = (typeof code === 'string' && NEVER_SENT_CODES.test(code)) || NEVER_SENT_MESSAGE.test(text)
+  const replica = pool.readReplicas > 0 ? ' It may also have been a read replica of POSTGRES_READ_URLS that failed; GET /api/db/status lists which are up.' : ''
+  const change = mayChange && !neverSent ? ' The connection broke while the request ran: a change it was making may or may not have been applied, so check before repeating one that is not safe to repeat.' : ''
+  return databaseError(
+    'database_unavailable',
+    `The database could not be reached, so this request was not answered. ${why}${replica}${change} The server reconnects by itself: retry in a few seconds (GET /api/db/status shows when the database is back).`,
+    { cause: error, details: { retry_after_s: UNAVAILABLE_RETRY_AFTER_S } },
+  )
 }

@@ -4,7 +4,7 @@ import { Backoff } from '../core/backoff.js'
 import type { Config, DatabaseType } from '../core/config.js'
 import { ServiceError, driverError, isServiceError, messageOf } from '../core/errors.js'
 import type { Lifecycle } from '../core/lifecycle.js'
-import { describeConnectionError } from './connection-errors.js'
+import { describeConnectionError, isConnectionLoss, unavailableError } from './connection-errors.js'
 import { openConnection, pgliteDataDir, type Database, type DatabaseConnection } from './connection.js'
 import { initializeDatabase } from './initialize.js'
 import { snapshotPglite, type EmbeddedSnapshot } from './embedded-snapshot.js'
@@ -123,6 +123,18 @@ export class DatabaseService {
       plugins: this.plugins(),
       replicas: this.connection?.replicas() ?? [],
     }
+  }
+
+  /**
+   * What a request whose query failed on a lost PostgreSQL connection answers (the error handler
+   * asks): database_unavailable, a 503 saying so, instead of an unexplained 500. Undefined for any
+   * other error, and on the embedded database, which runs in-process and has no connection to lose.
+   */
+  unavailableError(error: unknown, method: string): ServiceError | undefined {
+    if (this.type !== 'postgresql' || !isConnectionLoss(error)) return undefined
+    const { postgres } = this.config
+    const facts = { target: resolvePostgresSettings(postgres).target, connectTimeoutMs: postgres.connectionTimeoutMs, poolMax: postgres.poolMax, readReplicas: postgres.readUrls.length }
+    return unavailableError(error, facts, method !== 'GET' && method !== 'HEAD')
   }
 
   /** A consistent copy of the embedded database the server holds (GET /api/db/backup). */

@@ -20,4 +20,6 @@ export const databaseError = defineErrors({
   database_error: 502,
   database_not_ready: 503,
   database_locked: 503,
+  /** A request's query met a lost PostgreSQL connection. */
+  database_unavailable: 503,
 })

@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm'
 import { describe, expect, it } from 'vitest'
-import { describePostgres, type TestApp } from '../../test/helpers/app.js'
+import { AUTH, describePostgres, type TestApp } from '../../test/helpers/app.js'
 import { postgresAppBehindProxy, startedAppForTest } from '../../test/helpers/apps.js'
 import type { TcpProxy } from '../../test/helpers/tcp-proxy.js'
 import type { DatabaseStatus } from './schemas.js'
@@ -49,6 +49,34 @@ describePostgres('GET /api/db/status while PostgreSQL is down', () => {
     const back = await statusUntil(t, 'ready')
     expect(back).toMatchObject({ initialized: true, last_error: null })
     await expect(t.app.getDb().execute(sql`select 1`)).resolves.toBeDefined()
+  })
+
+  it('answers requests that need it with 503 database_unavailable and a retry delay, not a 500, and serves them again once it is back', async () => {
+    const { t, proxy } = await postgresBehindProxy()
+    const kv = (method: 'GET' | 'PUT', body?: { value: string }) => t.app.inject({ method, url: '/api/kv/greeting', headers: AUTH, ...(body ? { payload: body } : {}) })
+    expect((await kv('PUT', { value: 'hello' })).statusCode).toBe(200)
+    await proxy.cut()
+    // Once the pool has noticed, every query is refused at connect: nothing reached the server.
+    await statusUntil(t, 'failed', 10_000)
+    for (const method of ['GET', 'PUT'] as const) {
+      const res = await kv(method, method === 'PUT' ? { value: 'changed' } : undefined)
+      expect(res.statusCode, res.body).toBe(503)
+      expect(res.headers['retry-after']).toBe('5')
+      expect(res.json()).toMatchObject({ error: 'database_unavailable', retry_after_s: 5, message: expect.stringContaining(`Could not reach PostgreSQL at 127.0.0.1:${proxy.port}`) })
+      expect((res.json() as { message: string }).message).not.toContain('may or may not')
+    }
+    // Logged as the passing state it is, one line each; the outage itself is the database service's to report.
+    const lines = t.logs.filter((line) => line.includes('database_unavailable')).map((line) => JSON.parse(line) as { level: number; err?: unknown })
+    expect(lines).toHaveLength(2)
+    expect(lines.every((line) => line.level === 40 && line.err === undefined)).toBe(true)
+    expect(t.logs.join('')).not.toContain('unhandled error')
+
+    await proxy.restore()
+    await statusUntil(t, 'ready')
+    const back = await kv('GET')
+    expect(back.statusCode).toBe(200)
+    // The PUT sent during the outage changed nothing.
+    expect(back.json()).toMatchObject({ value: 'hello' })
   })
 
   it('answers from memory while the server hangs, keeps the outage start, and recovers by itself', async () => {

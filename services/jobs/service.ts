@@ -2,6 +2,7 @@ import type { FastifyBaseLogger } from 'fastify'
 import { PgBoss, type Job, type JobResult, type SendOptions as BossSendOptions } from 'pg-boss'
 import { messageOf } from '../core/errors.js'
 import type { Database, Transaction } from '../database/connection.js'
+import { isConnectionLoss } from '../database/connection-errors.js'
 import { insideTransaction } from '../database/transaction-guard.js'
 import { bossDatabase, transactionDatabase, type Listen } from './boss-database.js'
 import { DEAD_LETTER_SUFFIX, resolveDefinition, type JobDefinition, type ResolvedDefinition } from './definition.js'
@@ -304,13 +305,6 @@ async function retryDeadlock<T>(task: () => Promise<T>, attempts = 5): Promise<T
       await new Promise((resolve) => setTimeout(resolve, 50 * attempt + Math.random() * 100))
     }
   }
-}
-
-const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P02', '57P03', '08000', '08003', '08006'])
-
-function isConnectionLoss(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code
-  return (typeof code === 'string' && CONNECTION_CODES.has(code)) || /Connection terminated|connection (ended|timeout)|timeout exceeded when trying to connect/i.test(messageOf(error))
 }
 
 function isTransaction(tx: unknown): tx is Transaction {

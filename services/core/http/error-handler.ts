@@ -1,19 +1,36 @@
-import type { FastifyError, FastifyInstance } from 'fastify'
-import { driverError, isServiceError } from '../errors.js'
+import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify'
+import { driverError, isServiceError, type ServiceError } from '../errors.js'
+
+/**
+ * Says what an error that is not a ServiceError means for the caller, or undefined if it does not
+ * know it: a module registers one for the failures of what it owns (the database service for a
+ * lost PostgreSQL connection), so that they answer with its code instead of an unexplained 500.
+ */
+export type ErrorTranslator = (error: unknown, request: FastifyRequest) => ServiceError | undefined
 
 /**
  * The one error handler. A ServiceError's status is the one its service declared for its code
  * (see defineErrors); anything else is a 500 whose body leaks nothing.
  */
-export function registerErrorHandling(app: FastifyInstance): void {
+export function registerErrorHandling(app: FastifyInstance): (translate: ErrorTranslator) => void {
+  const translators: ErrorTranslator[] = []
+  const translate = (error: unknown, request: FastifyRequest) => {
+    for (const translator of translators) {
+      const translated = translator(error, request)
+      if (translated) return translated
+    }
+    return undefined
+  }
   app.setErrorHandler((thrown: FastifyError, request, reply) => {
     // A ServiceError thrown from inside a query (the transaction guard's) arrives wrapped by Drizzle.
     const cause = driverError(thrown)
-    const error = isServiceError(cause) ? cause : thrown
+    const error = isServiceError(cause) ? cause : (translate(thrown, request) ?? thrown)
     if (isServiceError(error)) {
       const status = error.status
-      // A 4xx is the caller's to fix: one line. A 5xx is ours: the whole cause.
-      if (status >= 500) request.log.error({ err: error, code: error.code }, error.message)
+      // A 4xx is the caller's to fix: one line. A 503 is a passing state (not set up, unreachable)
+      // that its service reports once, as it changes: one line each. Any other 5xx is ours: the whole cause.
+      if (status >= 500 && status !== 503) request.log.error({ err: error, code: error.code }, error.message)
+      else if (status === 503) request.log.warn({ code: error.code }, error.message)
       else request.log.info({ code: error.code }, error.message)
       if (typeof error.details.retry_after_s === 'number') {
         reply.header('retry-after', String(error.details.retry_after_s))
@@ -35,6 +52,7 @@ export function registerErrorHandling(app: FastifyInstance): void {
   app.setNotFoundHandler((request, reply) => {
     reply.status(404).send({ error: 'not_found', message: `No route for ${request.method} ${request.url.split('?')[0]}.` })
   })
+  return (translator) => void translators.push(translator)
 }
 
 function validationMessage(error: FastifyError): string {
