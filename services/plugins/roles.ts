@@ -9,6 +9,8 @@ export interface RoleCapability {
   user: string
   /** Why plugins cannot run isolated, with the SQL that fixes it; null when they can. */
   problem: string | null
+  /** The plugins whose role the user can neither create nor take. */
+  missing: string[]
 }
 
 /**
@@ -20,7 +22,7 @@ export async function checkRoleCapability(db: Executor, ids: string[]): Promise<
     await db.execute(sql`select current_user as user, (rolsuper or rolcreaterole) as can_create from pg_roles where rolname = current_user`),
   )
   const user = row?.user ?? 'the login user'
-  if (row?.can_create) return { ok: true, user, problem: null }
+  if (row?.can_create) return { ok: true, user, problem: null, missing: [] }
   const wanted = new Set(ids.map(pluginRoleName))
   const usable = new Set(
     rowsOf<{ rolname: string }>(
@@ -33,8 +35,8 @@ export async function checkRoleCapability(db: Executor, ids: string[]): Promise<
       .filter((name) => wanted.has(name)),
   )
   const missing = ids.filter((id) => !usable.has(pluginRoleName(id)))
-  if (missing.length === 0) return { ok: true, user, problem: null }
-  return { ok: false, user, problem: capabilityProblem(user, missing) }
+  if (missing.length === 0) return { ok: true, user, problem: null, missing }
+  return { ok: false, user, problem: capabilityProblem(user, missing), missing }
 }
 
 export function capabilityProblem(user: string, ids: string[]): string {

@@ -90,9 +90,10 @@ describe('db status, verify, backup and restore on a stopped embedded database',
 
   it('up takes a checked backup before applying pending migrations, and none when there is nothing to apply', async () => {
     const { env, dir } = await embeddedInstallation()
-    expect((await dbCli(env, ['up'])).out).not.toContain('backup written')
+    // Ours only (no plugins): the plugins' case is up.test.ts's.
+    expect((await dbCli(env, ['up'], { pluginsFolder: null })).out).not.toContain('backup written')
     await withFolder(dir, (client) => client.exec(`delete from drizzle.__drizzle_migrations where created_at = (select max(created_at) from drizzle.__drizzle_migrations); drop table kv_entries`))
-    const { code, out } = await dbCli(env, ['up'])
+    const { code, out } = await dbCli(env, ['up'], { pluginsFolder: null })
     expect(code).toBe(EXIT.ok)
     expect(out).toMatch(/backup written to .*backups\/pglite-.*\.tar\.gz/)
     expect(out).toContain(`applied ${REAL_TAGS.at(-1)}`)

@@ -1,8 +1,15 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { randomBytes } from 'node:crypto'
+import { readdir } from 'node:fs/promises'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest'
 import { describePostgres, tempDir } from '../../../test/helpers/app.js'
+import { databaseForTest } from '../../../test/helpers/apps.js'
+import { dbCli } from '../../../test/helpers/cli.js'
+import { PLUGIN_FOLDERS } from '../../../test/helpers/plugins.js'
 import { closedPort } from '../../../test/helpers/network.js'
 import { REAL_TAGS } from '../../../test/helpers/migrations.js'
-import { createTestDatabase, type TestDatabase } from '../../../test/helpers/postgres.js'
+import { adminQuery, createTestDatabase, type TestDatabase } from '../../../test/helpers/postgres.js'
+import { EXIT } from './command.js'
 import { runTs } from '../../../test/helpers/processes.js'
 
 const dbUp = async (env: Record<string, string>) => {
@@ -71,5 +78,72 @@ describePostgres('npm run db -- up on PostgreSQL', () => {
     } finally {
       await fresh.drop()
     }
+  })
+})
+
+describePostgres('npm run db -- up and the installed plugins, on PostgreSQL', () => {
+  it('migrates each installed plugin after ours, as its own role, then finds nothing to do', async () => {
+    const database = await databaseForTest()
+    const env = { ...database.env, DB_TYPE: 'postgresql', PERSISTENT_DATA_DIR: await tempDir() }
+    const first = await dbCli(env, ['up'], { pluginsFolder: PLUGIN_FOLDERS.shipped })
+    expect(first.code, first.err).toBe(EXIT.ok)
+    expect(first.out.indexOf('applied 0000_notes of plugin notes')).toBeGreaterThan(first.out.indexOf(`applied ${REAL_TAGS.at(-1)}`))
+    expect(await database.query(`select tablename, tableowner from pg_tables where schemaname = 'plugin_notes' order by tablename`)).toEqual([
+      { tablename: '__drizzle_migrations', tableowner: 'groundwork_plugin_notes' },
+      { tablename: 'notes', tableowner: 'groundwork_plugin_notes' },
+    ])
+    const second = await dbCli(env, ['up'], { pluginsFolder: PLUGIN_FOLDERS.shipped })
+    expect(second.code).toBe(EXIT.ok)
+    expect(second.out).toContain('plugin notes is up to date (1 migrations applied)')
+    expect(second.out).not.toContain('applied 0000')
+  })
+
+  it('exits 1 naming the plugin whose migration fails; ours stay applied and nothing of the plugin is left', async () => {
+    const database = await databaseForTest()
+    const env = { ...database.env, DB_TYPE: 'postgresql', PERSISTENT_DATA_DIR: await tempDir() }
+    const run = await dbCli(env, ['up'], { pluginsFolder: PLUGIN_FOLDERS.meddler })
+    expect(run.code).toBe(EXIT.failed)
+    expect(run.err).toMatch(/Plugin meddler: Migration 0000_meddle failed at statement 2 of 2: (must be owner of|permission denied for) table settings\. Nothing was applied .* Our migrations are applied\./)
+    expect(await database.query('select count(*)::int as n from drizzle.__drizzle_migrations')).toEqual([{ n: REAL_TAGS.length }])
+    expect(await database.query(`select to_regnamespace('plugin_meddler') is null as gone`)).toEqual([{ gone: true }])
+  })
+
+  it('exits 1 with the SQL to run when the user may not create the plugins\' roles, after applying ours', async () => {
+    const user = `gw_up_${randomBytes(4).toString('hex')}`
+    const database = await createTestDatabase()
+    await adminQuery(`create role ${user} login nocreaterole`)
+    onTestFinished(() => adminQuery(`drop role if exists ${user}`))
+    // Dropped before the role (onTestFinished runs in reverse order): the database it owns goes first.
+    onTestFinished(() => database.drop())
+    await adminQuery(`alter database "${database.name}" owner to ${user}`)
+    const env = { ...database.env, POSTGRES_USER: user, DB_TYPE: 'postgresql', PERSISTENT_DATA_DIR: await tempDir() }
+    const run = await dbCli(env, ['up'], { pluginsFolder: PLUGIN_FOLDERS.shipped })
+    expect(run.code).toBe(EXIT.failed)
+    expect(run.err).toContain(`Our migrations are applied; the plugins' are not: plugins run as their own PostgreSQL role, and user "${user}" may not create roles (notes).`)
+    expect(run.err).toContain(`CREATE ROLE groundwork_plugin_notes NOLOGIN; GRANT groundwork_plugin_notes TO "${user}";`)
+    expect(await database.query('select count(*)::int as n from drizzle.__drizzle_migrations')).toEqual([{ n: REAL_TAGS.length }])
+    expect(await database.query(`select to_regnamespace('plugin_notes') is null as gone`)).toEqual([{ gone: true }])
+  })
+})
+
+describe('npm run db -- up and the installed plugins, on the embedded database', () => {
+  it('takes a checked backup before migrating a plugin that alone is pending, and none once nothing is', async () => {
+    const dir = await tempDir()
+    const env = { PERSISTENT_DATA_DIR: dir, DB_TYPE: 'pglite' }
+    const created = await dbCli(env, ['up'], { pluginsFolder: null })
+    expect(created.code, created.err).toBe(EXIT.ok)
+    expect(created.out).not.toContain('plugin')
+
+    const withPlugin = await dbCli(env, ['up'], { pluginsFolder: PLUGIN_FOLDERS.shipped })
+    expect(withPlugin.code, withPlugin.err).toBe(EXIT.ok)
+    expect(withPlugin.out).toMatch(/backup written to .*backups\/pglite-.*\.tar\.gz/)
+    expect(withPlugin.out).toContain('applied 0000_notes of plugin notes')
+    expect(withPlugin.out).toContain(`the database is up to date (${REAL_TAGS.length} migrations applied)`)
+
+    const again = await dbCli(env, ['up'], { pluginsFolder: PLUGIN_FOLDERS.shipped })
+    expect(again.code).toBe(EXIT.ok)
+    expect(again.out).toContain('plugin notes is up to date (1 migrations applied)')
+    expect(again.out).not.toContain('backup written')
+    expect(await readdir(join(dir, 'backups'))).toHaveLength(1)
   })
 })
