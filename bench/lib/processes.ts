@@ -71,9 +71,27 @@ export interface StartOptions {
   timeoutMs?: number
 }
 
-/** Starts `file` (relative to the project) with this Node and tsx's loader (unless compiled), on 127.0.0.1 and a free port. */
+/** How many ports startServer tries when the free one it picked was taken before the server bound it. */
+const PORT_ATTEMPTS = 3
+
+class PortTaken extends Error {}
+
+/**
+ * Starts `file` (relative to the project) with this Node and tsx's loader (unless compiled), on
+ * 127.0.0.1 and a free port. The port is free when picked but not reserved: should another process
+ * bind it first, the server exits with EADDRINUSE and another port is tried.
+ */
 export async function startServer(name: string, file: string, options: StartOptions): Promise<Server> {
-  const port = await freePort()
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnPort(await freePort(), name, file, options)
+    } catch (error) {
+      if (!(error instanceof PortTaken) || attempt >= PORT_ATTEMPTS) throw error
+    }
+  }
+}
+
+async function startOnPort(port: number, name: string, file: string, options: StartOptions): Promise<Server> {
   const url = `http://127.0.0.1:${port}`
   const args = [...(options.nodeArgs ?? []), ...(options.compiled ? [] : ['--import', 'tsx']), ...(options.imports ?? []).flatMap((m) => ['--import', m]), join(ROOT, file)]
   const start = performance.now()
@@ -90,6 +108,8 @@ export async function startServer(name: string, file: string, options: StartOpti
   child.stdout!.on('data', keep)
   child.stderr!.on('data', keep)
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+  // After 'exit', once its output has been read to the end.
+  const closed = new Promise<void>((resolve) => child.once('close', () => resolve()))
   const server: Server = {
     name,
     url,
@@ -107,7 +127,12 @@ export async function startServer(name: string, file: string, options: StartOpti
   running.add(server)
   const deadline = start + (options.timeoutMs ?? 120_000)
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`${name} (${file}) exited with code ${child.exitCode} before answering ${options.probe}:\n${tail.join('\n')}`)
+    if (child.exitCode !== null) {
+      await closed
+      const Failure = tail.some((line) => line.includes('EADDRINUSE')) ? PortTaken : Error
+      running.delete(server)
+      throw new Failure(`${name} (${file}) exited with code ${child.exitCode} before answering ${options.probe}:\n${tail.join('\n')}`)
+    }
     const status = await fetch(url + options.probe).then((r) => r.status, () => 0)
     if (status === 200) break
     if (performance.now() > deadline) {
