@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { sql } from 'drizzle-orm'
 import { expect, it, onTestFinished } from 'vitest'
 import { AUTH, describePostgres } from '../../test/helpers/app.js'
-import { startedAppForTest } from '../../test/helpers/apps.js'
+import { databaseOfPlainUser, startedAppForTest } from '../../test/helpers/apps.js'
 import { PLUGIN_FOLDERS } from '../../test/helpers/plugins.js'
 import { adminQuery, createTestDatabase } from '../../test/helpers/postgres.js'
 import { driverError } from '../core/errors.js'
@@ -10,13 +10,7 @@ import { rowsOf } from '../database/results.js'
 
 describePostgres('plugins on a PostgreSQL user without CREATEROLE', () => {
   it('refuses to run plugins unisolated, says what to grant, keeps the core working; runs them isolated once an administrator grants their roles', async () => {
-    const user = `gw_plain_${randomBytes(4).toString('hex')}`
-    const database = await createTestDatabase()
-    await adminQuery(`create role ${user} login nocreaterole`)
-    onTestFinished(() => adminQuery(`drop role if exists ${user}`))
-    // Dropped before the role (onTestFinished runs in reverse order): the database it owns goes first.
-    onTestFinished(() => database.drop())
-    await adminQuery(`alter database "${database.name}" owner to ${user}`)
+    const { database, user } = await databaseOfPlainUser('gw_plain')
     const env = { ...database.env, POSTGRES_USER: user, DB_TYPE: 'postgresql' }
 
     const refused = await startedAppForTest(env, { config: { pluginsFolder: PLUGIN_FOLDERS.pair } })

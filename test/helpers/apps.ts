@@ -1,8 +1,9 @@
+import { randomBytes } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { onTestFinished } from 'vitest'
 import type { DatabaseType } from '../../services/core/config.js'
 import { AUTH, buildTestApp, type TestApp } from './app.js'
-import { createTestDatabase, type TestDatabase } from './postgres.js'
+import { adminQuery, createTestDatabase, type TestDatabase } from './postgres.js'
 import { startTcpProxy, type TcpProxy } from './tcp-proxy.js'
 
 /** buildTestApp inside a test: closed (and its temp folder removed) when the test ends, passed or failed. */
@@ -24,6 +25,21 @@ export async function databaseForTest(): Promise<TestDatabase> {
   const database = await createTestDatabase()
   onTestFinished(() => database.drop())
   return database
+}
+
+/**
+ * A throwaway database owned by a new login role without CREATEROLE (`<prefix>_<hex>`), as an
+ * installation whose user may create tables but not roles. Both are dropped when the test ends.
+ */
+export async function databaseOfPlainUser(prefix: string): Promise<{ database: TestDatabase; user: string }> {
+  const user = `${prefix}_${randomBytes(4).toString('hex')}`
+  const database = await createTestDatabase()
+  await adminQuery(`create role ${user} login nocreaterole`)
+  onTestFinished(() => adminQuery(`drop role if exists ${user}`))
+  // Dropped before the role (onTestFinished runs in reverse order): the database it owns goes first.
+  onTestFinished(() => database.drop())
+  await adminQuery(`alter database "${database.name}" owner to ${user}`)
+  return { database, user }
 }
 
 /** POST /api/db/setup with the admin token, as the wizard sends it. */

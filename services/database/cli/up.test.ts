@@ -1,14 +1,13 @@
-import { randomBytes } from 'node:crypto'
 import { readdir } from 'node:fs/promises'
 import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { describePostgres, tempDir } from '../../../test/helpers/app.js'
-import { databaseForTest } from '../../../test/helpers/apps.js'
+import { databaseForTest, databaseOfPlainUser } from '../../../test/helpers/apps.js'
 import { dbCli } from '../../../test/helpers/cli.js'
 import { PLUGIN_FOLDERS } from '../../../test/helpers/plugins.js'
 import { closedPort } from '../../../test/helpers/network.js'
 import { REAL_TAGS } from '../../../test/helpers/migrations.js'
-import { adminQuery, createTestDatabase, type TestDatabase } from '../../../test/helpers/postgres.js'
+import { createTestDatabase, type TestDatabase } from '../../../test/helpers/postgres.js'
 import { EXIT } from './command.js'
 import { runTs } from '../../../test/helpers/processes.js'
 
@@ -109,13 +108,7 @@ describePostgres('npm run db -- up and the installed plugins, on PostgreSQL', ()
   })
 
   it('exits 1 with the SQL to run when the user may not create the plugins\' roles, after applying ours', async () => {
-    const user = `gw_up_${randomBytes(4).toString('hex')}`
-    const database = await createTestDatabase()
-    await adminQuery(`create role ${user} login nocreaterole`)
-    onTestFinished(() => adminQuery(`drop role if exists ${user}`))
-    // Dropped before the role (onTestFinished runs in reverse order): the database it owns goes first.
-    onTestFinished(() => database.drop())
-    await adminQuery(`alter database "${database.name}" owner to ${user}`)
+    const { database, user } = await databaseOfPlainUser('gw_up')
     const env = { ...database.env, POSTGRES_USER: user, DB_TYPE: 'postgresql', PERSISTENT_DATA_DIR: await tempDir() }
     const run = await dbCli(env, ['up'], { pluginsFolder: PLUGIN_FOLDERS.shipped })
     expect(run.code).toBe(EXIT.failed)
