@@ -24,7 +24,9 @@ export function registerErrorHandling(app: FastifyInstance): (translate: ErrorTr
   app.setErrorHandler((thrown: FastifyError, request, reply) => {
     // A ServiceError thrown from inside a query (the transaction guard's) arrives wrapped by Drizzle.
     const cause = driverError(thrown)
-    const error = isServiceError(cause) ? cause : (translate(thrown, request) ?? thrown)
+    // Fastify's own client errors (validation, a body the client aborted: ECONNRESET) are the caller's, never a module's.
+    const clientError = Boolean(thrown.validation) || (typeof thrown.statusCode === 'number' && thrown.statusCode >= 400 && thrown.statusCode < 500)
+    const error = isServiceError(cause) ? cause : clientError ? thrown : (translate(thrown, request) ?? thrown)
     if (isServiceError(error)) {
       const status = error.status
       // A 4xx is the caller's to fix: one line. A 503 is a passing state (not set up, unreachable)
