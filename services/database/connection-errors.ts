@@ -20,7 +20,6 @@ export function isConnectionLoss(wrapped: unknown): boolean {
   return LOST_MESSAGE.test(messageOf(error))
 }
 
-
 function variable(target: PostgresTarget, part: 'host' | 'user' | 'password' | 'database' | 'ssl'): string {
   if (target.source === 'DATABASE_URL') return 'DATABASE_URL'
   return { host: 'POSTGRES_HOST/POSTGRES_PORT', user: 'POSTGRES_USER', password: 'POSTGRES_PASSWORD', database: 'POSTGRES_DATABASE', ssl: 'POSTGRES_SSL' }[part]

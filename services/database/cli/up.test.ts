@@ -97,6 +97,17 @@ describePostgres('npm run db -- up and the installed plugins, on PostgreSQL', ()
     expect(second.out).not.toContain('applied 0000')
   })
 
+  it('exits 1 listing a plugin that cannot load, before applying anything', async () => {
+    const database = await databaseForTest()
+    const env = { ...database.env, DB_TYPE: 'postgresql', PERSISTENT_DATA_DIR: await tempDir() }
+    const run = await dbCli(env, ['up'], { pluginsFolder: PLUGIN_FOLDERS.invalid })
+    expect(run.code).toBe(EXIT.failed)
+    expect(run.err).toContain('db up failed: Invalid plugins:')
+    expect(run.err).toContain('Fix or remove these plugins and start again.')
+    expect(run.out).not.toContain('applied')
+    expect(await database.query(`select to_regclass('drizzle.__drizzle_migrations') is null as untouched`)).toEqual([{ untouched: true }])
+  })
+
   it('exits 1 naming the plugin whose migration fails; ours stay applied and nothing of the plugin is left', async () => {
     const database = await databaseForTest()
     const env = { ...database.env, DB_TYPE: 'postgresql', PERSISTENT_DATA_DIR: await tempDir() }

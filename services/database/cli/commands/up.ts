@@ -1,10 +1,11 @@
+import type { DatabaseType } from '../../../core/config.js'
 import { driverError, messageOf } from '../../../core/errors.js'
 import { loadPlugins, type LoadedPlugin } from '../../../plugins/loader.js'
 import { inspectPluginMigrations, migratePlugin } from '../../../plugins/migrations.js'
 import { checkRoleCapability, roleGrants } from '../../../plugins/roles.js'
 import type { Database } from '../../connection.js'
 import { initializeDatabase } from '../../initialize.js'
-import { inspectMigrations, readMigrations } from '../../migrator.js'
+import { inspectMigrations, readMigrations, type MigrationFile } from '../../migrator.js'
 import { CliError, EXIT, type Command } from '../command.js'
 import { defaultBackupPath, describeBackup, fromPglite, writeVerifiedBackup } from '../embedded-backup.js'
 
@@ -45,7 +46,7 @@ export const up: Command = {
   },
 }
 
-async function anythingPending(db: Database, files: Parameters<typeof inspectMigrations>[1], plugins: LoadedPlugin[]): Promise<boolean> {
+async function anythingPending(db: Database, files: MigrationFile[], plugins: LoadedPlugin[]): Promise<boolean> {
   if ((await inspectMigrations(db, files)).pending.length > 0) return true
   for (const plugin of plugins) if ((await inspectPluginMigrations(db, plugin)).pending.length > 0) return true
   return false
@@ -56,7 +57,7 @@ async function anythingPending(db: Database, files: Parameters<typeof inspectMig
  * by then; a plugin that fails leaves its own transaction rolled back and the command failing,
  * naming it, so a deployment does not start believing everything is migrated.
  */
-async function migratePlugins(db: Database, type: string, plugins: LoadedPlugin[], print: (line: string) => void): Promise<void> {
+async function migratePlugins(db: Database, type: DatabaseType, plugins: LoadedPlugin[], print: (line: string) => void): Promise<void> {
   if (plugins.length === 0) return
   const ids = plugins.map((plugin) => plugin.definition.id)
   if (type === 'postgresql') {
