@@ -1,6 +1,6 @@
 import { mkdir, readdir, rm } from 'node:fs/promises'
 import { join } from 'node:path'
-import { PGlite } from '@electric-sql/pglite'
+import { PGlite, type PGliteOptions } from '@electric-sql/pglite'
 import { drizzle as drizzleNodePg } from 'drizzle-orm/node-postgres'
 import type { PgDatabase, PgQueryResultHKT, PgTransaction } from 'drizzle-orm/pg-core'
 import type { ExtractTablesWithRelations } from 'drizzle-orm'
@@ -104,12 +104,13 @@ async function openPglite(config: Config, log: FastifyBaseLogger, prepared: Prep
   try {
     createdFresh = await isMissingOrEmpty(dataDir)
     const applied = createdFresh && prepared ? await prepared.claim(dataDir) : null
-    if (applied) client = (await openPrepared(dataDir, config, applied, log)) ?? undefined
+    const options = { startParams: pgliteStartParams(config.pglite), ...withEngine(await prepared?.engine()) }
+    if (applied) client = (await openPrepared(dataDir, options, applied, log)) ?? undefined
     if (client) migratedAtCreation = applied!
     else {
       if (createdFresh) migratedAtCreation = await createPgliteDataDir(dataDir, config)
       // Not PGlite.create(): on failure it keeps the instance, and with it the files it had open.
-      client = openYieldingPglite(dataDir, { startParams: pgliteStartParams(config.pglite) })
+      client = openYieldingPglite(dataDir, options)
       await client.waitReady
     }
   } catch (error) {
@@ -225,10 +226,15 @@ async function openPostgres(config: Config, log: FastifyBaseLogger): Promise<Dat
  * migrations its stamp says. Anything wrong (a damaged folder fails to start, or aborts inside
  * WASM) removes it and answers null: the caller then creates a fresh one, as without preparation.
  */
-async function openPrepared(dataDir: string, config: Config, applied: string[], log: FastifyBaseLogger): Promise<YieldingPGlite | null> {
+/** PGlite's options for an engine compiled ahead, if there is one. */
+function withEngine(engine: WebAssembly.Module | null | undefined): Pick<PGliteOptions, 'pgliteWasmModule'> {
+  return engine ? { pgliteWasmModule: engine } : {}
+}
+
+async function openPrepared(dataDir: string, options: PGliteOptions, applied: string[], log: FastifyBaseLogger): Promise<YieldingPGlite | null> {
   let client: YieldingPGlite | undefined
   try {
-    client = openYieldingPglite(dataDir, { startParams: pgliteStartParams(config.pglite) })
+    client = openYieldingPglite(dataDir, options)
     await client.waitReady
     const journal = await client.query<{ n: number }>('select count(*)::int as n from drizzle.__drizzle_migrations')
     const found = journal.rows[0]?.n

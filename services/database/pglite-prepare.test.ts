@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process'
 import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { AUTH, describePostgres, exists, tempDir, type TestApp } from '../../test/helpers/app.js'
 import { appForTest, databaseForTest, eventually, postSetup } from '../../test/helpers/apps.js'
 import { REAL_TAGS } from '../../test/helpers/migrations.js'
@@ -12,6 +12,13 @@ import { PREPARED_FOLDER, currentIdentity, stampDifferences } from './pglite-pre
 // Each test below creates an embedded database in a child (seconds, far more on a busy machine).
 const SLOW = { timeout: 180_000 }
 const PREPARE = { PGLITE_PREPARE: 'true' }
+
+// PGlite's WebAssembly calls, to see which engine it instantiated (the global is typed only in part here).
+const wasm = globalThis.WebAssembly as unknown as { instantiate: (source: unknown, imports?: unknown) => Promise<unknown>; Module: new (...args: never[]) => unknown }
+
+afterEach(() => {
+  vi.restoreAllMocks()
+})
 
 const stagingOf = (t: TestApp) => join(t.dataDir, PREPARED_FOLDER)
 const stampOf = (t: TestApp) => join(stagingOf(t), 'stamp.json')
@@ -59,8 +66,11 @@ describe('the stamp of a prepared embedded database', () => {
 describe('preparing the embedded database while no database is chosen', () => {
   it('is used by the setup: the folder moves into place, and the database works', SLOW, async () => {
     const t = await preparedApp()
+    const instantiate = vi.spyOn(wasm, 'instantiate')
     const res = await postSetup(t, 'pglite')
     expect(res.statusCode).toBe(200)
+    // On the engine compiled ahead (pglite-engine.ts): PGlite was given a compiled module, not the file's bytes.
+    expect(instantiate.mock.calls.some(([given]) => given instanceof wasm.Module)).toBe(true)
     expect(res.json()).toMatchObject({ database_type: 'pglite', migrations_applied: REAL_TAGS, restart_required: false })
     expect(logged(t, 'using the embedded database prepared in the background')).toBe(true)
     expect(logged(t, 'creating a fresh one')).toBe(false)
@@ -90,6 +100,18 @@ describe('preparing the embedded database while no database is chosen', () => {
     expect(res.statusCode).toBe(200)
     expect(res.json()).toMatchObject({ migrations_applied: REAL_TAGS })
     expect(logged(t, 'the embedded database prepared in the background did not open')).toBe(true)
+    await expectWorkingDatabase(t)
+  })
+
+  it("is used even when PGlite's engine could not be compiled ahead: the setup opens it on PGlite's own", SLOW, async () => {
+    vi.spyOn(globalThis.WebAssembly, 'compile').mockRejectedValueOnce(new RangeError('WebAssembly.compile(): Out of memory'))
+    const t = await preparedApp()
+    expect(logged(t, "could not compile the embedded database's engine ahead (WebAssembly.compile(): Out of memory)")).toBe(true)
+    const instantiate = vi.spyOn(wasm, 'instantiate')
+    const res = await postSetup(t, 'pglite')
+    expect(res.statusCode).toBe(200)
+    expect(logged(t, 'using the embedded database prepared in the background')).toBe(true)
+    expect(instantiate.mock.calls.some(([given]) => given instanceof wasm.Module)).toBe(false)
     await expectWorkingDatabase(t)
   })
 

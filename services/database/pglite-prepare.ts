@@ -10,6 +10,7 @@ import { BOSS_SCHEMA } from '../jobs/repository.js'
 import { readMigrations } from './migrator.js'
 import { fileSystemCode } from './persistent-data.js'
 import { createPgliteDataDir, pgliteStartParams } from './pglite-create.js'
+import { compileEngineAhead } from './pglite-engine.js'
 import { acquirePgliteLock, type PgliteLock } from './pglite-lock.js'
 
 /**
@@ -80,6 +81,8 @@ export function stampDifferences(stamp: Partial<PreparedStamp>, expected: Prepar
 /** What the database service asks at setup: the prepared folder, moved to `dataDir`, and the migrations it holds; null if there is none to use. */
 export interface PreparedSource {
   claim(dataDir: string): Promise<string[] | null>
+  /** PGlite's engine compiled ahead (pglite-engine.ts), or null: PGlite then compiles its own. */
+  engine(): Promise<WebAssembly.Module | null>
 }
 
 /**
@@ -96,6 +99,7 @@ export class PglitePreparation implements PreparedSource {
   private failed = false
   private claiming: Promise<unknown> | null = null
   private removing: Promise<void> | null = null
+  private compiled: Promise<WebAssembly.Module | null> | null
 
   private constructor(
     private readonly config: Config,
@@ -104,6 +108,10 @@ export class PglitePreparation implements PreparedSource {
     this.done = this.prepare().then((stamp) => {
       this.failed = stamp === null
       return stamp
+    })
+    this.compiled = compileEngineAhead().catch((error: unknown) => {
+      this.log.warn({ err: error }, `could not compile the embedded database's engine ahead (${messageOf(error)}); choosing it in the setup compiles it then`)
+      return null
     })
   }
 
@@ -198,10 +206,16 @@ export class PglitePreparation implements PreparedSource {
     }
   }
 
+  async engine(): Promise<WebAssembly.Module | null> {
+    return (await this.compiled) ?? null
+  }
+
   /** Kills the child if it still runs and removes the folder: the server stops, or PostgreSQL was chosen. */
   async stop(): Promise<void> {
     this.ended = true
     this.abort.abort()
+    // Its code is tens of MB: let it go unless an opened database holds it.
+    this.compiled = null
     await this.claiming
     await this.done
     await this.remove()

@@ -1,0 +1,54 @@
+import { readFile } from 'node:fs/promises'
+import { findPackageJSON } from 'node:module'
+import { dirname, join } from 'node:path'
+import { setFlagsFromString } from 'node:v8'
+
+// TypeScript declares the WebAssembly global in its DOM library, which this project does not load.
+declare global {
+  // eslint-disable-next-line @typescript-eslint/no-namespace
+  namespace WebAssembly {
+    // eslint-disable-next-line @typescript-eslint/no-empty-object-type
+    interface Module {}
+    function compile(bytes: Uint8Array): Promise<Module>
+  }
+}
+
+/**
+ * PGlite's engine, pglite.wasm (9 MB), compiled whole and ahead of time, for the first embedded
+ * setup of an unconfigured server.
+ *
+ * V8 compiles WebAssembly lazily: each function the first time it is called, on the calling
+ * thread. Opening the embedded database runs thousands of PostgreSQL's functions for the first
+ * time, so a setup spends much of its time compiling on the event loop, and requests wait behind
+ * it. Compiled ahead (V8's --no-wasm-lazy-compilation, for this one module), the work runs on V8's
+ * background threads while the server waits for a person in the wizard: ~0.2 s and ~0.35 s of
+ * CPU, with the event loop free. The price is memory: every function's code, used or not, stays
+ * as long as the process (measured in README "Performance"). A restart opens the database with
+ * PGlite's own lazily compiled engine, so the idle server keeps its figure.
+ */
+export function compileEngineAhead(): Promise<WebAssembly.Module> {
+  compiling ??= compile().finally(() => (compiling = null))
+  return compiling
+}
+
+// One compilation at a time per process: the flag is the process's, and is put back after it.
+let compiling: Promise<WebAssembly.Module> | null = null
+
+async function compile(): Promise<WebAssembly.Module> {
+  const bytes = await readFile(engineFile())
+  // A flag given on the command line is the operator's choice: leave it as it is.
+  const chosen = process.execArgv.some((arg) => /^--(no-)?wasm[-_]lazy[-_]compilation$/.test(arg))
+  if (!chosen) setFlagsFromString('--no-wasm-lazy-compilation')
+  try {
+    return await WebAssembly.compile(bytes)
+  } finally {
+    if (!chosen) setFlagsFromString('--wasm-lazy-compilation')
+  }
+}
+
+/** The file PGlite itself loads: dist/pglite.wasm of the installed package. */
+function engineFile(): string {
+  const manifest = findPackageJSON('@electric-sql/pglite', import.meta.url)
+  if (!manifest) throw new Error('cannot find the installed @electric-sql/pglite')
+  return join(dirname(manifest), 'dist', 'pglite.wasm')
+}
