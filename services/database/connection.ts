@@ -221,16 +221,16 @@ async function openPostgres(config: Config, log: FastifyBaseLogger): Promise<Dat
   }
 }
 
-/**
- * Opens a data folder just moved in from the background preparation and checks that it holds the
- * migrations its stamp says. Anything wrong (a damaged folder fails to start, or aborts inside
- * WASM) removes it and answers null: the caller then creates a fresh one, as without preparation.
- */
 /** PGlite's options for an engine compiled ahead, if there is one. */
 function withEngine(engine: WebAssembly.Module | null | undefined): Pick<PGliteOptions, 'pgliteWasmModule'> {
   return engine ? { pgliteWasmModule: engine } : {}
 }
 
+/**
+ * Opens a data folder just moved in from the background preparation and checks that it holds the
+ * migrations its stamp says. Anything wrong (a damaged folder fails to start, or aborts inside
+ * WASM) removes it and answers null: the caller then creates a fresh one, as without preparation.
+ */
 async function openPrepared(dataDir: string, options: PGliteOptions, applied: string[], log: FastifyBaseLogger): Promise<YieldingPGlite | null> {
   let client: YieldingPGlite | undefined
   try {
