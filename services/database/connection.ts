@@ -103,8 +103,10 @@ async function openPglite(config: Config, log: FastifyBaseLogger, prepared: Prep
   let migratedAtCreation: string[] = []
   try {
     createdFresh = await isMissingOrEmpty(dataDir)
+    // Asked before the claim: a compilation still under way goes on while the folder is claimed.
+    const engine = prepared?.engine()
     const applied = createdFresh && prepared ? await prepared.claim(dataDir) : null
-    const options = { startParams: pgliteStartParams(config.pglite), ...withEngine(await prepared?.engine()) }
+    const options = { startParams: pgliteStartParams(config.pglite), ...withEngine(await engine) }
     if (applied) client = (await openPrepared(dataDir, options, applied, log)) ?? undefined
     if (client) migratedAtCreation = applied!
     else {

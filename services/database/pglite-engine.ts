@@ -14,17 +14,18 @@ declare global {
 }
 
 /**
- * PGlite's engine, pglite.wasm (9 MB), compiled whole and ahead of time, for the first embedded
- * setup of an unconfigured server.
+ * PGlite's engine, pglite.wasm (9 MB), compiled whole, for the first embedded setup of an
+ * unconfigured server: the background preparation compiles it while the server waits in the
+ * wizard, and the setup opens the database on it.
  *
  * V8 compiles WebAssembly lazily: each function the first time it is called, on the calling
  * thread. Opening the embedded database runs thousands of PostgreSQL's functions for the first
  * time, so a setup spends much of its time compiling on the event loop, and requests wait behind
- * it. Compiled ahead (V8's --no-wasm-lazy-compilation, for this one module), the work runs on V8's
- * background threads while the server waits for a person in the wizard: ~0.2 s and ~0.35 s of
- * CPU, with the event loop free. The price is memory: every function's code, used or not, stays
- * as long as the process (measured in README "Performance"). A restart opens the database with
- * PGlite's own lazily compiled engine, so the idle server keeps its figure.
+ * it. Compiled whole (V8's --no-wasm-lazy-compilation, for this one module), the work runs on V8's
+ * background threads: ~0.2 s and ~0.35 s of CPU, with the event loop free. The price is memory:
+ * every function's code, used or not, stays as long as the database is open (measured in README
+ * "Performance"). A restart opens the database with PGlite's own lazily compiled engine, so the
+ * idle server keeps its figure.
  */
 export function compileEngineAhead(): Promise<WebAssembly.Module> {
   compiling ??= compile().finally(() => (compiling = null))

@@ -81,7 +81,7 @@ export function stampDifferences(stamp: Partial<PreparedStamp>, expected: Prepar
 /** What the database service asks at setup: the prepared folder, moved to `dataDir`, and the migrations it holds; null if there is none to use. */
 export interface PreparedSource {
   claim(dataDir: string): Promise<string[] | null>
-  /** PGlite's engine compiled ahead (pglite-engine.ts), or null: PGlite then compiles its own. */
+  /** PGlite's engine compiled whole (pglite-engine.ts), or null: PGlite then compiles its own as it runs. Never rejects. */
   engine(): Promise<WebAssembly.Module | null>
 }
 
@@ -206,6 +206,12 @@ export class PglitePreparation implements PreparedSource {
     }
   }
 
+  /**
+   * Compiled from the start, while the server waits in the wizard: compiled during the setup, it
+   * took the setup's time and CPU instead of saving them (bench/embedded-setup.ts, 2 cores). The
+   * price: ~50 MB while the server waits and, where PostgreSQL is chosen, until the process's
+   * next full garbage collection or restart (README "Performance").
+   */
   async engine(): Promise<WebAssembly.Module | null> {
     return (await this.compiled) ?? null
   }
@@ -214,7 +220,8 @@ export class PglitePreparation implements PreparedSource {
   async stop(): Promise<void> {
     this.ended = true
     this.abort.abort()
-    // Its code is tens of MB: let it go unless an opened database holds it.
+    // Its code is tens of MB: let it go unless an opened database holds it, for the next full
+    // garbage collection to free.
     this.compiled = null
     await this.claiming
     await this.done
