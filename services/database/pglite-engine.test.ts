@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest'
 import { pino } from 'pino'
 import { tempDir, testConfig } from '../../test/helpers/app.js'
 import { openConnection } from './connection.js'
-import { compileEngineAhead } from './pglite-engine.js'
+import { compileEngineAhead, compilingWhole } from './pglite-engine.js'
 
 // PGlite's WebAssembly calls, to see which engine it instantiated (the global is typed only in part here).
 const wasm = globalThis.WebAssembly as unknown as { instantiate: (source: unknown, imports?: unknown) => Promise<unknown> }
@@ -24,6 +24,21 @@ describe("PGlite's engine compiled ahead", () => {
     } finally {
       await connection.close()
     }
+  })
+
+  it('turns lazy compilation off for its one compilation and back on, also when the compilation fails', async () => {
+    const setFlags = vi.fn()
+    await expect(compilingWhole(() => Promise.reject(new RangeError('WebAssembly.compile(): Out of memory')), setFlags, [])).rejects.toThrow('Out of memory')
+    expect(setFlags.mock.calls).toEqual([['--no-wasm-lazy-compilation'], ['--wasm-lazy-compilation']])
+    setFlags.mockClear()
+    expect(await compilingWhole(async () => 'compiled', setFlags, [])).toBe('compiled')
+    expect(setFlags.mock.calls).toEqual([['--no-wasm-lazy-compilation'], ['--wasm-lazy-compilation']])
+  })
+
+  it('leaves the flag alone when the command line sets it (the operator chose)', async () => {
+    const setFlags = vi.fn()
+    for (const flag of ['--no-wasm-lazy-compilation', '--wasm_lazy_compilation']) await compilingWhole(async () => 'compiled', setFlags, ['--max-semi-space-size=8', flag])
+    expect(setFlags).not.toHaveBeenCalled()
   })
 
   it('is compiled once for callers that ask at the same time', async () => {

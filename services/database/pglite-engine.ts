@@ -37,13 +37,21 @@ let compiling: Promise<WebAssembly.Module> | null = null
 
 async function compile(): Promise<WebAssembly.Module> {
   const bytes = await readFile(engineFile())
-  // A flag given on the command line is the operator's choice: leave it as it is.
-  const chosen = process.execArgv.some((arg) => /^--(no-)?wasm[-_]lazy[-_]compilation$/.test(arg))
-  if (!chosen) setFlagsFromString('--no-wasm-lazy-compilation')
+  return compilingWhole(() => WebAssembly.compile(bytes))
+}
+
+/**
+ * Runs `compile` with V8's lazy WebAssembly compilation off, and turns it back on after, whether
+ * it succeeded or not. A flag given on the command line is the operator's choice: left as it is.
+ * (`setFlags` and `execArgv` are parameters for the tests.)
+ */
+export async function compilingWhole<T>(compile: () => Promise<T>, setFlags = setFlagsFromString, execArgv = process.execArgv): Promise<T> {
+  const chosen = execArgv.some((arg) => /^--(no-)?wasm[-_]lazy[-_]compilation$/.test(arg))
+  if (!chosen) setFlags('--no-wasm-lazy-compilation')
   try {
-    return await WebAssembly.compile(bytes)
+    return await compile()
   } finally {
-    if (!chosen) setFlagsFromString('--wasm-lazy-compilation')
+    if (!chosen) setFlags('--wasm-lazy-compilation')
   }
 }
 
