@@ -3,6 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import adminAuth from './admin-auth/plugin.js'
 import type { Config } from './core/config.js'
 import { loggerOptions } from './core/logger.js'
+import { requestLoggerFactory } from './core/request-logger.js'
 import core from './core/plugin.js'
 import database from './database/plugin.js'
 import health from './health/plugin.js'
@@ -29,6 +30,8 @@ export interface AppOptions {
 export async function buildApp(config: Config, options: AppOptions = {}) {
   const app = Fastify({
     ...(options.loggerInstance ? { loggerInstance: options.loggerInstance } : { logger: options.logger ?? loggerOptions(config.logLevel) }),
+    // Each request's logger formats its request id only when the request logs (core/request-logger.ts).
+    childLoggerFactory: requestLoggerFactory,
     // Reject unknown fields instead of silently dropping them.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false } },
     return503OnClosing: true,
