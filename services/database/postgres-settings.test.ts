@@ -1,6 +1,11 @@
-import { describe, expect, it } from 'vitest'
+import { Socket } from 'node:net'
+import pino from 'pino'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
+import { describePostgres, testConfig } from '../../test/helpers/app.js'
+import { createTestDatabase, type TestDatabase } from '../../test/helpers/postgres.js'
 import { loadConfig } from '../core/config.js'
-import { resolvePostgresSettings, tlsOptions } from './postgres-settings.js'
+import { openConnection } from './connection.js'
+import { KEEPALIVE_IDLE_MS, resolvePostgresSettings, tlsOptions } from './postgres-settings.js'
 
 const settingsFor = (env: Record<string, string>) => resolvePostgresSettings(loadConfig(env).postgres)
 
@@ -21,6 +26,7 @@ describe('resolvePostgresSettings', () => {
     })
     expect(missing).toEqual([])
     expect(pool).toMatchObject({ host: 'db', port: 6543, database: 'app', user: 'me', password: 'pw', max: 4, connectionTimeoutMillis: 5000, ssl: false })
+    expect(pool).toMatchObject({ keepAlive: true, keepAliveInitialDelayMillis: 60_000 })
     expect(target).toEqual({ source: 'POSTGRES_*', host: 'db', port: 6543, database: 'app', user: 'me', ssl: 'disable', passwordSet: true })
   })
 
@@ -54,5 +60,29 @@ describe('tlsOptions', () => {
   it('encrypts without verifying only when require is asked for, as libpq does', () => {
     expect(tlsOptions('require', null)).toEqual({ rejectUnauthorized: false })
     expect(tlsOptions('disable', null)).toBe(false)
+  })
+})
+
+describePostgres('connections to PostgreSQL', () => {
+  let database: TestDatabase
+  beforeAll(async () => {
+    database = await createTestDatabase()
+  })
+  afterAll(() => database.drop())
+
+  it('turn TCP keepalive on after a minute of silence: the pool’s and the LISTEN one', async () => {
+    const keepAlive = vi.spyOn(Socket.prototype, 'setKeepAlive')
+    const connection = await openConnection('postgresql', testConfig(database.env), pino({ level: 'silent' }))
+    try {
+      const pooled = keepAlive.mock.calls.length
+      expect(pooled).toBeGreaterThan(0)
+      const unlisten = await connection.listen('keepalive_check', () => undefined)
+      await unlisten()
+      expect(keepAlive.mock.calls.length).toBeGreaterThan(pooled)
+      expect(new Set(keepAlive.mock.calls.map((call) => JSON.stringify(call)))).toEqual(new Set([JSON.stringify([true, KEEPALIVE_IDLE_MS])]))
+    } finally {
+      keepAlive.mockRestore()
+      await connection.close()
+    }
   })
 })

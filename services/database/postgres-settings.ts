@@ -22,6 +22,16 @@ export interface PostgresSettings {
 
 const REQUIRED_POSTGRES_VARIABLES = ['POSTGRES_HOST', 'POSTGRES_DATABASE', 'POSTGRES_USER'] as const
 
+/**
+ * TCP keepalive after a minute of silence on every connection. NAT gateways, cloud load balancers
+ * and firewalls drop a connection that has been quiet for a few minutes (AWS's NAT gateway after
+ * 350 s, Azure's load balancer after 4 min) without telling either side. The LISTEN connection is
+ * quiet by design, and a pooled one between bursts: without probes the next query on it waits for
+ * the kernel's retransmissions, and LISTEN never learns. The probes keep such a path open, and
+ * without keepalive Linux would send its first one only after two hours (tcp_keepalive_time).
+ */
+export const KEEPALIVE_IDLE_MS = 60_000
+
 /** Resolves DATABASE_URL (which wins) or POSTGRES_* into one pg Pool configuration. */
 export function resolvePostgresSettings(config: PostgresConfig, overrides: { connectionTimeoutMs?: number; max?: number } = {}): PostgresSettings {
   const fromUrl = config.url ? parseUrl(config.url) : null
@@ -49,6 +59,8 @@ export function resolvePostgresSettings(config: PostgresConfig, overrides: { con
       max: overrides.max ?? config.poolMax,
       idleTimeoutMillis: config.idleTimeoutMs,
       connectionTimeoutMillis: overrides.connectionTimeoutMs ?? config.connectionTimeoutMs,
+      keepAlive: true,
+      keepAliveInitialDelayMillis: KEEPALIVE_IDLE_MS,
       application_name: 'groundwork',
     },
   }
