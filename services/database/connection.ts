@@ -157,6 +157,17 @@ async function openPglite(config: Config, log: FastifyBaseLogger, prepared: Prep
   }
 }
 
+const pingConfigs = new Map<number, pg.QueryConfig>()
+
+/** The ping's query, with pg's query_timeout a little past the caller's own; one per timeout used. */
+function pingConfig(timeoutMs: number): pg.QueryConfig {
+  let config = pingConfigs.get(timeoutMs)
+  // query_timeout makes the pool drop a connection that hangs, instead of keeping it busy forever.
+  // (pg supports it per query; its types do not list it.)
+  if (!config) pingConfigs.set(timeoutMs, (config = { text: 'select 1', query_timeout: timeoutMs + 100 } as pg.QueryConfig))
+  return config
+}
+
 async function openPostgres(config: Config, log: FastifyBaseLogger): Promise<DatabaseConnection> {
   const settings = resolvePostgresSettings(config.postgres)
   if (settings.missing.length > 0) throw missingSettingsError(settings.missing)
@@ -204,12 +215,10 @@ async function openPostgres(config: Config, log: FastifyBaseLogger): Promise<Dat
     onTrouble: (listener) => troubleListeners.push(listener),
     started: () => undefined,
     async ping(timeoutMs) {
-      const where = `${settings.target.host}:${settings.target.port}`
       try {
-        // query_timeout makes the pool drop a connection that hangs, instead of keeping it busy forever.
-        // (pg supports it per query; its types do not list it.)
-        const query = pool.query({ text: 'select 1', query_timeout: timeoutMs + 100 } as pg.QueryConfig)
-        await withTimeout(query, timeoutMs, (ms) => `PostgreSQL at ${where} did not answer within ${ms} ms. Check that it runs and is not overloaded; the server keeps checking by itself.`)
+        // On a prototype, so that pg does not copy them for each probe (see prepared-value.ts).
+        const query = pool.query(Object.create(pingConfig(timeoutMs)) as pg.QueryConfig)
+        await withTimeout(query, timeoutMs, (ms) => `PostgreSQL at ${settings.target.host}:${settings.target.port} did not answer within ${ms} ms. Check that it runs and is not overloaded; the server keeps checking by itself.`)
       } catch (error) {
         throw isServiceError(error) ? error : describeConnectionError(error, settings.target)
       }

@@ -1,6 +1,7 @@
 import { eq, sql } from 'drizzle-orm'
 import { pgTable, text } from 'drizzle-orm/pg-core'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import pg from 'pg'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { KINDS, openTestConnection, type TestConnection } from '../../test/helpers/connections.js'
 import { driverError } from '../core/errors.js'
 import type { Executor } from './connection.js'
@@ -66,6 +67,24 @@ describe.each(KINDS)('preparedValue on %s', (kind) => {
       })
     expect(prepared).toEqual(['prepared_value_paths'])
     expect(await read(db, { id: 'c' })).toBeUndefined()
+  })
+
+  // The fixed part of its pg config sits on a prototype (pg copies only own properties): this shows pg still
+  // reads the name and the row mode from there. A lost name would parse the statement on every call.
+  it.runIf(kind === 'postgresql')('sends a named statement, parsed once per pooled connection, and reads its rows as arrays', async () => {
+    const parse = vi.spyOn(pg.Connection.prototype, 'parse')
+    try {
+      const read = preparedValue('prepared_value_named', bodyById([]))
+      const { db } = t.connection
+      for (let round = 0; round < 5; round++) expect(await Promise.all([read(db, { id: 'a' }), read(db, { id: 'b' })])).toEqual(['first', 'second'])
+      const ours = parse.mock.calls.map(([query]) => query as { name?: string; text: string }).filter((query) => query.text.includes('prepared_value_notes'))
+      expect(ours.length).toBeGreaterThan(0)
+      // At most one Parse per connection the reads used (two at a time), never one per call.
+      expect(ours.length).toBeLessThanOrEqual(2)
+      expect(new Set(ours.map((query) => query.name))).toEqual(new Set(['prepared_value_named']))
+    } finally {
+      parse.mockRestore()
+    }
   })
 
   it('refuses a read of the outer database inside its transaction, as every other query', async () => {
