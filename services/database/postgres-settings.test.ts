@@ -1,8 +1,8 @@
 import { Socket } from 'node:net'
 import pino from 'pino'
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { describePostgres, testConfig } from '../../test/helpers/app.js'
-import { createTestDatabase, type TestDatabase } from '../../test/helpers/postgres.js'
+import { databaseForTest } from '../../test/helpers/apps.js'
 import { loadConfig } from '../core/config.js'
 import { openConnection } from './connection.js'
 import { KEEPALIVE_IDLE_MS, resolvePostgresSettings, tlsOptions } from './postgres-settings.js'
@@ -64,13 +64,8 @@ describe('tlsOptions', () => {
 })
 
 describePostgres('connections to PostgreSQL', () => {
-  let database: TestDatabase
-  beforeAll(async () => {
-    database = await createTestDatabase()
-  })
-  afterAll(() => database.drop())
-
   it('turn TCP keepalive on after a minute of silence: the pool’s and the LISTEN one', async () => {
+    const database = await databaseForTest()
     const keepAlive = vi.spyOn(Socket.prototype, 'setKeepAlive')
     const connection = await openConnection('postgresql', testConfig(database.env), pino({ level: 'silent' }))
     try {
