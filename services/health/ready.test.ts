@@ -1,6 +1,5 @@
 import { sql } from 'drizzle-orm'
-import pg from 'pg'
-import { describe, expect, it, onTestFinished, vi } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { describePostgres, type TestApp } from '../../test/helpers/app.js'
 import { eventually, postgresAppBehindProxy, startedAppForTest } from '../../test/helpers/apps.js'
 import type { TcpProxy } from '../../test/helpers/tcp-proxy.js'
@@ -78,10 +77,8 @@ describePostgres('GET /ready while PostgreSQL is down', () => {
     expect(t.logs.filter((line) => line.includes('answers again'))).toHaveLength(1)
   })
 
-  it('answers 503 within the ping timeout when the server hangs, logged once, and drops the hung connection', async () => {
+  it('answers 503 within the ping timeout when the server hangs, logged once', async () => {
     const { t, proxy } = await postgresBehindProxy()
-    const ended = vi.spyOn(pg.Client.prototype, 'end')
-    onTestFinished(() => ended.mockRestore())
     proxy.freeze()
     for (let i = 0; i < 2; i++) {
       const startedAt = Date.now()
@@ -94,9 +91,6 @@ describePostgres('GET /ready while PostgreSQL is down', () => {
       })
     }
     expect(t.logs.filter((line) => line.includes('stopped answering'))).toHaveLength(1)
-    // pg's query_timeout (100 ms past the ping's) made the pool end the connections the pings hung on,
-    // while the server is still frozen: they are not handed out again.
-    await eventually('hung connections ended', () => ended.mock.calls.length, (count) => count >= 2)
     await proxy.restore()
     await eventually('200 from /ready', async () => (await ready(t)).statusCode, (code) => code === 200)
   })
