@@ -156,6 +156,24 @@ describe('the request logger', () => {
     ])
   })
 
+  it('leaves a parent with an onChild hook to pino’s child, so the hook sees each request’s logger', async () => {
+    const seen: unknown[] = []
+    const app = Fastify({
+      loggerInstance: pino({ level: 'warn', onChild: (child) => seen.push(child) }) as FastifyBaseLogger,
+      childLoggerFactory: requestLoggerFactory,
+    })
+    apps.push(app)
+    let log: FastifyBaseLogger | undefined
+    app.get('/', async (request) => {
+      log = request.log
+      return 'ok'
+    })
+    await app.inject({ method: 'GET', url: '/' })
+    // Fastify makes children of its own at start; the request's logger is among those the hook saw.
+    expect(log).toBeDefined()
+    expect(seen).toContain(log)
+  })
+
   it('gives a logger that is not this pino its own child', () => {
     const calls: unknown[] = []
     const other = {

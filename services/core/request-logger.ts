@@ -13,11 +13,14 @@ import pino from 'pino'
  *
  * Everything else is inherited from the parent, as pino's own child does: its level, methods,
  * serializers, redaction and formatters. A route with its own level or serializers (Fastify
- * then passes options), or a logger that is not this pino, gets pino's own child.
+ * then passes options), a parent with an onChild hook (it expects to see each child as made), or a
+ * logger that is not this pino, gets pino's own child.
  */
 
 const { chindingsSym } = pino.symbols
 const BINDINGS = Symbol('groundwork.requestBindings')
+// pino's default onChild, which does nothing: any other is a hook that wants to see each child.
+const NO_ON_CHILD = pino({ enabled: false }).onChild
 
 type Bindings = Record<string, unknown>
 type ChildFactory = NonNullable<FastifyServerOptions['childLoggerFactory']>
@@ -62,7 +65,7 @@ function hasOptions(options: object): boolean {
 
 /** Fastify's childLoggerFactory: a request logger that formats its binding only if it is used. */
 export const requestLoggerFactory: ChildFactory = function (logger, bindings, options) {
-  if (!(chindingsSym in logger) || hasOptions(options)) return logger.child(bindings, options)
+  if (!(chindingsSym in logger) || (logger as pino.Logger).onChild !== NO_ON_CHILD || hasOptions(options)) return logger.child(bindings, options)
   const child = Object.create(lazyPrototype(logger)) as LazyLogger
   child[BINDINGS] = bindings
   return child as unknown as FastifyBaseLogger
