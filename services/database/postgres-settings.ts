@@ -29,6 +29,9 @@ const REQUIRED_POSTGRES_VARIABLES = ['POSTGRES_HOST', 'POSTGRES_DATABASE', 'POST
  * quiet by design, and a pooled one between bursts: without probes the next query on it waits for
  * the kernel's retransmissions, and LISTEN never learns. The probes keep such a path open, and
  * without keepalive Linux would send its first one only after two hours (tcp_keepalive_time).
+ * Node 24's libuv also sets the probes one second apart, ten of them (TCP_KEEPINTVL, TCP_KEEPCNT),
+ * so a connection whose server vanished, idle or waiting on a query the server had received, ends
+ * with ETIMEDOUT about 70 s after the last packet (measured: veth pair taken down mid-query).
  */
 export const KEEPALIVE_IDLE_MS = 60_000
 
