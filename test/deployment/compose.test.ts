@@ -85,6 +85,11 @@ describe.skipIf(!compose)('docker-compose.yml, as docker-compose itself reads it
     expect(service(minimal, 'postgres').restart).toBe('unless-stopped')
   })
 
+  it("bounds TCP's wait on a PostgreSQL that vanished to ~100 s in the backend's container (net.ipv4.tcp_retries2=8)", () => {
+    const sysctls = Object.entries(service(minimal, 'backend').sysctls ?? {}).map(([name, value]) => [name, String(value)])
+    expect(sysctls).toEqual([['net.ipv4.tcp_retries2', '8']])
+  })
+
   it('gives the backend an environment the app accepts, choosing PostgreSQL so no wizard is needed', () => {
     const env = Object.fromEntries(Object.entries(service(minimal, 'backend').environment ?? {}).map(([key, value]) => [key, String(value)]))
     const app = loadConfig(env, PROJECT_ROOT)

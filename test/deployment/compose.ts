@@ -23,6 +23,7 @@ export interface ComposeService {
   volumes?: string[]
   ports?: string[]
   restart?: string
+  sysctls?: Record<string, string | number>
 }
 
 export interface ComposeConfig {
