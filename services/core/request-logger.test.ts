@@ -183,6 +183,7 @@ describe('the request logger', () => {
       },
     } as unknown as FastifyBaseLogger
     const app = Fastify()
+    apps.push(app)
     expect(requestLoggerFactory.call(app, other, { reqId: 'r' }, {}, {} as never)).toBe(other)
     expect(calls).toEqual([[{ reqId: 'r' }, {}]])
   })

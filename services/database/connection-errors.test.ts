@@ -15,6 +15,9 @@ describe('isConnectionLoss', () => {
     const lost = [
       withCode('connect ECONNREFUSED 127.0.0.1:5433', 'ECONNREFUSED'),
       withCode('read ECONNRESET', 'ECONNRESET'),
+      // What a connection whose server vanished says once keepalive or TCP's retries give up (README Troubleshooting).
+      withCode('read ETIMEDOUT', 'ETIMEDOUT'),
+      withCode('read EHOSTUNREACH', 'EHOSTUNREACH'),
       withCode('getaddrinfo ENOTFOUND db.internal', 'ENOTFOUND'),
       new Error('Connection terminated unexpectedly'),
       new Error('Connection terminated due to connection timeout'),
