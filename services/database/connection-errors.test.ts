@@ -1,6 +1,6 @@
 import { DrizzleQueryError } from 'drizzle-orm/errors'
 import { describe, expect, it } from 'vitest'
-import { isConnectionLoss, unavailableError, type PoolFacts } from './connection-errors.js'
+import { canceledQueryError, describeConnectionError, isConnectionLoss, unavailableError, type PoolFacts } from './connection-errors.js'
 
 const withCode = (message: string, code: string) => Object.assign(new Error(message), { code })
 const FACTS: PoolFacts = {
@@ -26,6 +26,7 @@ describe('isConnectionLoss', () => {
       withCode('terminating connection due to administrator command', '57P01'),
       withCode('the database system is starting up', '57P03'),
       withCode('connection failure', '08006'),
+      withCode('sorry, too many clients already', '53300'),
     ]
     for (const error of lost) {
       expect(isConnectionLoss(error), error.message).toBe(true)
@@ -74,9 +75,56 @@ describe('unavailableError', () => {
     expect(message).not.toContain('may or may not')
   })
 
+  it('says which connection limit a refusing server reached and what to change, with the pool size where known', () => {
+    const full = withCode('remaining connection slots are reserved for roles with the SUPERUSER attribute', '53300')
+    const message = unavailableError(full, FACTS, true).message
+    expect(message).toContain('remaining connection slots are reserved for roles with the SUPERUSER attribute (SQLSTATE 53300)')
+    expect(message).toContain(`max_connections, or a CONNECTION LIMIT on the role "app" or the database "app"`)
+    expect(message).toContain('POSTGRES_POOL_MAX (10)')
+    // Refused at connect: the request's query never reached the server.
+    expect(message).not.toContain('may or may not')
+    const described = describeConnectionError(full, FACTS.target)
+    expect(described.code).toBe('database_error')
+    expect(described.message).toContain('lower POSTGRES_POOL_MAX, the connections')
+  })
+
   it('mentions the read replicas only where there are some', () => {
     const refused = withCode('connect ECONNREFUSED', 'ECONNREFUSED')
     expect(unavailableError(refused, FACTS, false).message).not.toContain('POSTGRES_READ_URLS')
     expect(unavailableError(refused, { ...FACTS, readReplicas: 2 }, false).message).toContain('read replica of POSTGRES_READ_URLS')
+  })
+})
+
+describe('canceledQueryError', () => {
+  const target = FACTS.target
+  const canceled = (message: string, code: string) => canceledQueryError(new DrizzleQueryError('update kv_entries …', [], withCode(message, code)), target)
+
+  it('is a 503 with a retry delay naming the server, the SQLSTATE and the setting that ended the query', () => {
+    const error = canceled('canceling statement due to statement timeout', '57014')!
+    expect(error.code).toBe('database_query_canceled')
+    expect(error.status).toBe(503)
+    expect(error.details).toEqual({ retry_after_s: 5 })
+    expect(error.message).toContain('PostgreSQL at db.internal:5433 canceled')
+    expect(error.message).toContain('canceling statement due to statement timeout (SQLSTATE 57014)')
+    expect(error.message).toContain('statement_timeout (set on the server, the database or the role "app"')
+    expect(error.message).toContain('rolled back')
+  })
+
+  it('tells a lock wait, an operator, a replica and a message it does not know apart', () => {
+    expect(canceled('canceling statement due to lock timeout', '55P03')!.message).toContain('longer than lock_timeout')
+    expect(canceled('canceling statement due to user request', '57014')!.message).toContain('Another session canceled it (pg_cancel_backend)')
+    const replica = canceled('canceling statement due to conflict with recovery', '40001')!
+    expect(replica.code).toBe('database_query_canceled')
+    expect(replica.message).toContain('max_standby_streaming_delay')
+    // A server whose lc_messages is not English: the code says it was canceled, not why.
+    const localized = canceled('storniere Anfrage wegen Zeitüberschreitung der Anweisung', '57014')!.message
+    expect(localized).toContain('statement_timeout, lock_timeout) or another session (pg_cancel_backend)')
+  })
+
+  it('leaves the failures of the query itself alone, a serialization failure among them', () => {
+    expect(canceled('could not serialize access due to concurrent update', '40001')).toBeUndefined()
+    expect(canceled('duplicate key value violates unique constraint "kv_entries_pkey"', '23505')).toBeUndefined()
+    expect(canceled('sorry, too many clients already', '53300')).toBeUndefined()
+    expect(canceledQueryError(new Error('Connection terminated unexpectedly'), target)).toBeUndefined()
   })
 })

@@ -4,8 +4,11 @@ import { databaseError } from './errors.js'
 
 const UNREACHABLE = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'ECONNRESET', 'EPIPE'])
 const TLS_CODES = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS|ERR_SSL/
-/** SQLSTATEs of a server that is going or gone: shutting down (57P0x), connection exceptions (class 08, not its protocol violation). */
-const LOST_SQLSTATE = /^(57P0[123]|0800[0-46])$/
+/**
+ * SQLSTATEs of a server that is going or gone: shutting down (57P0x), connection exceptions (class
+ * 08, not its protocol violation); and of one refusing a new connection for its connection limit (53300).
+ */
+const LOST_SQLSTATE = /^(57P0[123]|0800[0-46]|53300)$/
 /** What pg (Client and Pool) says when a connection broke, timed out opening, or was already broken. */
 const LOST_MESSAGE = /Connection terminated|connection (ended|timeout)|timeout exceeded when trying to connect|encountered a connection error and is not queryable/i
 
@@ -25,8 +28,11 @@ function variable(target: PostgresTarget, part: 'host' | 'user' | 'password' | '
   return { host: 'POSTGRES_HOST/POSTGRES_PORT', user: 'POSTGRES_USER', password: 'POSTGRES_PASSWORD', database: 'POSTGRES_DATABASE', ssl: 'POSTGRES_SSL' }[part]
 }
 
-/** Turns a pg connection failure into a message that says which part failed and what to check. */
-export function describeConnectionError(wrapped: unknown, target: PostgresTarget): ServiceError {
+/**
+ * Turns a pg connection failure into a message that says which part failed and what to check.
+ * `poolMax`, where known, is named in the advice for a server at its connection limit.
+ */
+export function describeConnectionError(wrapped: unknown, target: PostgresTarget, poolMax?: number): ServiceError {
   const error = driverError(wrapped)
   const err = error as { code?: string; message?: string }
   const code = err.code ?? ''
@@ -44,6 +50,13 @@ export function describeConnectionError(wrapped: unknown, target: PostgresTarget
     return databaseError(
       'database_unreachable',
       `PostgreSQL at ${where} is not accepting queries: ${text} (SQLSTATE ${code}). It is shutting down, restarting or starting up; wait for it, or check why it stopped.`,
+      { cause: error },
+    )
+  }
+  if (code === '53300') {
+    return databaseError(
+      'database_error',
+      `PostgreSQL at ${where} refused a new connection: ${text} (SQLSTATE 53300). A connection limit is reached: the server's max_connections, or a CONNECTION LIMIT on the role "${target.user}" or the database "${target.database}". Close idle sessions (pg_stat_activity), raise the limit, or lower POSTGRES_POOL_MAX${poolMax === undefined ? '' : ` (${poolMax})`}, the connections each instance of this service may open.`,
       { cause: error },
     )
   }
@@ -86,7 +99,7 @@ export function describeConnectionError(wrapped: unknown, target: PostgresTarget
 }
 
 /** Failures that happen before a query reaches the server: nothing the request asked for was done. */
-const NEVER_SENT_CODES = /^(ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ENETUNREACH|EAI_AGAIN|57P03)$/
+const NEVER_SENT_CODES = /^(ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ENETUNREACH|EAI_AGAIN|57P03|53300)$/
 const NEVER_SENT_MESSAGE = /timeout exceeded when trying to connect|connection timeout/i
 
 /** How long the service should wait before trying a request the database could not answer. */
@@ -111,13 +124,42 @@ export function unavailableError(wrapped: unknown, pool: PoolFacts, mayChange: b
   const where = `${pool.target.host}:${pool.target.port}`
   const why = /timeout exceeded when trying to connect/i.test(text)
     ? `No PostgreSQL connection could be had within ${pool.connectTimeoutMs} ms (POSTGRES_CONNECT_TIMEOUT_MS): PostgreSQL at ${where} does not answer, or all ${pool.poolMax} connections of the pool (POSTGRES_POOL_MAX) stayed busy.`
-    : describeConnectionError(error, pool.target).message
+    : describeConnectionError(error, pool.target, pool.poolMax).message
   const neverSent = (typeof code === 'string' && NEVER_SENT_CODES.test(code)) || NEVER_SENT_MESSAGE.test(text)
   const replica = pool.readReplicas > 0 ? ' It may also have been a read replica of POSTGRES_READ_URLS that failed; GET /api/db/status lists which are up.' : ''
   const change = mayChange && !neverSent ? ' The connection broke while the request ran: a change it was making may or may not have been applied, so check before repeating one that is not safe to repeat.' : ''
   return databaseError(
     'database_unavailable',
     `The database could not be reached, so this request was not answered. ${why}${replica}${change} The server reconnects by itself: retry in a few seconds (GET /api/db/status shows when the database is back).`,
+    { cause: error, details: { retry_after_s: UNAVAILABLE_RETRY_AFTER_S } },
+  )
+}
+
+/**
+ * The answer to a request whose query PostgreSQL canceled while it ran, for a limit set on the
+ * server or at another session's request: a 503 that says which and what to change, instead of an
+ * unexplained 500. Undefined for any other error. The canceled statement was rolled back.
+ */
+export function canceledQueryError(wrapped: unknown, target: PostgresTarget): ServiceError | undefined {
+  const error = driverError(wrapped)
+  const code = (error as { code?: unknown } | null)?.code
+  const text = messageOf(error)
+  // 40001 is also a serialization failure, the query's own conflict: only a replica's "conflict with recovery" is one.
+  const recoveryConflict = code === '40001' && /conflict with recovery/i.test(text)
+  if (code !== '57014' && code !== '55P03' && !recoveryConflict) return undefined
+  const why =
+    code === '55P03'
+      ? `It waited longer than lock_timeout (set on the server, the database or the role "${target.user}") for a lock another session holds, or asked not to wait (NOWAIT); pg_stat_activity and pg_locks show who holds it.`
+      : recoveryConflict
+        ? 'A read replica (POSTGRES_READ_URLS) canceled it to apply changes from the primary; on the replica, raise max_standby_streaming_delay or turn on hot_standby_feedback.'
+        : /statement timeout/i.test(text)
+          ? `It ran longer than statement_timeout (set on the server, the database or the role "${target.user}"; SHOW statement_timeout): raise it, or find what made the query slow, such as a lock another session holds (pg_stat_activity).`
+          : /user request/i.test(text)
+            ? 'Another session canceled it (pg_cancel_backend).'
+            : 'A limit set on the server (statement_timeout, lock_timeout) or another session (pg_cancel_backend) ended it.'
+  return databaseError(
+    'database_query_canceled',
+    `PostgreSQL at ${target.host}:${target.port} canceled this request's query: ${text} (SQLSTATE ${code}). ${why} The canceled statement was rolled back; retry in a few seconds.`,
     { cause: error, details: { retry_after_s: UNAVAILABLE_RETRY_AFTER_S } },
   )
 }

@@ -191,7 +191,7 @@ async function openPostgres(config: Config, log: FastifyBaseLogger): Promise<Dat
     await pool.query('select 1')
   } catch (error) {
     await pool.end().catch(() => undefined)
-    throw describeConnectionError(error, settings.target)
+    throw describeConnectionError(error, settings.target, settings.pool.max)
   }
   const db = guardTransactions(drizzleNodePg({ client: pool, schema }) as Database, pool, ['query'])
   runValuesOnPool(db, pool)
@@ -220,7 +220,7 @@ async function openPostgres(config: Config, log: FastifyBaseLogger): Promise<Dat
         const query = pool.query(Object.create(pingConfig(timeoutMs)) as pg.QueryConfig)
         await withTimeout(query, timeoutMs, (ms) => `PostgreSQL at ${settings.target.host}:${settings.target.port} did not answer within ${ms} ms. Check that it runs and is not overloaded; the server keeps checking by itself.`)
       } catch (error) {
-        throw isServiceError(error) ? error : describeConnectionError(error, settings.target)
+        throw isServiceError(error) ? error : describeConnectionError(error, settings.target, settings.pool.max)
       }
     },
     listen: (channel, handler) => listener.listen(channel, handler),

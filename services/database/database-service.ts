@@ -4,7 +4,7 @@ import { Backoff } from '../core/backoff.js'
 import type { Config, DatabaseType } from '../core/config.js'
 import { ServiceError, driverError, isServiceError, messageOf } from '../core/errors.js'
 import type { Lifecycle } from '../core/lifecycle.js'
-import { describeConnectionError, isConnectionLoss, unavailableError } from './connection-errors.js'
+import { canceledQueryError, describeConnectionError, isConnectionLoss, unavailableError } from './connection-errors.js'
 import { openConnection, pgliteDataDir, type Database, type DatabaseConnection } from './connection.js'
 import { initializeDatabase } from './initialize.js'
 import { snapshotPglite, type EmbeddedSnapshot } from './embedded-snapshot.js'
@@ -126,14 +126,17 @@ export class DatabaseService {
   }
 
   /**
-   * What a request whose query failed on a lost PostgreSQL connection answers (the error handler
-   * asks): database_unavailable, a 503 saying so, instead of an unexplained 500. Undefined for any
-   * other error, and on the embedded database, which runs in-process and has no connection to lose.
+   * What a request whose query PostgreSQL could not answer gets (the error handler asks), instead
+   * of an unexplained 500: database_unavailable (503) for a lost or refused connection,
+   * database_query_canceled (503) for a query the server canceled. Undefined for any other error,
+   * and on the embedded database, which runs in-process with neither connections nor timeouts.
    */
-  unavailableError(error: unknown, method: string): ServiceError | undefined {
-    if (this.type !== 'postgresql' || !isConnectionLoss(error)) return undefined
+  queryError(error: unknown, method: string): ServiceError | undefined {
+    if (this.type !== 'postgresql') return undefined
     const { postgres } = this.config
-    const facts = { target: resolvePostgresSettings(postgres).target, connectTimeoutMs: postgres.connectionTimeoutMs, poolMax: postgres.poolMax, readReplicas: postgres.readUrls.length }
+    const { target } = resolvePostgresSettings(postgres)
+    if (!isConnectionLoss(error)) return canceledQueryError(error, target)
+    const facts = { target, connectTimeoutMs: postgres.connectionTimeoutMs, poolMax: postgres.poolMax, readReplicas: postgres.readUrls.length }
     return unavailableError(error, facts, method !== 'GET' && method !== 'HEAD')
   }
 

@@ -22,4 +22,6 @@ export const databaseError = defineErrors({
   database_locked: 503,
   /** A request's query met a lost PostgreSQL connection. */
   database_unavailable: 503,
+  /** PostgreSQL canceled a request's query: statement_timeout, lock_timeout, pg_cancel_backend, a replica's recovery. */
+  database_query_canceled: 503,
 })

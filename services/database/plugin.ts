@@ -23,7 +23,7 @@ export default fp(
     app.decorate('database', database)
     app.decorate('getDb', () => database.getDb())
     app.decorate('getReadDb', () => database.getReadDb())
-    app.translateErrors((error, request) => database.unavailableError(error, request.method))
+    app.translateErrors((error, request) => database.queryError(error, request.method))
     app.addHook('onReady', () => database.start())
     app.addHook('onClose', () => database.close())
     await app.register(routes, { prefix: '/api/db' })

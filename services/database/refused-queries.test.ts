@@ -1,0 +1,117 @@
+import pg from 'pg'
+import { expect, it, onTestFinished } from 'vitest'
+import { AUTH, describePostgres, type TestApp } from '../../test/helpers/app.js'
+import { databaseForTest, databaseOfPlainUser, eventually, startedAppForTest } from '../../test/helpers/apps.js'
+import { adminQuery, type TestDatabase } from '../../test/helpers/postgres.js'
+
+const kv = (t: TestApp, method: 'GET' | 'PUT', value?: number) =>
+  t.app.inject({ method, url: '/api/kv/counter', headers: AUTH, ...(value === undefined ? {} : { payload: { value } }) })
+
+/** A session of its own holding the row lock on the key "counter" until `release()`. */
+async function lockCounter(database: TestDatabase): Promise<{ release(): Promise<void> }> {
+  const client = new pg.Client({ connectionString: database.url })
+  await client.connect()
+  onTestFinished(() => client.end().catch(() => undefined))
+  await client.query('begin')
+  await client.query(`select 1 from kv_entries where key = 'counter' for update`)
+  return { release: async () => void (await client.query('rollback')) }
+}
+
+/**
+ * Until the app's pool has closed its idle connections (after POSTGRES_POOL_IDLE_TIMEOUT_MS), so
+ * that the next request opens a new one; only the LISTEN session stays. No requests meanwhile:
+ * they would keep a pooled connection busy.
+ */
+async function untilPoolEmpty(database: TestDatabase, user: string): Promise<void> {
+  await eventually(
+    'the pool closing its idle connections',
+    () => database.query<{ query: string }>(`select query from pg_stat_activity where usename = $1 and application_name = 'groundwork'`, [user]),
+    (rows) => rows.every((row) => row.query.startsWith('LISTEN')),
+  )
+}
+
+/**
+ * A started app whose new sessions get `setting` (ALTER DATABASE … SET), set once the app has
+ * migrated (a timeout must not cut its start short) and the key "counter" holds 1.
+ */
+async function appWith(setting: string | null): Promise<{ t: TestApp; database: TestDatabase }> {
+  const database = await databaseForTest()
+  const t = await startedAppForTest({ ...database.env, DB_TYPE: 'postgresql', POSTGRES_POOL_IDLE_TIMEOUT_MS: '100' })
+  expect((await kv(t, 'PUT', 1)).statusCode).toBe(200)
+  if (setting) {
+    await adminQuery(`alter database "${database.name}" set ${setting}`)
+    await untilPoolEmpty(database, database.env.POSTGRES_USER!)
+  }
+  return { t, database }
+}
+
+describePostgres('a query PostgreSQL cancels', () => {
+  it('after lock_timeout: 503 database_query_canceled naming the setting, nothing changed, and served again once the lock is gone', async () => {
+    const { t, database } = await appWith(`lock_timeout = '300ms'`)
+    const lock = await lockCounter(database)
+    const res = await kv(t, 'PUT', 2)
+    expect(res.statusCode, res.body).toBe(503)
+    expect(res.headers['retry-after']).toBe('5')
+    expect(res.json()).toMatchObject({ error: 'database_query_canceled', message: expect.stringMatching(/lock_timeout/) })
+    expect(res.json().message).toContain('SQLSTATE 55P03')
+    await lock.release()
+    expect((await kv(t, 'GET')).json()).toMatchObject({ value: 1 })
+    expect((await kv(t, 'PUT', 3)).statusCode).toBe(200)
+  })
+
+  it('after statement_timeout: 503 database_query_canceled naming the setting', async () => {
+    const { t, database } = await appWith(`statement_timeout = '300ms'`)
+    const lock = await lockCounter(database)
+    const res = await kv(t, 'PUT', 2)
+    expect(res.statusCode, res.body).toBe(503)
+    expect(res.json()).toMatchObject({ error: 'database_query_canceled', message: expect.stringMatching(/statement_timeout/) })
+    expect(res.json().message).toContain('SQLSTATE 57014')
+    await lock.release()
+    expect((await kv(t, 'GET')).json()).toMatchObject({ value: 1 })
+  })
+
+  it("at another session's request (pg_cancel_backend): 503 database_query_canceled saying so", async () => {
+    const { t, database } = await appWith(null)
+    const lock = await lockCounter(database)
+    const answer = kv(t, 'PUT', 2)
+    // The PUT's backend, once it waits for the lock.
+    const [waiting] = await eventually(
+      'the PUT waiting for the row lock',
+      () => database.query<{ pid: number }>(`select pid from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`),
+      (rows) => rows.length === 1,
+    )
+    await database.query('select pg_cancel_backend($1)', [waiting!.pid])
+    const res = await answer
+    expect(res.statusCode, res.body).toBe(503)
+    expect(res.json()).toMatchObject({ error: 'database_query_canceled', message: expect.stringMatching(/pg_cancel_backend/) })
+    expect(res.json().message).not.toMatch(/statement_timeout|lock_timeout/)
+    await lock.release()
+    expect((await kv(t, 'GET')).json()).toMatchObject({ value: 1 })
+  })
+})
+
+describePostgres('a connection PostgreSQL refuses for its connection limit', () => {
+  it('answers 503 database_unavailable naming the limit and POSTGRES_POOL_MAX, and serves again once it is raised', async () => {
+    const { database, user } = await databaseOfPlainUser('conn_limit')
+    const t = await startedAppForTest({ ...database.env, POSTGRES_USER: user, DB_TYPE: 'postgresql', POSTGRES_POOL_IDLE_TIMEOUT_MS: '100' })
+    expect((await kv(t, 'PUT', 1)).statusCode).toBe(200)
+    await adminQuery(`alter role ${user} connection limit 0`)
+    onTestFinished(() => adminQuery(`alter role ${user} connection limit -1`).catch(() => undefined))
+    await untilPoolEmpty(database, user)
+    const res = await kv(t, 'GET')
+    expect(res.statusCode, res.body).toBe(503)
+    expect(res.headers['retry-after']).toBe('5')
+    const body = res.json()
+    expect(body).toMatchObject({ error: 'database_unavailable', message: expect.stringContaining('SQLSTATE 53300') })
+    expect(body.message).toMatch(/max_connections/)
+    expect(body.message).toMatch(/CONNECTION LIMIT/)
+    expect(body.message).toContain('POSTGRES_POOL_MAX (10)')
+    // Refused at connect: nothing reached the server, so no "may or may not have been applied".
+    const put = await kv(t, 'PUT', 2)
+    expect(put.statusCode, put.body).toBe(503)
+    expect(put.json().message).not.toContain('may or may not')
+    await adminQuery(`alter role ${user} connection limit -1`)
+    await eventually('the database serving requests again', () => kv(t, 'GET'), (r) => r.statusCode === 200, 10_000)
+    expect((await kv(t, 'GET')).json()).toMatchObject({ value: 1 })
+  })
+})
