@@ -136,14 +136,32 @@ export function unavailableError(wrapped: unknown, pool: PoolFacts, mayChange: b
 }
 
 /**
- * The answer to a request whose query PostgreSQL canceled while it ran, for a limit set on the
- * server or at another session's request: a 503 that says which and what to change, instead of an
- * unexplained 500. Undefined for any other error. The canceled statement was rolled back.
+ * The answer to a request whose query PostgreSQL refused or ended for its own state or settings,
+ * not for the query: canceled while it ran (database_query_canceled), refused as a write on a
+ * read-only server (database_read_only), or out of disk space (database_full). The message says
+ * which and what to change, instead of an unexplained 500; the failed statement changed nothing.
+ * Undefined for any other error.
  */
-export function canceledQueryError(wrapped: unknown, target: PostgresTarget): ServiceError | undefined {
+export function serverStateError(wrapped: unknown, target: PostgresTarget): ServiceError | undefined {
   const error = driverError(wrapped)
   const code = (error as { code?: unknown } | null)?.code
   const text = messageOf(error)
+  const said = `PostgreSQL at ${target.host}:${target.port}`
+  const retry = { retry_after_s: UNAVAILABLE_RETRY_AFTER_S }
+  if (code === '25006') {
+    return databaseError(
+      'database_read_only',
+      `${said} accepts no writes: ${text} (SQLSTATE 25006). It is a standby (a failover in progress, or POSTGRES_HOST or DATABASE_URL names a replica rather than the primary), or it was made read-only (default_transaction_read_only: some managed services set it when storage runs out). Nothing was written; reads still work. Retry in a few seconds; if it lasts, point the service at the primary.`,
+      { cause: error, details: retry },
+    )
+  }
+  if (code === '53100') {
+    return databaseError(
+      'database_full',
+      `${said} has run out of disk space: ${text} (SQLSTATE 53100). The statement wrote nothing; reads still work. Free space on the database server's disk, or grow a managed database's storage, then retry.`,
+      { cause: error },
+    )
+  }
   // 40001 is also a serialization failure, the query's own conflict: only a replica's "conflict with recovery" is one.
   const recoveryConflict = code === '40001' && /conflict with recovery/i.test(text)
   if (code !== '57014' && code !== '55P03' && !recoveryConflict) return undefined
@@ -157,9 +175,8 @@ export function canceledQueryError(wrapped: unknown, target: PostgresTarget): Se
           : /user request/i.test(text)
             ? 'Another session canceled it (pg_cancel_backend).'
             : 'A limit set on the server (statement_timeout, lock_timeout) or another session (pg_cancel_backend) ended it.'
-  return databaseError(
-    'database_query_canceled',
-    `PostgreSQL at ${target.host}:${target.port} canceled this request's query: ${text} (SQLSTATE ${code}). ${why} The canceled statement was rolled back; retry in a few seconds.`,
-    { cause: error, details: { retry_after_s: UNAVAILABLE_RETRY_AFTER_S } },
-  )
+  return databaseError('database_query_canceled', `${said} canceled this request's query: ${text} (SQLSTATE ${code}). ${why} The canceled statement was rolled back; retry in a few seconds.`, {
+    cause: error,
+    details: retry,
+  })
 }

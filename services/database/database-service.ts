@@ -4,7 +4,7 @@ import { Backoff } from '../core/backoff.js'
 import type { Config, DatabaseType } from '../core/config.js'
 import { ServiceError, driverError, isServiceError, messageOf } from '../core/errors.js'
 import type { Lifecycle } from '../core/lifecycle.js'
-import { canceledQueryError, describeConnectionError, isConnectionLoss, unavailableError } from './connection-errors.js'
+import { describeConnectionError, isConnectionLoss, serverStateError, unavailableError } from './connection-errors.js'
 import { openConnection, pgliteDataDir, type Database, type DatabaseConnection } from './connection.js'
 import { initializeDatabase } from './initialize.js'
 import { snapshotPglite, type EmbeddedSnapshot } from './embedded-snapshot.js'
@@ -127,15 +127,15 @@ export class DatabaseService {
 
   /**
    * What a request whose query PostgreSQL could not answer gets (the error handler asks), instead
-   * of an unexplained 500: database_unavailable (503) for a lost or refused connection,
-   * database_query_canceled (503) for a query the server canceled. Undefined for any other error,
-   * and on the embedded database, which runs in-process with neither connections nor timeouts.
+   * of an unexplained 500: database_unavailable (503) for a lost or refused connection; for the
+   * server's own state, database_query_canceled, database_read_only (503) or database_full (507).
+   * Undefined for any other error, and on the embedded database, which runs in-process.
    */
   queryError(error: unknown, method: string): ServiceError | undefined {
     if (this.type !== 'postgresql') return undefined
     const { postgres } = this.config
     const { target } = resolvePostgresSettings(postgres)
-    if (!isConnectionLoss(error)) return canceledQueryError(error, target)
+    if (!isConnectionLoss(error)) return serverStateError(error, target)
     const facts = { target, connectTimeoutMs: postgres.connectionTimeoutMs, poolMax: postgres.poolMax, readReplicas: postgres.readUrls.length }
     return unavailableError(error, facts, method !== 'GET' && method !== 'HEAD')
   }

@@ -24,4 +24,8 @@ export const databaseError = defineErrors({
   database_unavailable: 503,
   /** PostgreSQL canceled a request's query: statement_timeout, lock_timeout, pg_cancel_backend, a replica's recovery. */
   database_query_canceled: 503,
+  /** PostgreSQL refused a write: a standby, or default_transaction_read_only. */
+  database_read_only: 503,
+  /** PostgreSQL's disk is full (the embedded database's is persistent_data_full). */
+  database_full: 507,
 })

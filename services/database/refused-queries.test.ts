@@ -1,11 +1,14 @@
+import { execFileSync } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { rm, stat } from 'node:fs/promises'
 import pg from 'pg'
-import { expect, it, onTestFinished } from 'vitest'
-import { AUTH, describePostgres, type TestApp } from '../../test/helpers/app.js'
+import { expect, it, onTestFinished, type TestContext } from 'vitest'
+import { AUTH, describePostgres, tempDir, type TestApp } from '../../test/helpers/app.js'
 import { databaseForTest, databaseOfPlainUser, eventually, startedAppForTest } from '../../test/helpers/apps.js'
-import { adminQuery, type TestDatabase } from '../../test/helpers/postgres.js'
+import { adminQuery, adminRows, type TestDatabase } from '../../test/helpers/postgres.js'
 
-const kv = (t: TestApp, method: 'GET' | 'PUT', value?: number) =>
-  t.app.inject({ method, url: '/api/kv/counter', headers: AUTH, ...(value === undefined ? {} : { payload: { value } }) })
+const kv = (t: TestApp, method: 'GET' | 'PUT', value?: unknown, key = 'counter') =>
+  t.app.inject({ method, url: `/api/kv/${key}`, headers: AUTH, ...(value === undefined ? {} : { payload: { value } }) })
 
 /** A session of its own holding the row lock on the key "counter" until `release()`. */
 async function lockCounter(database: TestDatabase): Promise<{ release(): Promise<void> }> {
@@ -86,6 +89,63 @@ describePostgres('a query PostgreSQL cancels', () => {
     expect(res.json()).toMatchObject({ error: 'database_query_canceled', message: expect.stringMatching(/pg_cancel_backend/) })
     expect(res.json().message).not.toMatch(/statement_timeout|lock_timeout/)
     await lock.release()
+    expect((await kv(t, 'GET')).json()).toMatchObject({ value: 1 })
+  })
+})
+
+describePostgres('a write on a PostgreSQL that accepts none (a standby, default_transaction_read_only)', () => {
+  it('answers 503 database_read_only saying why, reads still work, and writes work again once it is writable', async () => {
+    const { t, database } = await appWith('default_transaction_read_only = on')
+    const res = await kv(t, 'PUT', 2)
+    expect(res.statusCode, res.body).toBe(503)
+    expect(res.headers['retry-after']).toBe('5')
+    expect(res.json()).toMatchObject({ error: 'database_read_only', message: expect.stringContaining('SQLSTATE 25006') })
+    expect(res.json().message).toMatch(/standby/)
+    expect((await kv(t, 'GET')).json()).toMatchObject({ value: 1 })
+    await adminQuery(`alter database "${database.name}" reset default_transaction_read_only`)
+    await untilPoolEmpty(database, database.env.POSTGRES_USER!)
+    expect((await kv(t, 'PUT', 3)).statusCode).toBe(200)
+  })
+})
+
+/**
+ * A tablespace on a 1 MB file system owned by the PostgreSQL server's user, dropped and unmounted
+ * when the test ends. Needs root, mount rights and a server on this machine; skipped, saying so, elsewhere.
+ */
+async function tablespaceOnSmallDisk(ctx: TestContext): Promise<string> {
+  const [row] = await adminRows<{ setting: string }>(`select setting from pg_settings where name = 'data_directory'`)
+  const setting = row!.setting
+  const owner = await stat(setting).then((s) => s.uid, () => null)
+  if (owner === null) return ctx.skip(`the PostgreSQL server's data directory (${setting}) is not on this machine`)
+  const dir = await tempDir('groundwork-tablespace-')
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=1m,mode=0700,uid=${owner}`, 'tmpfs', dir], { stdio: 'pipe' })
+  } catch (error) {
+    await rm(dir, { recursive: true, force: true })
+    return ctx.skip(`cannot mount a file system here (${String(error).split('\n')[0]})`)
+  }
+  onTestFinished(async () => {
+    execFileSync('umount', ['-l', dir])
+    await rm(dir, { recursive: true, force: true })
+  })
+  const name = `test_full_${randomBytes(4).toString('hex')}`
+  await adminQuery(`create tablespace ${name} location '${dir}'`)
+  // Runs before the unmount: after the database holding its files is dropped (registered later, so run first).
+  onTestFinished(() => adminQuery(`drop tablespace if exists ${name}`))
+  return name
+}
+
+describePostgres('a write on a PostgreSQL whose disk is full', () => {
+  it('answers 507 database_full saying it is the database server\'s disk, and reads still work', async (ctx) => {
+    const tablespace = await tablespaceOnSmallDisk(ctx)
+    const { t, database } = await appWith(null)
+    await database.query(`alter table kv_entries set tablespace ${tablespace}`)
+    // Random text does not compress: each value takes its size on the 1 MB disk.
+    let res = await kv(t, 'PUT', randomBytes(300_000).toString('base64'), 'big-0')
+    for (let i = 1; res.statusCode === 200 && i < 10; i++) res = await kv(t, 'PUT', randomBytes(300_000).toString('base64'), `big-${i}`)
+    expect(res.statusCode, res.body).toBe(507)
+    expect(res.json()).toMatchObject({ error: 'database_full', message: expect.stringContaining('SQLSTATE 53100') })
+    expect(res.json().message).toContain('has run out of disk space')
     expect((await kv(t, 'GET')).json()).toMatchObject({ value: 1 })
   })
 })

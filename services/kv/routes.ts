@@ -124,7 +124,7 @@ const routes: FastifyPluginAsyncTypebox<{ service: KvService }> = async (app, { 
         security,
         params: KeyParams,
         body: SetBody,
-        response: { 200: Entry, ...errorResponses(400, 401, 413, 429, 503) },
+        response: { 200: Entry, ...errorResponses(400, 401, 413, 429, 503, 507) },
       },
     },
     async (request) => ({ key: request.params.key, value: await service.set(request.params.key, request.body.value, request.body.path) }),

@@ -55,10 +55,15 @@ export async function createTestDatabase(): Promise<TestDatabase> {
 }
 
 export async function adminQuery(text: string): Promise<void> {
+  await adminRows(text)
+}
+
+/** One statement on the test server's maintenance database, as its admin user: its rows. */
+export async function adminRows<T extends pg.QueryResultRow = pg.QueryResultRow>(text: string): Promise<T[]> {
   const client = new pg.Client({ connectionString: ADMIN_URL })
   await client.connect()
   try {
-    await client.query(text)
+    return (await client.query<T>(text)).rows
   } finally {
     await client.end()
   }

@@ -19,7 +19,7 @@ const MEANING: Record<number, string> = {
   500: 'The server failed; the message says what to do, the log has the cause.',
   502: 'The database refused or could not be reached.',
   503: 'The database is not ready yet, could not be reached, or canceled the query: try again later.',
-  507: 'The data folder is full.',
+  507: 'The disk holding the data is full: the data folder, or the PostgreSQL server\'s.',
 }
 
 /** The error answers a route can give, each with the one error body: `...errorResponses(400, 401)`. */
