@@ -13,6 +13,7 @@ import type { WireServer } from './pglite-wire-server.js'
 import { readMigrations, type MigrationState } from './migrator.js'
 import { readChoice } from './choice.js'
 import { resolvePostgresSettings } from './postgres-settings.js'
+import { embeddedDiskFull } from './persistent-data.js'
 import type { DatabaseStatus, Phase, SetupResult } from './schemas.js'
 import type { NotificationHandler } from './pg-listener.js'
 import type { PluginStatus } from '../plugins/schemas.js'
@@ -128,10 +129,11 @@ export class DatabaseService {
   /**
    * What a request whose query PostgreSQL could not answer gets (the error handler asks), instead
    * of an unexplained 500: database_unavailable (503) for a lost or refused connection; for the
-   * server's own state, database_query_canceled, database_read_only (503) or database_full (507).
-   * Undefined for any other error, and on the embedded database, which runs in-process.
+   * server's own state, database_query_canceled, database_read_only (503) or database_full (507);
+   * on the embedded database, persistent_data_full (507) for a full disk. Undefined for any other error.
    */
   queryError(error: unknown, method: string): ServiceError | undefined {
+    if (this.type === 'pglite') return embeddedDiskFull(this.config.persistentDataDir, error)
     if (this.type !== 'postgresql') return undefined
     const { postgres } = this.config
     const { target } = resolvePostgresSettings(postgres)

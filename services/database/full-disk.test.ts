@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
 import { readdir, readlink, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it, onTestFinished, type TestContext } from 'vitest'
@@ -77,6 +78,38 @@ describe('an embedded setup on a full disk, with the background preparation on',
     // No new preparation either: on this disk it would fill it again and fail.
     expect(t.app.database.preparingEmbedded()).toBe(false)
     expect(await openFilesUnder(dataDir)).toEqual([])
+  }, 180_000)
+})
+
+describe('the embedded database once its disk is full', () => {
+  it('answers a write that needs space 507 persistent_data_full, keeps serving reads, and takes big writes again once the volume has room', async (ctx) => {
+    // The database takes ~40 MB: ~30 MB left for values.
+    const dataDir = await mounted(ctx, ['-t', 'tmpfs', '-o', 'size=70m', 'tmpfs'])
+    const t = await buildTestApp({}, { dataDir })
+    apps.push(t)
+    await t.ready()
+    expect((await setup(t)).statusCode).toBe(200)
+    const kv = (method: 'GET' | 'PUT' | 'DELETE', key: string, value?: unknown) => t.app.inject({ method, url: `/api/kv/${key}`, headers: AUTH, ...(value === undefined ? {} : { payload: { value } }) })
+    expect((await kv('PUT', 'small', 1)).statusCode).toBe(200)
+    // Random text does not compress: each value takes its size on the disk.
+    const big = () => randomBytes(600_000).toString('base64')
+    let res = await kv('PUT', 'big-0', big())
+    let stored = 0
+    while (res.statusCode === 200 && stored < 100) res = await kv('PUT', `big-${++stored}`, big())
+    expect(stored).toBeGreaterThan(0)
+    expect(res.statusCode, res.body).toBe(507)
+    expect(res.json()).toEqual({
+      error: 'persistent_data_full',
+      message: expect.stringContaining(`the disk that holds ${dataDir} (PERSISTENT_DATA_DIR) is full (could not extend file`),
+    })
+    expect(res.json().message).toContain('The statement wrote nothing, and reads still work.')
+    expect((await kv('GET', `big-${stored}`)).statusCode).toBe(404)
+    expect((await kv('GET', 'small')).json()).toEqual({ key: 'small', value: 1 })
+    expect((await t.app.inject({ method: 'GET', url: '/ready' })).statusCode).toBe(200)
+    // Deleting values does not help at once: their space is reusable only after a VACUUM, which
+    // itself needs a little room on the disk. The volume's owner gives it more.
+    execFileSync('mount', ['-o', 'remount,size=80m', dataDir])
+    expect((await kv('PUT', `big-${stored}`, big())).statusCode).toBe(200)
   }, 180_000)
 })
 

@@ -1,4 +1,4 @@
-import { ServiceError, messageOf } from '../core/errors.js'
+import { ServiceError, driverError, messageOf } from '../core/errors.js'
 import { databaseError } from './errors.js'
 
 /** Measured: `du -sh` of a fresh, migrated PGlite folder is 39 MB. */
@@ -50,5 +50,20 @@ export function unwritable(dataDir: string, what: string, cause: unknown): Servi
     'persistent_data_unwritable',
     `Could not write ${what} (${code ?? messageOf(cause)}). The folder ${where} must be a writable folder for the user running the server: fix its ownership, permissions or free space, ${end}`,
     { cause },
+  )
+}
+
+/**
+ * A write the embedded database refused because the disk under PERSISTENT_DATA_DIR is full (PGlite
+ * answers SQLSTATE 53100, "could not extend file … No space left on device"), or undefined for
+ * any other error. The database keeps running: the statement wrote nothing, reads still work.
+ */
+export function embeddedDiskFull(dataDir: string, wrapped: unknown): ServiceError | undefined {
+  const error = driverError(wrapped)
+  if ((error as { code?: unknown } | null)?.code !== '53100') return undefined
+  return databaseError(
+    'persistent_data_full',
+    `The embedded database could not write: the disk that holds ${dataDir} (PERSISTENT_DATA_DIR) is full (${messageOf(error)}). The statement wrote nothing, and reads still work. Free some space or give the volume more, then try again.`,
+    { cause: error },
   )
 }
