@@ -64,6 +64,11 @@ export interface PgliteConfig {
    * (a child process peaking near 900 MB), so that choosing it in the wizard takes a fraction of a second.
    */
   prepare: boolean
+  /**
+   * PGLITE_VACUUM_INTERVAL_S: how often the server does autovacuum's work on the embedded
+   * database, which PGlite does not run (pglite-vacuum.ts); 0 turns it off.
+   */
+  vacuumIntervalS: number
 }
 
 export class ConfigError extends Error {
@@ -149,6 +154,7 @@ export function loadConfig(env: Env = process.env, root: string = findProjectRoo
     pglite: {
       sharedBuffers: read.memorySize('PGLITE_SHARED_BUFFERS', '16MB', 1024, 1024 * 1024),
       prepare: read.choice('PGLITE_PREPARE', ['true', 'false'] as const, 'true') === 'true',
+      vacuumIntervalS: read.integer('PGLITE_VACUUM_INTERVAL_S', 60, 0, 86_400),
     },
   }
 
