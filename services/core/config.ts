@@ -65,10 +65,10 @@ export interface PgliteConfig {
    */
   prepare: boolean
   /**
-   * PGLITE_VACUUM_INTERVAL_S: how often the server does autovacuum's work on the embedded
-   * database, which PGlite does not run (pglite-vacuum.ts); 0 turns it off.
+   * PGLITE_MAINTENANCE_INTERVAL_S: how often the server does the work of autovacuum and the
+   * checkpointer on the embedded database, which PGlite does not run (pglite-maintenance.ts); 0 turns it off.
    */
-  vacuumIntervalS: number
+  maintenanceIntervalS: number
 }
 
 export class ConfigError extends Error {
@@ -154,7 +154,7 @@ export function loadConfig(env: Env = process.env, root: string = findProjectRoo
     pglite: {
       sharedBuffers: read.memorySize('PGLITE_SHARED_BUFFERS', '16MB', 1024, 1024 * 1024),
       prepare: read.choice('PGLITE_PREPARE', ['true', 'false'] as const, 'true') === 'true',
-      vacuumIntervalS: read.integer('PGLITE_VACUUM_INTERVAL_S', 60, 0, 86_400),
+      maintenanceIntervalS: read.integer('PGLITE_MAINTENANCE_INTERVAL_S', 60, 0, 86_400),
     },
   }
 

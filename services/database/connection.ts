@@ -23,7 +23,7 @@ import { runValuesOnPool } from './prepared-value.js'
 import { skipUnusedParsers } from './pglite-parsers.js'
 import { reuseStatements } from './pglite-statements.js'
 import { openYieldingPglite, type YieldingPGlite } from './pglite-yield.js'
-import { EmbeddedVacuum } from './pglite-vacuum.js'
+import { EmbeddedMaintenance } from './pglite-maintenance.js'
 import * as schema from '../schema.js'
 import { databaseError } from './errors.js'
 import { withTimeout } from './timeout.js'
@@ -124,7 +124,7 @@ async function openPglite(config: Config, log: FastifyBaseLogger, prepared: Prep
     throw isServiceError(error) ? error : pgliteOpenError(config, dataDir, createdFresh, error)
   }
   const opened = client
-  const vacuum = new EmbeddedVacuum(opened, config.pglite.vacuumIntervalS * 1000, log)
+  const maintenance = new EmbeddedMaintenance(opened, config.pglite.maintenanceIntervalS * 1000, log)
   const db = guardTransactions(drizzlePglite({ client: skipUnusedParsers(reuseStatements(opened, () => !opened.yielding)), schema }) as Database, opened, ['query', 'exec', 'transaction'])
   // PGlite runs one query at a time: pings queued behind a long transaction would pile up, so they share one.
   let pinging: Promise<unknown> | null = null
@@ -140,7 +140,7 @@ async function openPglite(config: Config, log: FastifyBaseLogger, prepared: Prep
     onTrouble: () => undefined,
     started: () => {
       opened.stopYielding()
-      vacuum.start()
+      maintenance.start()
     },
     async ping(timeoutMs) {
       pinging ??= opened.query('select 1').finally(() => (pinging = null))
@@ -154,7 +154,7 @@ async function openPglite(config: Config, log: FastifyBaseLogger, prepared: Prep
     listen: async (channel, handler) => opened.listen(quoteChannel(channel), (payload) => handler(payload)),
     async close() {
       try {
-        await vacuum.stop()
+        await maintenance.stop()
         if (!opened.closed) await opened.close()
       } finally {
         await lock.release()
