@@ -158,7 +158,7 @@ export function serverStateError(wrapped: unknown, target: PostgresTarget): Serv
   if (code === '53100') {
     return databaseError(
       'database_full',
-      `${said} has run out of disk space: ${text} (SQLSTATE 53100). The statement wrote nothing; reads still work. Free space on the database server's disk, or grow a managed database's storage, then retry.`,
+      `${said} has run out of disk space: ${text} (SQLSTATE 53100). The statement changed nothing; queries that need no new room (most reads) still work. Free space on the database server's disk, or grow a managed database's storage, then retry.`,
       { cause: error },
     )
   }

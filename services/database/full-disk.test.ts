@@ -102,7 +102,7 @@ describe('the embedded database once its disk is full', () => {
       error: 'persistent_data_full',
       message: expect.stringContaining(`the disk that holds ${dataDir} (PERSISTENT_DATA_DIR) is full (could not extend file`),
     })
-    expect(res.json().message).toContain('The statement wrote nothing, and reads still work.')
+    expect(res.json().message).toContain('The statement changed nothing, and queries that need no new room still work.')
     expect((await kv('GET', `big-${stored}`)).statusCode).toBe(404)
     expect((await kv('GET', 'small')).json()).toEqual({ key: 'small', value: 1 })
     expect((await t.app.inject({ method: 'GET', url: '/ready' })).statusCode).toBe(200)

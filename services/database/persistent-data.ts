@@ -56,14 +56,14 @@ export function unwritable(dataDir: string, what: string, cause: unknown): Servi
 /**
  * A write the embedded database refused because the disk under PERSISTENT_DATA_DIR is full (PGlite
  * answers SQLSTATE 53100, "could not extend file … No space left on device"), or undefined for
- * any other error. The database keeps running: the statement wrote nothing, reads still work.
+ * any other error. The database keeps running: the statement changed nothing, and what needs no new room still works.
  */
 export function embeddedDiskFull(dataDir: string, wrapped: unknown): ServiceError | undefined {
   const error = driverError(wrapped)
   if ((error as { code?: unknown } | null)?.code !== '53100') return undefined
   return databaseError(
     'persistent_data_full',
-    `The embedded database could not write: the disk that holds ${dataDir} (PERSISTENT_DATA_DIR) is full (${messageOf(error)}). The statement wrote nothing, and reads still work. Free some space or give the volume more, then try again.`,
+    `The embedded database could not write: the disk that holds ${dataDir} (PERSISTENT_DATA_DIR) is full (${messageOf(error)}). The statement changed nothing, and queries that need no new room still work. Free some space or give the volume more, then try again.`,
     { cause: error },
   )
 }
