@@ -1,6 +1,6 @@
 import { DrizzleQueryError } from 'drizzle-orm/errors'
 import { describe, expect, it } from 'vitest'
-import { describeConnectionError, isConnectionLoss, serverStateError, unavailableError, type PoolFacts } from './connection-errors.js'
+import { describeConnectionError, isConnectionLoss, unavailableError, type PoolFacts } from './connection-errors.js'
 
 const withCode = (message: string, code: string) => Object.assign(new Error(message), { code })
 const FACTS: PoolFacts = {
@@ -92,59 +92,5 @@ describe('unavailableError', () => {
     const refused = withCode('connect ECONNREFUSED', 'ECONNREFUSED')
     expect(unavailableError(refused, FACTS, false).message).not.toContain('POSTGRES_READ_URLS')
     expect(unavailableError(refused, { ...FACTS, readReplicas: 2 }, false).message).toContain('read replica of POSTGRES_READ_URLS')
-  })
-})
-
-describe('serverStateError', () => {
-  const target = FACTS.target
-  const answer = (message: string, code: string) => serverStateError(new DrizzleQueryError('update kv_entries …', [], withCode(message, code)), target)
-
-  it('is a 503 with a retry delay naming the server, the SQLSTATE and the setting that ended the query', () => {
-    const error = answer('canceling statement due to statement timeout', '57014')!
-    expect(error.code).toBe('database_query_canceled')
-    expect(error.status).toBe(503)
-    expect(error.details).toEqual({ retry_after_s: 5 })
-    expect(error.message).toContain('PostgreSQL at db.internal:5433 canceled')
-    expect(error.message).toContain('canceling statement due to statement timeout (SQLSTATE 57014)')
-    expect(error.message).toContain('statement_timeout (set on the server, the database or the role "app"')
-    expect(error.message).toContain('rolled back')
-  })
-
-  it('tells a lock wait, an operator, a replica and a message it does not know apart', () => {
-    expect(answer('canceling statement due to lock timeout', '55P03')!.message).toContain('longer than lock_timeout')
-    expect(answer('canceling statement due to user request', '57014')!.message).toContain('Another session canceled it (pg_cancel_backend)')
-    const replica = answer('canceling statement due to conflict with recovery', '40001')!
-    expect(replica.code).toBe('database_query_canceled')
-    expect(replica.message).toContain('max_standby_streaming_delay')
-    // A server whose lc_messages is not English: the code says it was canceled, not why.
-    const localized = answer('storniere Anfrage wegen Zeitüberschreitung der Anweisung', '57014')!.message
-    expect(localized).toContain('statement_timeout, lock_timeout) or another session (pg_cancel_backend)')
-  })
-
-  it('says a server that accepts no writes may be a standby or read-only, and that reads still work', () => {
-    const error = answer('cannot execute INSERT in a read-only transaction', '25006')!
-    expect(error.code).toBe('database_read_only')
-    expect(error.status).toBe(503)
-    expect(error.details).toEqual({ retry_after_s: 5 })
-    expect(error.message).toContain('cannot execute INSERT in a read-only transaction (SQLSTATE 25006)')
-    expect(error.message).toContain('standby')
-    expect(error.message).toContain('default_transaction_read_only')
-    expect(error.message).toContain('reads still work')
-  })
-
-  it('says a full disk is the database server\'s, with no retry delay', () => {
-    const error = answer('could not extend file "base/16384/16397": No space left on device', '53100')!
-    expect(error.code).toBe('database_full')
-    expect(error.status).toBe(507)
-    expect(error.details).toEqual({})
-    expect(error.message).toContain('PostgreSQL at db.internal:5433 has run out of disk space')
-    expect(error.message).toContain('No space left on device (SQLSTATE 53100)')
-  })
-
-  it('leaves the failures of the query itself alone, a serialization failure among them', () => {
-    expect(answer('could not serialize access due to concurrent update', '40001')).toBeUndefined()
-    expect(answer('duplicate key value violates unique constraint "kv_entries_pkey"', '23505')).toBeUndefined()
-    expect(answer('sorry, too many clients already', '53300')).toBeUndefined()
-    expect(serverStateError(new Error('Connection terminated unexpectedly'), target)).toBeUndefined()
   })
 })

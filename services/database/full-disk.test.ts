@@ -1,10 +1,11 @@
 import { execFileSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { readdir, readlink, rm } from 'node:fs/promises'
+import { readdir, readlink } from 'node:fs/promises'
 import { join } from 'node:path'
-import { afterEach, describe, expect, it, onTestFinished, type TestContext } from 'vitest'
-import { AUTH, buildTestApp, exists, tempDir, type TestApp } from '../../test/helpers/app.js'
+import { afterEach, describe, expect, it, type TestContext } from 'vitest'
+import { AUTH, buildTestApp, exists, type TestApp } from '../../test/helpers/app.js'
 import { eventually } from '../../test/helpers/apps.js'
+import { mountedForTest } from '../../test/helpers/mounts.js'
 import { messageOf } from '../core/errors.js'
 import { PGLITE_SPACE_MB, unwritable } from './persistent-data.js'
 
@@ -13,29 +14,19 @@ afterEach(async () => {
   await Promise.all(apps.splice(0).map((t) => t.close()))
 })
 
-/**
- * A real small or read-only file system for PERSISTENT_DATA_DIR (needs root and mount rights;
- * skipped, saying so, where the sandbox forbids mounts).
- */
-async function mounted(ctx: TestContext, options: string[]): Promise<string> {
-  const dir = await tempDir('groundwork-mount-')
-  try {
-    execFileSync('mount', options.concat(dir), { stdio: 'pipe' })
-  } catch (error) {
-    await rm(dir, { recursive: true, force: true })
-    ctx.skip(`cannot mount a file system here (${String(error).split('\n')[0]})`)
-  }
-  onTestFinished(async () => {
-    execFileSync('umount', ['-l', dir])
-    await rm(dir, { recursive: true, force: true })
-  })
-  return dir
-}
-
 /** The files this process holds open under dir (a removed file shows as "… (deleted)"). */
 async function openFilesUnder(dir: string): Promise<string[]> {
   const links = await Promise.all((await readdir('/proc/self/fd')).map((fd) => readlink(`/proc/self/fd/${fd}`).catch(() => '')))
   return links.filter((link) => link.startsWith(`${dir}/`))
+}
+
+/** A started app whose PERSISTENT_DATA_DIR is a tmpfs of `size` (10m, 70m…), closed after the test. */
+async function appOnTmpfs(ctx: TestContext, size: string, env: Record<string, string> = {}): Promise<{ t: TestApp; dataDir: string }> {
+  const dataDir = await mountedForTest(ctx, ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs'])
+  const t = await buildTestApp(env, { dataDir })
+  apps.push(t)
+  await t.ready()
+  return { t, dataDir }
 }
 
 const setup = (t: TestApp) => t.app.inject({ method: 'POST', url: '/api/db/setup', headers: AUTH, payload: { type: 'pglite' } })
@@ -43,10 +34,7 @@ const setup = (t: TestApp) => t.app.inject({ method: 'POST', url: '/api/db/setup
 describe('an embedded setup on a full disk', () => {
   it('answers 507 persistent_data_full saying how much space is needed, and keeps nothing, not even an open file', async (ctx) => {
     // 10 MB: room for the lock and the selection file, not for the database.
-    const dataDir = await mounted(ctx, ['-t', 'tmpfs', '-o', 'size=10m', 'tmpfs'])
-    const t = await buildTestApp({}, { dataDir })
-    apps.push(t)
-    await t.ready()
+    const { t, dataDir } = await appOnTmpfs(ctx, '10m')
     // Twice: a leaked file of a removed folder also keeps its space, so each retry had less.
     const first = await setup(t)
     expect(first.json()).toMatchObject({ error: 'persistent_data_full' })
@@ -66,10 +54,7 @@ describe('an embedded setup on a full disk', () => {
 
 describe('an embedded setup on a full disk, with the background preparation on', () => {
   it('the preparation fails and leaves nothing, and the setup answers 507 persistent_data_full as without it', async (ctx) => {
-    const dataDir = await mounted(ctx, ['-t', 'tmpfs', '-o', 'size=10m', 'tmpfs'])
-    const t = await buildTestApp({ PGLITE_PREPARE: 'true' }, { dataDir })
-    apps.push(t)
-    await t.ready()
+    const { t, dataDir } = await appOnTmpfs(ctx, '10m', { PGLITE_PREPARE: 'true' })
     await eventually('the preparation failing', () => t.logs.some((line) => line.includes('could not prepare the embedded database in the background')), Boolean, 150_000)
     expect(await readdir(dataDir)).toEqual([])
     const res = await setup(t)
@@ -84,10 +69,7 @@ describe('an embedded setup on a full disk, with the background preparation on',
 describe('the embedded database once its disk is full', () => {
   it('answers a write that needs space 507 persistent_data_full, keeps serving reads, and takes big writes again once the volume has room', async (ctx) => {
     // The database takes ~40 MB: ~30 MB left for values.
-    const dataDir = await mounted(ctx, ['-t', 'tmpfs', '-o', 'size=70m', 'tmpfs'])
-    const t = await buildTestApp({}, { dataDir })
-    apps.push(t)
-    await t.ready()
+    const { t, dataDir } = await appOnTmpfs(ctx, '70m')
     expect((await setup(t)).statusCode).toBe(200)
     const kv = (method: 'GET' | 'PUT' | 'DELETE', key: string, value?: unknown) => t.app.inject({ method, url: `/api/kv/${key}`, headers: AUTH, ...(value === undefined ? {} : { payload: { value } }) })
     expect((await kv('PUT', 'small', 1)).statusCode).toBe(200)
@@ -115,7 +97,7 @@ describe('the embedded database once its disk is full', () => {
 
 describe('an embedded setup on a read-only file system', () => {
   it('answers 500 persistent_data_unwritable saying it is read-only', async (ctx) => {
-    const dataDir = await mounted(ctx, ['-t', 'tmpfs', '-o', 'size=1m,ro', 'tmpfs'])
+    const dataDir = await mountedForTest(ctx, ['-t', 'tmpfs', '-o', 'size=1m,ro', 'tmpfs'])
     const t = await buildTestApp({}, { dataDir })
     apps.push(t)
     await t.ready()

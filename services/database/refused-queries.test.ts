@@ -1,10 +1,10 @@
-import { execFileSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { rm, stat } from 'node:fs/promises'
+import { stat } from 'node:fs/promises'
 import pg from 'pg'
 import { expect, it, onTestFinished, type TestContext } from 'vitest'
-import { AUTH, describePostgres, tempDir, type TestApp } from '../../test/helpers/app.js'
+import { AUTH, describePostgres, type TestApp } from '../../test/helpers/app.js'
 import { databaseForTest, databaseOfPlainUser, eventually, startedAppForTest } from '../../test/helpers/apps.js'
+import { mountedForTest } from '../../test/helpers/mounts.js'
 import { adminQuery, adminRows, type TestDatabase } from '../../test/helpers/postgres.js'
 
 const kv = (t: TestApp, method: 'GET' | 'PUT', value?: unknown, key = 'counter') =>
@@ -110,24 +110,14 @@ describePostgres('a write on a PostgreSQL that accepts none (a standby, default_
 
 /**
  * A tablespace on a 1 MB file system owned by the PostgreSQL server's user, dropped and unmounted
- * when the test ends. Needs root, mount rights and a server on this machine; skipped, saying so, elsewhere.
+ * when the test ends. Needs a server on this machine and mount rights; skipped, saying so, elsewhere.
  */
 async function tablespaceOnSmallDisk(ctx: TestContext): Promise<string> {
   const [row] = await adminRows<{ setting: string }>(`select setting from pg_settings where name = 'data_directory'`)
   const setting = row!.setting
   const owner = await stat(setting).then((s) => s.uid, () => null)
   if (owner === null) return ctx.skip(`the PostgreSQL server's data directory (${setting}) is not on this machine`)
-  const dir = await tempDir('groundwork-tablespace-')
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=1m,mode=0700,uid=${owner}`, 'tmpfs', dir], { stdio: 'pipe' })
-  } catch (error) {
-    await rm(dir, { recursive: true, force: true })
-    return ctx.skip(`cannot mount a file system here (${String(error).split('\n')[0]})`)
-  }
-  onTestFinished(async () => {
-    execFileSync('umount', ['-l', dir])
-    await rm(dir, { recursive: true, force: true })
-  })
+  const dir = await mountedForTest(ctx, ['-t', 'tmpfs', '-o', `size=1m,mode=0700,uid=${owner}`, 'tmpfs'])
   const name = `test_full_${randomBytes(4).toString('hex')}`
   await adminQuery(`create tablespace ${name} location '${dir}'`)
   // Runs before the unmount: after the database holding its files is dropped (registered later, so run first).

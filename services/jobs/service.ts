@@ -99,7 +99,7 @@ export class JobsService {
     boss.on('error', (error: unknown) => {
       this.lastError = { message: messageOf(error), at: Date.now() }
       // A lost connection is the database service's to report (once, as an outage); a stack adds nothing.
-      if (isConnectionLoss(error)) log.warn(`the job queue lost its database connection: ${messageOf(error)}`)
+      if (isConnectionLoss(error)) log.warn(`the job queue lost its database connection, or could not open one: ${messageOf(error)}`)
       else log.error({ err: error }, `the job queue failed: ${messageOf(error)}`)
     })
     boss.on('warning', (warning: { message: string; data?: unknown }) => log.warn({ data: warning.data }, `job queue: ${warning.message}`))

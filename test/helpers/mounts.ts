@@ -1,0 +1,24 @@
+import { execFileSync } from 'node:child_process'
+import { rm } from 'node:fs/promises'
+import { onTestFinished, type TestContext } from 'vitest'
+import { tempDir } from './app.js'
+
+/**
+ * A real file system mounted on a new temporary folder for this test (`mount <options> <dir>`,
+ * e.g. a small tmpfs for a full disk), unmounted and removed when the test ends. Needs root and
+ * mount rights: skips the test, saying so, where the sandbox forbids mounts.
+ */
+export async function mountedForTest(ctx: TestContext, options: string[]): Promise<string> {
+  const dir = await tempDir('groundwork-mount-')
+  try {
+    execFileSync('mount', options.concat(dir), { stdio: 'pipe' })
+  } catch (error) {
+    await rm(dir, { recursive: true, force: true })
+    ctx.skip(`cannot mount a file system here (${String(error).split('\n')[0]})`)
+  }
+  onTestFinished(async () => {
+    execFileSync('umount', ['-l', dir])
+    await rm(dir, { recursive: true, force: true })
+  })
+  return dir
+}
