@@ -65,7 +65,11 @@ export async function writeSetting(ex: Executor, record: SettingRecord & { key_i
   return row!
 }
 
-/** Called in every writing transaction: the other instances see the new generation once it commits. */
+/**
+ * Called first in every writing transaction: its row lock queues the settings writes one behind
+ * another (no deadlock between two that write the same keys in other orders), and the other
+ * instances see the new generation once it commits.
+ */
 export async function bumpGeneration(ex: Executor): Promise<void> {
   await ex.execute(sql`
     insert into settings_meta (name, value) values (${GENERATION}, '1')

@@ -1,7 +1,9 @@
 import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
-import { afterEach, describe, expect, it } from 'vitest'
+import pg from 'pg'
+import { afterEach, describe, expect, it, onTestFinished } from 'vitest'
 import { AUTH, buildTestApp, describePostgres, tempDir, type TestApp } from '../../test/helpers/app.js'
+import { eventually } from '../../test/helpers/apps.js'
 import { dumpTables } from '../../test/helpers/counted-database.js'
 import { createTestDatabase, type TestDatabase } from '../../test/helpers/postgres.js'
 import { ENCRYPTION_KEY_FILE } from './encryption-key.js'
@@ -196,6 +198,34 @@ describePostgres('settings over HTTP on PostgreSQL', () => {
     expect(await a.app.settings.get('smtp.host')).toBe('b.example.com')
     await call(a, 'DELETE', '/api/settings/smtp.host')
     expect((await call(b, 'GET', '/api/settings/smtp.host')).json().value).toBe('')
+  })
+
+  it('two writes of the same settings in opposite orders both succeed: no deadlock between them', async () => {
+    const database = await postgres()
+    const t = await started({ DB_TYPE: 'postgresql', ENCRYPTION_SECRET, ...database.env })
+    // A session of its own holds smtp.host until both writes wait, so that they overlap for sure.
+    const holder = new pg.Client({ connectionString: database.url })
+    holder.on('error', () => undefined) // the database is dropped with it still open if the test fails
+    await holder.connect()
+    onTestFinished(() => holder.end().catch(() => undefined))
+    await holder.query('begin')
+    await holder.query(`select 1 from settings where key = 'smtp.host' for update`)
+    const waiting = (n: number) =>
+      eventually(
+        `${n} settings write(s) waiting for a lock`,
+        () => database.query<{ n: number }>(`select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`),
+        ([row]) => row!.n === n,
+      )
+    const first = call(t, 'PATCH', '/api/settings', { values: { 'smtp.host': 'a.example.com', 'smtp.username': 'a' } })
+    await waiting(1)
+    const second = call(t, 'PATCH', '/api/settings', { values: { 'smtp.username': 'b', 'smtp.host': 'b.example.com' } })
+    await waiting(2)
+    await holder.query('rollback')
+    const answers = await Promise.all([first, second])
+    for (const answer of answers) expect(answer.statusCode, answer.body).toBe(200)
+    // One after the other: the second's values, both of them.
+    expect(await t.app.settings.get('smtp.host')).toBe('b.example.com')
+    expect(await t.app.settings.get('smtp.username')).toBe('b')
   })
 
   it('warns at startup that a generated key cannot serve several instances, and detects an instance with another key', async () => {

@@ -169,9 +169,12 @@ export class SettingsService {
     const records = writes.map(([definition, value]) => this.encode(definition, value))
     if (records.length === 0) return []
     const rows = await this.getDb().transaction(async (tx) => {
+      // The generation row first: its lock queues every settings write behind the one under way,
+      // so two writes of the same keys in different orders wait for each other instead of
+      // deadlocking (PostgreSQL would end one of them).
+      await bumpGeneration(tx)
       const written: SettingRow[] = []
       for (const record of records) written.push(await writeSetting(tx, record))
-      await bumpGeneration(tx)
       return written
     })
     this.cache.invalidate()
