@@ -130,7 +130,8 @@ export class DatabaseService {
   /**
    * What a request whose query PostgreSQL could not answer gets (the error handler asks), instead
    * of an unexplained 500: database_unavailable (503) for a lost or refused connection; for the
-   * server's own state, database_query_canceled, database_read_only (503) or database_full (507);
+   * server's own state, database_query_canceled, database_read_only (503) or database_full (507),
+   * and database_conflict (409) for a deadlock or a serialization failure;
    * on the embedded database, persistent_data_full (507) for a full disk. Undefined for any other error.
    */
   queryError(error: unknown, method: string): ServiceError | undefined {

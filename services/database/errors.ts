@@ -26,6 +26,8 @@ export const databaseError = defineErrors({
   database_query_canceled: 503,
   /** PostgreSQL refused a write: a standby, or default_transaction_read_only. */
   database_read_only: 503,
+  /** PostgreSQL ended a request's transaction for a deadlock or a serialization failure: retry. */
+  database_conflict: 409,
   /** PostgreSQL's disk is full (the embedded database's is persistent_data_full). */
   database_full: 507,
 })

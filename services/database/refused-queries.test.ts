@@ -93,6 +93,39 @@ describePostgres('a query PostgreSQL cancels', () => {
   })
 })
 
+describePostgres('a transaction PostgreSQL ends for a deadlock', () => {
+  it('answers 409 database_conflict saying so, nothing changed, and the retry succeeds', async () => {
+    // The app's sessions detect a deadlock after 100 ms, the other session only after 10 s: the app's transaction is the one ended.
+    const { t, database } = await appWith(`deadlock_timeout = '100ms'`)
+    const other = new pg.Client({ connectionString: database.url })
+    other.on('error', () => undefined)
+    await other.connect()
+    onTestFinished(() => other.end().catch(() => undefined))
+    await other.query(`set deadlock_timeout = '10s'`)
+    await other.query('begin')
+    await other.query(`select 1 from settings where key = 'smtp.host' for update`)
+    // The setting write holds the settings generation row and waits for smtp.host…
+    const answer = t.app.inject({ method: 'PUT', url: '/api/settings/smtp.host', headers: AUTH, payload: { value: 'mail.example.com' } })
+    await eventually(
+      'the settings write waiting for the row lock',
+      () => database.query(`select pid from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`),
+      (rows) => rows.length === 1,
+    )
+    // …and the other session now waits for the generation row.
+    const otherUpdate = other.query(`update settings_meta set value = value where name = 'generation'`)
+    const res = await answer
+    expect(res.statusCode, res.body).toBe(409)
+    expect(res.json()).toMatchObject({ error: 'database_conflict', message: expect.stringContaining('deadlock detected (SQLSTATE 40P01)') })
+    expect(res.json().message).toContain('Retry the request')
+    await otherUpdate
+    await other.query('rollback')
+    expect(await t.app.settings.get('smtp.host')).toBe('')
+    const retry = await t.app.inject({ method: 'PUT', url: '/api/settings/smtp.host', headers: AUTH, payload: { value: 'mail.example.com' } })
+    expect(retry.statusCode, retry.body).toBe(200)
+    expect(await t.app.settings.get('smtp.host')).toBe('mail.example.com')
+  })
+})
+
 describePostgres('a write on a PostgreSQL that accepts none (a standby, default_transaction_read_only)', () => {
   it('answers 503 database_read_only saying why, reads still work, and writes work again once it is writable', async () => {
     const { t, database } = await appWith('default_transaction_read_only = on')

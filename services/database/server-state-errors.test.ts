@@ -14,6 +14,8 @@ describe('serverStateError', () => {
   it.each([
     ['a canceled query', 'canceling statement due to statement timeout', '57014', 'database_query_canceled', 503, { retry_after_s: 5 }, ['PostgreSQL at db.internal:5433 canceled', 'statement_timeout (set on the server, the database or the role "app"', 'rolled back']],
     ['a write on a read-only server', 'cannot execute INSERT in a read-only transaction', '25006', 'database_read_only', 503, { retry_after_s: 5 }, ['standby', 'default_transaction_read_only', 'reads still work']],
+    ['a deadlock', 'deadlock detected', '40P01', 'database_conflict', 409, {}, ['PostgreSQL at db.internal:5433 ended this request\'s transaction for a deadlock', 'Nothing it did was kept', 'Retry the request']],
+    ['a serialization failure', 'could not serialize access due to concurrent update', '40001', 'database_conflict', 409, {}, ['serialization failure', 'default_transaction_isolation', 'the role "app"', 'Retry the request']],
     ['a full disk', 'could not extend file "base/16384/16397": No space left on device', '53100', 'database_full', 507, {}, ['PostgreSQL at db.internal:5433 has run out of disk space', "Free space on the database server's disk"]],
   ] as const)('%s: its code, status and retry delay, the SQLSTATE and what to look at', (_kind, message, sqlstate, code, status, details, says) => {
     const error = answer(message, sqlstate)!
@@ -35,8 +37,7 @@ describe('serverStateError', () => {
     expect(localized).toContain('statement_timeout, lock_timeout) or another session (pg_cancel_backend)')
   })
 
-  it('leaves the failures of the query itself alone, a serialization failure among them', () => {
-    expect(answer('could not serialize access due to concurrent update', '40001')).toBeUndefined()
+  it('leaves the failures of the query itself alone', () => {
     expect(answer('duplicate key value violates unique constraint "kv_entries_pkey"', '23505')).toBeUndefined()
     expect(answer('sorry, too many clients already', '53300')).toBeUndefined()
     expect(serverStateError(new Error('Connection terminated unexpectedly'), target)).toBeUndefined()

@@ -6,8 +6,10 @@ import type { PostgresTarget } from './postgres-settings.js'
 /**
  * The answer to a request whose query PostgreSQL refused or ended for its own state or settings,
  * not for the query: canceled while it ran (database_query_canceled), refused as a write on a
- * read-only server (database_read_only), or out of disk space (database_full). The message says
- * which and what to change, instead of an unexplained 500; the failed statement changed nothing.
+ * read-only server (database_read_only), out of disk space (database_full), or ended for a
+ * conflict with a transaction running at the same time, a deadlock or a serialization failure
+ * (database_conflict). The message says which and what to do, instead of an unexplained 500; the
+ * failed statement changed nothing.
  * Undefined for any other error.
  */
 export function serverStateError(wrapped: unknown, target: PostgresTarget): ServiceError | undefined {
@@ -30,8 +32,19 @@ export function serverStateError(wrapped: unknown, target: PostgresTarget): Serv
       { cause: error },
     )
   }
-  // 40001 is also a serialization failure, the query's own conflict: only a replica's "conflict with recovery" is one.
+  // 40001 is a replica's "conflict with recovery" (a cancel) or a serialization failure (a conflict).
   const recoveryConflict = code === '40001' && /conflict with recovery/i.test(text)
+  if (code === '40P01' || (code === '40001' && !recoveryConflict)) {
+    const what =
+      code === '40P01'
+        ? 'a deadlock: it and another transaction each waited for a lock the other held'
+        : `a serialization failure: another transaction changed the same rows at the same time, under REPEATABLE READ or SERIALIZABLE isolation (default_transaction_isolation, set on the server, the database or the role "${target.user}")`
+    return databaseError(
+      'database_conflict',
+      `${said} ended this request's transaction for ${what}: ${text} (SQLSTATE ${code}). Nothing it did was kept. Retry the request, at once if you like; if it keeps happening, the server's log names the statements involved.`,
+      { cause: error },
+    )
+  }
   if (code !== '57014' && code !== '55P03' && !recoveryConflict) return undefined
   const why =
     code === '55P03'

@@ -124,7 +124,7 @@ const routes: FastifyPluginAsyncTypebox<{ service: KvService }> = async (app, { 
         security,
         params: KeyParams,
         body: SetBody,
-        response: { 200: Entry, ...errorResponses(400, 401, 413, 429, 503, 507) },
+        response: { 200: Entry, ...errorResponses(400, 401, 409, 413, 429, 503, 507) },
       },
     },
     async (request) => ({ key: request.params.key, value: await service.set(request.params.key, request.body.value, request.body.path) }),
@@ -139,7 +139,7 @@ const routes: FastifyPluginAsyncTypebox<{ service: KvService }> = async (app, { 
         summary: 'Remove a key and its value',
         security,
         params: KeyParams,
-        response: { 204: Type.Null({ description: 'Removed' }), ...errorResponses(400, 401, 404, 429, 503) },
+        response: { 204: Type.Null({ description: 'Removed' }), ...errorResponses(400, 401, 404, 409, 429, 503) },
       },
     },
     async (request, reply) => {

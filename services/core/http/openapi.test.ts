@@ -76,4 +76,15 @@ describe('GET /api/openapi.json', () => {
     expect(Object.keys(spec.paths)).toEqual(expect.arrayContaining(['/api/db/status', '/health', '/ready', '/api/setup/options', '/api/setup/preflight']))
     expect(Object.keys(spec.paths)).not.toContain('/setup/unlock')
   })
+
+  it('declares on every write of the stores the answers the database can give it: a conflict (409) and a full disk (507)', () => {
+    const writes = [
+      ['/api/kv/{key}', 'put'],
+      ['/api/settings/{key}', 'put'],
+      ['/api/settings/{key}', 'delete'],
+      ['/api/settings', 'patch'],
+    ] as const
+    for (const [path, method] of writes) expect(Object.keys(spec.paths[path]![method]!.responses), `${method} ${path}`).toEqual(expect.arrayContaining(['409', '503', '507']))
+    expect(Object.keys(spec.paths['/api/kv/{key}']!.delete!.responses)).toEqual(expect.arrayContaining(['409', '503']))
+  })
 })

@@ -13,7 +13,7 @@ const MEANING: Record<number, string> = {
   400: 'The request is invalid: the message names the field and what it expects.',
   401: 'The admin token is missing or wrong.',
   404: 'Nothing is stored under that name.',
-  409: 'The request conflicts with the current state.',
+  409: 'The request conflicts with the current state, or its transaction with another one running at the same time (database_conflict: retry).',
   413: 'The request or value is too large.',
   429: 'Too many wrong admin tokens from this address; see Retry-After.',
   500: 'The server failed; the message says what to do, the log has the cause.',
