@@ -28,6 +28,8 @@ export const databaseError = defineErrors({
   database_read_only: 503,
   /** PostgreSQL ended a request's transaction for a deadlock or a serialization failure: retry. */
   database_conflict: 409,
+  /** PostgreSQL lacked memory or met a configured limit (temp_file_limit) for a request's query. */
+  database_insufficient_resources: 503,
   /** PostgreSQL's disk is full (the embedded database's is persistent_data_full). */
   database_full: 507,
 })

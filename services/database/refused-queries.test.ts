@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { stat } from 'node:fs/promises'
+import { sql } from 'drizzle-orm'
 import pg from 'pg'
 import { expect, it, onTestFinished, type TestContext } from 'vitest'
 import { AUTH, describePostgres, type TestApp } from '../../test/helpers/app.js'
@@ -123,6 +124,26 @@ describePostgres('a transaction PostgreSQL ends for a deadlock', () => {
     const retry = await t.app.inject({ method: 'PUT', url: '/api/settings/smtp.host', headers: AUTH, payload: { value: 'mail.example.com' } })
     expect(retry.statusCode, retry.body).toBe(200)
     expect(await t.app.settings.get('smtp.host')).toBe('mail.example.com')
+  })
+})
+
+describePostgres('a query past a limit set on the server', () => {
+  it('is translated to 503 database_insufficient_resources naming the limit (temp_file_limit, measured on the server)', async () => {
+    const { t } = await appWith(`temp_file_limit = '64kB'`)
+    const failure = await t.app
+      .getDb()
+      .transaction(async (tx) => {
+        await tx.execute(sql`set local work_mem = '64kB'`)
+        await tx.execute(sql`select g from generate_series(1, 100000) g order by random()`)
+      })
+      .then(() => null, (error: unknown) => error)
+    expect(failure, 'the sort should have needed more temporary file space than temp_file_limit').not.toBeNull()
+    const answer = t.app.database.queryError(failure, 'GET')!
+    expect(answer.code).toBe('database_insufficient_resources')
+    expect(answer.status).toBe(503)
+    expect(answer.message).toContain('exceeds temp_file_limit (64kB) (SQLSTATE 53400)')
+    // The limit holds the query only: the next one runs.
+    expect((await kv(t, 'GET')).json()).toMatchObject({ value: 1 })
   })
 })
 

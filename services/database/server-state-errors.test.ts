@@ -16,6 +16,8 @@ describe('serverStateError', () => {
     ['a write on a read-only server', 'cannot execute INSERT in a read-only transaction', '25006', 'database_read_only', 503, { retry_after_s: 5 }, ['standby', 'default_transaction_read_only', 'reads still work']],
     ['a deadlock', 'deadlock detected', '40P01', 'database_conflict', 409, {}, ['PostgreSQL at db.internal:5433 ended this request\'s transaction for a deadlock', 'Nothing it did was kept', 'Retry the request']],
     ['a serialization failure', 'could not serialize access due to concurrent update', '40001', 'database_conflict', 409, {}, ['serialization failure', 'default_transaction_isolation', 'the role "app"', 'Retry the request']],
+    ['a server out of memory', 'out of memory', '53200', 'database_insufficient_resources', 503, { retry_after_s: 5 }, ['PostgreSQL at db.internal:5433 could not run', 'short of memory', 'work_mem', 'changed nothing']],
+    ['a configured limit', 'temporary file size exceeds temp_file_limit (64kB)', '53400', 'database_insufficient_resources', 503, { retry_after_s: 5 }, ['temp_file_limit for temporary files', 'the database or the role', 'changed nothing']],
     ['a full disk', 'could not extend file "base/16384/16397": No space left on device', '53100', 'database_full', 507, {}, ['PostgreSQL at db.internal:5433 has run out of disk space', "Free space on the database server's disk"]],
   ] as const)('%s: its code, status and retry delay, the SQLSTATE and what to look at', (_kind, message, sqlstate, code, status, details, says) => {
     const error = answer(message, sqlstate)!
@@ -35,6 +37,16 @@ describe('serverStateError', () => {
     // A server whose lc_messages is not English: the code says it was canceled, not why.
     const localized = answer('storniere Anfrage wegen Zeitüberschreitung der Anweisung', '57014')!.message
     expect(localized).toContain('statement_timeout, lock_timeout) or another session (pg_cancel_backend)')
+  })
+
+  it("passes on PostgreSQL's hint, and tells its lock table running out from memory", () => {
+    const locks = Object.assign(withCode('out of shared memory', '53200'), { hint: 'You might need to increase max_locks_per_transaction.' })
+    const error = serverStateError(new DrizzleQueryError('lock table …', [], locks), target)!
+    expect(error.code).toBe('database_insufficient_resources')
+    expect(error.message).toContain('Its hint: You might need to increase max_locks_per_transaction.')
+    expect(error.message).toContain('the lock table')
+    expect(error.message).not.toContain('work_mem')
+    expect(answer('insufficient resources', '53000')!.message).toContain('lacks a resource')
   })
 
   it('leaves the failures of the query itself alone', () => {

@@ -8,7 +8,8 @@ import type { PostgresTarget } from './postgres-settings.js'
  * not for the query: canceled while it ran (database_query_canceled), refused as a write on a
  * read-only server (database_read_only), out of disk space (database_full), or ended for a
  * conflict with a transaction running at the same time, a deadlock or a serialization failure
- * (database_conflict). The message says which and what to do, instead of an unexplained 500; the
+ * (database_conflict), or short of memory or past a configured limit
+ * (database_insufficient_resources; a refused connection is database_unavailable). The message says which and what to do, instead of an unexplained 500; the
  * failed statement changed nothing.
  * Undefined for any other error.
  */
@@ -30,6 +31,22 @@ export function serverStateError(wrapped: unknown, target: PostgresTarget): Serv
       'database_full',
       `${said} has run out of disk space: ${text} (SQLSTATE 53100). The statement changed nothing; queries that need no new room (most reads) still work. Free space on the database server's disk, or grow a managed database's storage, then retry.`,
       { cause: error },
+    )
+  }
+  if (typeof code === 'string' && /^53[0-9A-Z]{3}$/.test(code) && code !== '53300') {
+    const hint = (error as { hint?: unknown }).hint
+    const why =
+      code === '53200'
+        ? /shared memory/i.test(text)
+          ? 'Its shared memory ran out: most often the lock table, filled by a transaction that touches many tables or partitions (max_locks_per_transaction; changing it needs a restart of PostgreSQL).'
+          : "It could not get the memory this query needed: the database server's machine is short of memory, or work_mem is set high for many sessions at once."
+        : code === '53400'
+          ? 'The query went past a limit set in its configuration (temp_file_limit for temporary files, or the limit its message names), on the server, the database or the role.'
+          : 'It lacks a resource it needed.'
+    return databaseError(
+      'database_insufficient_resources',
+      `${said} could not run this request's query: ${text} (SQLSTATE ${code}).${typeof hint === 'string' && hint ? ` Its hint: ${hint}` : ''} ${why} The statement changed nothing; retry in a few seconds, and if it lasts, give the server what it lacks.`,
+      { cause: error, details: retry },
     )
   }
   // 40001 is a replica's "conflict with recovery" (a cancel) or a serialization failure (a conflict).

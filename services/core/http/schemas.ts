@@ -18,7 +18,7 @@ const MEANING: Record<number, string> = {
   429: 'Too many wrong admin tokens from this address; see Retry-After.',
   500: 'The server failed; the message says what to do, the log has the cause.',
   502: 'The database refused or could not be reached.',
-  503: 'The database is not ready yet, could not be reached, or canceled the query: try again later.',
+  503: 'The database is not ready yet, could not be reached, canceled the query or lacked a resource for it: try again later.',
   507: 'The disk holding the data is full: the data folder, or the PostgreSQL server\'s.',
 }
 
