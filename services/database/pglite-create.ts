@@ -9,7 +9,13 @@ const CREATE_TIMEOUT_MS = 180_000
 
 /** PGlite's own start parameters plus ours: without the defaults PGlite does not start. */
 export function pgliteStartParams(config: PgliteConfig): string[] {
-  return [...PGlite.defaultStartParams, '-c', `shared_buffers=${config.sharedBuffers}`]
+  // wal_recycle=off: a checkpoint removes the WAL segments it no longer needs instead of keeping
+  // them for reuse. Kept, they were as much WAL as was written between checkpoints (80 MB after
+  // 60 MB of writes, min_wal_size notwithstanding), and every backup (dumpDataDir) carried them:
+  // 109 MB gzipped instead of 59 MB, 6.2 s instead of 3.8 s with queries held. The cost: a new
+  // segment is zero-filled when needed, ~50 ms once per 16 MB of WAL (worst write 56–103 ms
+  // against 10–79 ms, same total time).
+  return [...PGlite.defaultStartParams, '-c', `shared_buffers=${config.sharedBuffers}`, '-c', 'wal_recycle=off']
 }
 
 /**

@@ -89,6 +89,10 @@ describe('checkpoints for the embedded database', () => {
     expect(await maintenance.runOnce()).toContainEqual(expect.objectContaining({ table: null, statement: 'checkpoint' }))
     // What a killed server would replay now: the pass's own last statements at most.
     expect(await walSinceCheckpoint()).toBeLessThan(1024 * 1024)
+    // And what pg_wal keeps: the segment in use (16 MB) and at most one more, not the 64 MB just
+    // written, recycled for later (every backup would carry them).
+    const [wal] = rowsOf<{ bytes: string; files: number }>(await t.app.getDb().execute(sql`select sum(size) as bytes, count(*)::int as files from pg_ls_waldir()`))
+    expect(Number(wal!.bytes), `${wal!.files} WAL segments`).toBeLessThanOrEqual(2 * 16 * 1024 * 1024)
     expect((await maintenance.runOnce()).map((run) => run.statement)).not.toContain('checkpoint')
   })
 })
