@@ -1,23 +1,26 @@
 import { PGlite } from '@electric-sql/pglite'
+import { archiveFolder } from './embedded-archive.js'
 import { countOurTables, pgliteQuery, type TableCount } from './table-stats.js'
 
 export interface EmbeddedSnapshot {
-  /** The data folder as a gzipped tar, as PGlite's dumpDataDir writes it. */
+  /** The data folder as a gzipped tar, laid out as PGlite's dumpDataDir lays it out. */
   archive: Blob
   /** Our tables' row counts in that very snapshot. */
   counts: TableCount[]
 }
 
 /**
- * A consistent copy of a live PGlite. dumpDataDir tars the folder while holding PGlite's query
- * mutex, so no statement runs meanwhile; running it inside a transaction of our own also holds the
- * transaction mutex, so no other transaction is half done either, and the counts read in it
- * describe exactly what the archive holds.
+ * A consistent copy of a live PGlite. It is taken inside a transaction of our own: PGlite runs every
+ * query and transaction under that lock, so nothing writes while the folder is read, no other
+ * transaction is half done, and the counts read in it describe exactly what the archive holds.
+ * The folder is read from disk and compressed as a stream (embedded-archive.ts), which leaves the
+ * event loop free; a database kept in memory (no folder) falls back to PGlite's dumpDataDir.
  */
 export async function snapshotPglite(client: PGlite): Promise<EmbeddedSnapshot> {
+  const folder = client.dataDir && !client.dataDir.includes('://') ? client.dataDir : null
   return client.transaction(async (tx) => {
     const counts = await countOurTables(pgliteQuery(tx))
-    const archive = await client.dumpDataDir('gzip')
+    const archive = folder ? await archiveFolder(folder) : await client.dumpDataDir('gzip')
     return { archive, counts }
   })
 }

@@ -1,0 +1,108 @@
+import { randomBytes } from 'node:crypto'
+import { cp, mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { gunzipSync } from 'node:zlib'
+import { PGlite } from '@electric-sql/pglite'
+import { afterEach, describe, expect, inject, it, vi } from 'vitest'
+import { archiveFolder, tarHeader } from './embedded-archive.js'
+import { checkArchive, snapshotPglite } from './embedded-snapshot.js'
+import { openYieldingPglite } from './pglite-yield.js'
+
+interface Listed {
+  name: string
+  type: string
+  size: number
+  mode: number
+}
+
+/** The entries of an (uncompressed) tar, read from its headers; the checksum of each is checked. */
+function list(tar: Buffer): Listed[] {
+  const found: Listed[] = []
+  for (let at = 0; at + 512 <= tar.length; ) {
+    const header = tar.subarray(at, at + 512)
+    if (header.every((byte) => byte === 0)) break
+    const text = (from: number, length: number) => header.toString('utf8', from, from + length).replace(/\0.*$/s, '')
+    const stored = parseInt(text(148, 8).trim(), 8)
+    let sum = 0
+    for (let i = 0; i < 512; i++) sum += i >= 148 && i < 156 ? 32 : header[i]!
+    expect(sum, `checksum of ${text(0, 100)}`).toBe(stored)
+    const prefix = text(345, 155)
+    const size = parseInt(text(124, 12), 8)
+    found.push({ name: prefix ? `${prefix}/${text(0, 100)}` : text(0, 100), type: text(156, 1), size, mode: parseInt(text(100, 8), 8) })
+    at += 512 + Math.ceil(size / 512) * 512
+  }
+  return found
+}
+
+const folders: string[] = []
+const clients: PGlite[] = []
+afterEach(async () => {
+  await Promise.all(clients.splice(0).map((client) => client.close().catch(() => undefined)))
+  await Promise.all(folders.splice(0).map((folder) => rm(folder, { recursive: true, force: true })))
+})
+
+/**
+ * A copy of the suite's migrated embedded database, opened as the server opens it, with a table of
+ * `rows` values of ~100 KB that do not compress.
+ */
+async function database(rows: number): Promise<PGlite> {
+  const folder = await mkdtemp(join(tmpdir(), 'groundwork-archive-'))
+  folders.push(folder)
+  await cp(inject('pgliteTemplate'), folder, { recursive: true })
+  const client = openYieldingPglite(folder, { startParams: [...PGlite.defaultStartParams, '-c', 'wal_recycle=off'] })
+  clients.push(client)
+  await client.waitReady
+  client.stopYielding()
+  await client.exec('create table notes (id int primary key, body text)')
+  for (let i = 0; i < rows; i++) await client.query('insert into notes values ($1, $2)', [i, randomBytes(75_000).toString('base64')])
+  return client
+}
+
+describe('archiveFolder', () => {
+  it("lists what PGlite's dumpDataDir lists, entry for entry, and PGlite loads it back", async () => {
+    const client = await database(30)
+    const [ours, theirs] = await client.transaction(async () => [
+      gunzipSync(Buffer.from(await (await archiveFolder(client.dataDir!)).arrayBuffer())),
+      Buffer.from(await (await client.dumpDataDir('none')).arrayBuffer()),
+    ])
+    const sorted = (entries: Listed[]) => [...entries].sort((a, b) => a.name.localeCompare(b.name))
+    const listed = list(ours)
+    expect(listed.length).toBeGreaterThan(900)
+    expect(listed.find((entry) => entry.name === '/PG_VERSION')).toMatchObject({ type: '0' })
+    expect(sorted(listed)).toEqual(sorted(list(theirs)))
+    // Each folder comes before what it holds, as restoring in order needs.
+    const seen = new Set<string>([''])
+    for (const entry of listed) {
+      expect(seen.has(entry.name.slice(0, entry.name.lastIndexOf('/'))), entry.name).toBe(true)
+      if (entry.type === '5') seen.add(entry.name)
+    }
+
+    const copy = new PGlite({ loadDataDir: new Blob([ours]) })
+    clients.push(copy)
+    expect((await copy.query<{ n: number }>('select count(*)::int as n from notes')).rows[0]!.n).toBe(30)
+  })
+
+  it('puts a name over 100 bytes in the prefix field, and refuses one tar cannot hold', () => {
+    const name = `/${'d'.repeat(80)}/${'f'.repeat(60)}`
+    const header = tarHeader({ name, directory: false, size: 3, mode: 0o600, mtime: 0 })
+    expect(list(Buffer.concat([header, Buffer.alloc(512), Buffer.alloc(1024)]))).toEqual([{ name, type: '0', size: 3, mode: 0o600 }])
+    expect(() => tarHeader({ name: `/${'f'.repeat(120)}`, directory: false, size: 0, mode: 0o600, mtime: 0 })).toThrow(/too long/)
+  })
+})
+
+describe('snapshotPglite', () => {
+  it("reads the server's folder itself, not through dumpDataDir, and the archive passes the backup's check", async () => {
+    const client = await database(5)
+    await client.query(`insert into kv_entries (key, value) values ('a', '1'), ('b', '2')`)
+    const dump = vi.spyOn(client, 'dumpDataDir')
+    const { archive, counts } = await snapshotPglite(client)
+    expect(dump).not.toHaveBeenCalled()
+    expect(counts).toContainEqual(expect.objectContaining({ table: expect.stringContaining('kv_entries'), rows: 2 }))
+    const check = await checkArchive(archive, counts)
+    expect(check.migrations).toBeGreaterThan(0)
+    const copy = new PGlite({ loadDataDir: archive })
+    clients.push(copy)
+    expect((await copy.query<{ n: number }>('select count(*)::int as n from notes')).rows[0]!.n).toBe(5)
+  })
+})
