@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream'
 import { Type, type Static } from 'typebox'
 import { DATABASE_TYPES } from '../core/config.js'
 import { Nullable, StringEnum } from '../core/http/schemas.js'
@@ -73,4 +74,5 @@ export type SetupResult = Static<typeof SetupResponse>
 /** The response header of GET /api/db/backup with the row counts of the copy, as JSON [{table, rows}]. */
 export const BACKUP_COUNTS_HEADER = 'x-groundwork-row-counts'
 
-export const BackupArchive = Type.Unsafe<Buffer>({ type: 'string', format: 'binary', description: 'the data folder as a gzipped tar (PGlite dumpDataDir)' })
+/** Sent as a stream; the document says what the bytes are. */
+export const BackupArchive = Type.Unsafe<Readable>({ type: 'string', format: 'binary', description: 'the data folder as a gzipped tar, in the layout of PGlite dumpDataDir' })
