@@ -1,4 +1,5 @@
 import { rm } from 'node:fs/promises'
+import type { Readable } from 'node:stream'
 import type { FastifyBaseLogger } from 'fastify'
 import { Backoff } from '../core/backoff.js'
 import type { Config, DatabaseType } from '../core/config.js'
@@ -8,7 +9,7 @@ import { describeConnectionError, isConnectionLoss, unavailableError } from './c
 import { serverStateError } from './server-state-errors.js'
 import { openConnection, pgliteDataDir, type Database, type DatabaseConnection } from './connection.js'
 import { initializeDatabase } from './initialize.js'
-import { snapshotPglite, type EmbeddedSnapshot } from './embedded-snapshot.js'
+import { streamSnapshot, type EmbeddedSnapshot } from './embedded-snapshot.js'
 import { serveAdminSocket } from './admin-socket.js'
 import type { WireServer } from './pglite-wire-server.js'
 import { readMigrations, type MigrationState } from './migrator.js'
@@ -144,8 +145,8 @@ export class DatabaseService {
     return unavailableError(error, facts, method !== 'GET' && method !== 'HEAD')
   }
 
-  /** A consistent copy of the embedded database the server holds (GET /api/db/backup). */
-  async snapshotEmbedded(): Promise<EmbeddedSnapshot> {
+  /** A consistent copy of the embedded database the server holds, as a stream of its archive (GET /api/db/backup). */
+  async snapshotEmbedded(): Promise<EmbeddedSnapshot & { archive: Readable }> {
     const connection = this.connection
     if (!connection || this.phase !== 'ready') throw databaseError('database_not_ready', this.notReadyMessage())
     if (!connection.pglite) {
@@ -154,7 +155,7 @@ export class DatabaseService {
         'This server uses PostgreSQL: back it up with "npm run db -- backup" (a logical dump of our schemas), not through the server.',
       )
     }
-    return snapshotPglite(connection.pglite)
+    return streamSnapshot(connection.pglite, this.config.persistentDataDir)
   }
 
   /**

@@ -1,12 +1,13 @@
 import { randomBytes } from 'node:crypto'
-import { cp, mkdtemp, rm } from 'node:fs/promises'
+import { openAsBlob } from 'node:fs'
+import { cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { gunzipSync } from 'node:zlib'
 import { PGlite } from '@electric-sql/pglite'
 import { afterEach, describe, expect, inject, it, vi } from 'vitest'
 import { archiveFolder, tarHeader } from './embedded-archive.js'
-import { checkArchive, snapshotPglite } from './embedded-snapshot.js'
+import { checkArchive, snapshotPglite, streamSnapshot } from './embedded-snapshot.js'
 import { openYieldingPglite } from './pglite-yield.js'
 
 interface Listed {
@@ -42,6 +43,12 @@ afterEach(async () => {
   await Promise.all(folders.splice(0).map((folder) => rm(folder, { recursive: true, force: true })))
 })
 
+async function scratch(): Promise<string> {
+  const folder = await mkdtemp(join(tmpdir(), 'groundwork-archive-out-'))
+  folders.push(folder)
+  return folder
+}
+
 /**
  * A copy of the suite's migrated embedded database, opened as the server opens it, with a table of
  * `rows` values of ~100 KB that do not compress.
@@ -62,10 +69,11 @@ async function database(rows: number): Promise<PGlite> {
 describe('archiveFolder', () => {
   it("lists what PGlite's dumpDataDir lists, entry for entry, and PGlite loads it back", async () => {
     const client = await database(30)
-    const [ours, theirs] = await client.transaction(async () => [
-      gunzipSync(Buffer.from(await (await archiveFolder(client.dataDir!)).arrayBuffer())),
-      Buffer.from(await (await client.dumpDataDir('none')).arrayBuffer()),
-    ])
+    const file = join(await scratch(), 'ours.tar.gz')
+    const [bytes, theirs] = await client.transaction(async () => [await archiveFolder(client.dataDir!, file), Buffer.from(await (await client.dumpDataDir('none')).arrayBuffer())] as const)
+    const compressed = await readFile(file)
+    expect(bytes).toBe(compressed.length)
+    const ours = gunzipSync(compressed)
     const sorted = (entries: Listed[]) => [...entries].sort((a, b) => a.name.localeCompare(b.name))
     const listed = list(ours)
     expect(listed.length).toBeGreaterThan(900)
@@ -96,13 +104,29 @@ describe('snapshotPglite', () => {
     const client = await database(5)
     await client.query(`insert into kv_entries (key, value) values ('a', '1'), ('b', '2')`)
     const dump = vi.spyOn(client, 'dumpDataDir')
-    const { archive, counts } = await snapshotPglite(client)
+    const file = join(await scratch(), 'backup.tar.gz')
+    const { counts } = await snapshotPglite(client, file)
     expect(dump).not.toHaveBeenCalled()
     expect(counts).toContainEqual(expect.objectContaining({ table: expect.stringContaining('kv_entries'), rows: 2 }))
+    const archive = await openAsBlob(file)
     const check = await checkArchive(archive, counts)
     expect(check.migrations).toBeGreaterThan(0)
     const copy = new PGlite({ loadDataDir: archive })
     clients.push(copy)
     expect((await copy.query<{ n: number }>('select count(*)::int as n from notes')).rows[0]!.n).toBe(5)
+  })
+
+  it('as a stream: its file is gone from PERSISTENT_DATA_DIR once open, and one a dead server left is removed', async () => {
+    const client = await database(3)
+    const persistent = await scratch()
+    await writeFile(join(persistent, '.backup-left-by-a-crash.partial'), 'half an archive')
+    await writeFile(join(persistent, 'mine.txt'), 'kept')
+    const { archive, bytes, counts } = await streamSnapshot(client, persistent)
+    expect(await readdir(persistent)).toEqual(['mine.txt'])
+    const chunks: Buffer[] = []
+    for await (const chunk of archive) chunks.push(chunk as Buffer)
+    const whole = Buffer.concat(chunks)
+    expect(whole.length).toBe(bytes)
+    expect((await checkArchive(new Blob([whole]), counts)).migrations).toBeGreaterThan(0)
   })
 })

@@ -1,4 +1,4 @@
-import { createReadStream } from 'node:fs'
+import { createReadStream, createWriteStream } from 'node:fs'
 import { lstat, readdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
@@ -11,8 +11,8 @@ import { createGzip } from 'node:zlib'
  * it holds), so that PGlite's loadDataDir and our restore read it alike. dumpDataDir builds the
  * whole tar in memory with synchronous reads, then compresses it: for a 100 MB database it held the
  * event loop ~1 s and the server's memory grew by the tar and its compressed copy together
- * (~250 MB). Here each file is read as a stream and compressed as it comes, so the event loop stays
- * free and memory holds the compressed archive only.
+ * (~270 MB). Here each file is read as a stream, compressed as it comes and written to a file, so
+ * the event loop stays free and memory holds a few chunks, whatever the database's size.
  *
  * The caller keeps the database from writing meanwhile (embedded-snapshot.ts).
  */
@@ -99,12 +99,14 @@ async function* tar(list: Entry[]): AsyncGenerator<Buffer> {
   yield Buffer.alloc(BLOCK * 2)
 }
 
-/** The folder `root` as a gzipped tar in the layout of PGlite's dumpDataDir, read and compressed without holding the event loop. */
-export async function archiveFolder(root: string): Promise<Blob> {
+/**
+ * Writes the folder `root` to the new file `file` (it must not exist; readable by its owner only)
+ * as a gzipped tar in the layout of PGlite's dumpDataDir, without holding the event loop. Resolves
+ * to the archive's size in bytes.
+ */
+export async function archiveFolder(root: string, file: string): Promise<number> {
   const list = await entries(root)
-  const parts: Buffer[] = []
-  await pipeline(Readable.from(tar(list)), createGzip(), async (compressed: AsyncIterable<Buffer>) => {
-    for await (const chunk of compressed) parts.push(chunk)
-  })
-  return new Blob(parts, { type: 'application/x-gzip' })
+  const out = createWriteStream(file, { flags: 'wx', mode: 0o600 })
+  await pipeline(Readable.from(tar(list)), createGzip(), out)
+  return out.bytesWritten
 }

@@ -1,28 +1,75 @@
+import { randomUUID } from 'node:crypto'
+import { open, readdir, rm, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import type { Readable } from 'node:stream'
 import { PGlite } from '@electric-sql/pglite'
 import { archiveFolder } from './embedded-archive.js'
+import { isPersistentDataProblem, unwritable } from './persistent-data.js'
 import { countOurTables, pgliteQuery, type TableCount } from './table-stats.js'
 
 export interface EmbeddedSnapshot {
-  /** The data folder as a gzipped tar, laid out as PGlite's dumpDataDir lays it out. */
-  archive: Blob
+  /** The archive's size in bytes. */
+  bytes: number
   /** Our tables' row counts in that very snapshot. */
   counts: TableCount[]
 }
 
 /**
- * A consistent copy of a live PGlite. It is taken inside a transaction of our own: PGlite runs every
- * query and transaction under that lock, so nothing writes while the folder is read, no other
- * transaction is half done, and the counts read in it describe exactly what the archive holds.
- * The folder is read from disk and compressed as a stream (embedded-archive.ts), which leaves the
- * event loop free; a database kept in memory (no folder) falls back to PGlite's dumpDataDir.
+ * A consistent copy of a live PGlite, written to the new file `file` as a gzipped tar of its data
+ * folder, laid out as PGlite's dumpDataDir lays it out. It is taken inside a transaction of our
+ * own: PGlite runs every query and transaction under that lock, so nothing writes while the folder
+ * is read, no other transaction is half done, and the counts read in it describe exactly what the
+ * archive holds. The folder is read from disk and compressed as a stream (embedded-archive.ts),
+ * which leaves the event loop and memory free; a database kept in memory (no folder) falls back to
+ * PGlite's dumpDataDir.
  */
-export async function snapshotPglite(client: PGlite): Promise<EmbeddedSnapshot> {
+export async function snapshotPglite(client: PGlite, file: string): Promise<EmbeddedSnapshot> {
   const folder = client.dataDir && !client.dataDir.includes('://') ? client.dataDir : null
   return client.transaction(async (tx) => {
     const counts = await countOurTables(pgliteQuery(tx))
-    const archive = folder ? await archiveFolder(folder) : await client.dumpDataDir('gzip')
-    return { archive, counts }
+    if (folder) return { bytes: await archiveFolder(folder, file), counts }
+    const archive = Buffer.from(await (await client.dumpDataDir('gzip')).arrayBuffer())
+    await writeFile(file, archive, { mode: 0o600, flag: 'wx' })
+    return { bytes: archive.length, counts }
   })
+}
+
+const PARTIAL = { prefix: '.backup-', suffix: '.partial' }
+/** The files this process is writing now: any other with their name is left from a process that died. */
+const writing = new Set<string>()
+
+/**
+ * A snapshot of the server's embedded database as a stream of its archive (GET /api/db/backup).
+ * The archive is written to a file under PERSISTENT_DATA_DIR, which is removed as soon as it is
+ * open: the stream then holds the only reference, so the space comes back when the answer ends,
+ * however it ends, and memory holds none of it. One left by a server that died while writing it is
+ * removed by the next backup.
+ */
+export async function streamSnapshot(client: PGlite, persistentDataDir: string): Promise<EmbeddedSnapshot & { archive: Readable }> {
+  await removeAbandoned(persistentDataDir)
+  const file = join(persistentDataDir, `${PARTIAL.prefix}${randomUUID()}${PARTIAL.suffix}`)
+  writing.add(file)
+  try {
+    const snapshot = await snapshotPglite(client, file)
+    const handle = await open(file, 'r')
+    const archive = handle.createReadStream()
+    // Where an open file cannot be removed (Windows), it is removed once the stream closes.
+    await rm(file).catch(() => archive.once('close', () => void rm(file, { force: true }).catch(() => undefined)))
+    return { ...snapshot, archive }
+  } catch (error) {
+    await rm(file, { force: true }).catch(() => undefined)
+    throw isPersistentDataProblem(error) ? unwritable(persistentDataDir, 'the copy of the embedded database for this backup', error) : error
+  } finally {
+    writing.delete(file)
+  }
+}
+
+async function removeAbandoned(folder: string): Promise<void> {
+  const names = await readdir(folder).catch(() => [] as string[])
+  for (const name of names) {
+    const path = join(folder, name)
+    if (name.startsWith(PARTIAL.prefix) && name.endsWith(PARTIAL.suffix) && !writing.has(path)) await rm(path, { force: true }).catch(() => undefined)
+  }
 }
 
 export interface ArchiveCheck {

@@ -95,6 +95,24 @@ describe('the embedded database once its disk is full', () => {
   }, 180_000)
 })
 
+describe('a backup of the embedded database on a full disk', () => {
+  it('answers 507 persistent_data_full, leaves no part of the copy behind, and the database serves on', async (ctx) => {
+    const { t, dataDir } = await appOnTmpfs(ctx, '80m')
+    expect((await setup(t)).statusCode).toBe(200)
+    const kv = (method: 'GET' | 'PUT', key: string, value?: unknown) => t.app.inject({ method, url: `/api/kv/${key}`, headers: AUTH, ...(value === undefined ? {} : { payload: { value } }) })
+    // ~16 MB of values that do not compress: the copy needs more room than the disk has left.
+    for (let i = 0; i < 20; i++) expect((await kv('PUT', `big-${i}`, randomBytes(600_000).toString('base64'))).statusCode).toBe(200)
+    const before = (await readdir(dataDir)).sort()
+    const res = await t.app.inject({ method: 'GET', url: '/api/db/backup', headers: AUTH })
+    expect(res.statusCode, res.body.slice(0, 500)).toBe(507)
+    expect(res.json()).toMatchObject({ error: 'persistent_data_full', message: expect.stringContaining('Could not write the copy of the embedded database for this backup: the disk that holds') })
+    expect((await readdir(dataDir)).sort()).toEqual(before)
+    expect(await openFilesUnder(dataDir)).toEqual(expect.not.arrayContaining([expect.stringContaining('.backup-')]))
+    expect((await kv('PUT', 'small', 1)).statusCode).toBe(200)
+    expect((await kv('GET', 'big-3')).statusCode).toBe(200)
+  }, 180_000)
+})
+
 describe('an embedded setup on a read-only file system', () => {
   it('answers 500 persistent_data_unwritable saying it is read-only', async (ctx) => {
     const dataDir = await mountedForTest(ctx, ['-t', 'tmpfs', '-o', 'size=1m,ro', 'tmpfs'])

@@ -1,5 +1,3 @@
-import { Readable } from 'node:stream'
-import type { ReadableStream as WebReadableStream } from 'node:stream/web'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { DATABASE_TYPES } from '../core/config.js'
 import { coreError, isServiceError, type ServiceError } from '../core/errors.js'
@@ -36,12 +34,11 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (_request, reply) => {
-      const { archive, counts } = await database.snapshotEmbedded()
+      const { archive, bytes, counts } = await database.snapshotEmbedded()
       reply.header('content-type', 'application/gzip')
-      reply.header('content-length', archive.size)
+      reply.header('content-length', bytes)
       reply.header(BACKUP_COUNTS_HEADER, JSON.stringify(counts))
-      // Streamed from the Blob, not copied into one more Buffer of the archive's size.
-      return reply.send(Readable.fromWeb(archive.stream() as WebReadableStream))
+      return reply.send(archive)
     },
   )
 

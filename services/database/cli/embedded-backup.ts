@@ -1,5 +1,5 @@
 import { openAsBlob } from 'node:fs'
-import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises'
+import { mkdir, rename, rm, stat } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import type { PGlite } from '@electric-sql/pglite'
 import type { Config, DatabaseType } from '../../core/config.js'
@@ -48,11 +48,7 @@ export async function writeVerifiedBackup(file: string, produce: (temp: string) 
 
 /** The producer for a PGlite this process holds. */
 export function fromPglite(client: PGlite): (temp: string) => Promise<TableCount[]> {
-  return async (temp) => {
-    const { archive, counts } = await snapshotPglite(client)
-    await writeFile(temp, Buffer.from(await archive.arrayBuffer()), { mode: 0o600, flag: 'wx' })
-    return counts
-  }
+  return async (temp) => (await snapshotPglite(client, temp)).counts
 }
 
 export function describeBackup(backup: WrittenBackup): string {
