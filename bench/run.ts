@@ -11,7 +11,7 @@ import { createTestDatabase, postgresReachable, type TestDatabase } from '../tes
 import { load, type LoadResult } from './lib/load.js'
 import { buildServer, cpuUsOf, ROOT, rssOf, settledRssOf, startServer, stopAll, type Server } from './lib/processes.js'
 import { machine, printReport, type PairRow, type Report } from './lib/report.js'
-import { embeddedSetup, jobsBench, settingsInitialization } from './lib/extras.js'
+import { embeddedBackup, embeddedSetup, jobsBench, settingsInitialization } from './lib/extras.js'
 import { SERVER_ENV, SERVER_NODE_FLAGS } from '../services/core/node-flags.js'
 
 const quick = process.argv.includes('--quick')
@@ -256,6 +256,7 @@ async function main(): Promise<void> {
     await startupAndMemory(report, pgDb, liteData)
     report.settingsInit = await settingsInitialization(quick)
     report.embeddedSetup = await embeddedSetup(quick)
+    report.embeddedBackup = await embeddedBackup(quick)
     report.jobs = await jobsBench(quick)
   }
   report.totalSeconds = Math.round((Date.now() - started) / 1000)

@@ -70,6 +70,9 @@ export interface ScriptOutput {
 /** The embedded database's setup (time, RSS, probe latency during setup): bench/embedded-setup.ts. */
 export const embeddedSetup = (quick: boolean) => script('embedded-setup.ts', quick)
 
+/** An online backup of the embedded database (time, probe latency, RSS it adds): bench/embedded-backup.ts. */
+export const embeddedBackup = (quick: boolean) => script('embedded-backup.ts', quick)
+
 /** Jobs/s and send-to-start latency on both kinds: bench/jobs.ts. */
 export const jobsBench = (quick: boolean) => script('jobs.ts', quick)
 

@@ -40,6 +40,7 @@ export interface Report {
   idle: { kind: string; rssMb: number; peakMb: number; baselineMb?: number; compiledMb?: number }[]
   settingsInit?: SettingsInit
   embeddedSetup?: ScriptOutput
+  embeddedBackup?: ScriptOutput
   jobs?: ScriptOutput
   notes: string[]
   totalSeconds?: number
@@ -107,6 +108,8 @@ export function printReport(report: Report): void {
   for (const row of report.setup) out(`POST /api/db/setup (${row.kind}): ${n(row.ms)} ms; server RSS peak ${row.peakMb} MB, settled ${row.settledMb} MB`)
   out(`POST /api/db/setup (pglite) — bench/embedded-setup.ts: ${report.embeddedSetup?.measured ? '' : report.embeddedSetup?.output ?? 'not measured'}`)
   if (report.embeddedSetup?.measured) out(report.embeddedSetup.output)
+  out(`GET /api/db/backup (pglite) — bench/embedded-backup.ts: ${report.embeddedBackup?.measured ? '' : report.embeddedBackup?.output ?? 'not measured'}`)
+  if (report.embeddedBackup?.measured) out(report.embeddedBackup.output)
   out(`Background jobs — bench/jobs.ts: ${report.jobs?.measured ? '' : report.jobs?.output ?? 'not measured'}`)
   if (report.jobs?.measured) out(report.jobs.output)
   for (const row of report.idle) {
