@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { openAsBlob } from 'node:fs'
-import { cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { cp, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { gunzipSync } from 'node:zlib'
@@ -89,6 +89,15 @@ describe('archiveFolder', () => {
     const copy = new PGlite({ loadDataDir: new Blob([ours]) })
     clients.push(copy)
     expect((await copy.query<{ n: number }>('select count(*)::int as n from notes')).rows[0]!.n).toBe(30)
+  })
+
+  it('refuses a folder holding anything but files and folders, naming it, and writes nothing', async () => {
+    const root = await scratch()
+    await writeFile(join(root, 'PG_VERSION'), '18')
+    await symlink('/etc', join(root, 'pg_tblspc'))
+    const out = join(await scratch(), 'archive.tar.gz')
+    await expect(archiveFolder(root, out)).rejects.toThrow(`${join(root, 'pg_tblspc')} is neither a file nor a folder`)
+    await expect(readFile(out)).rejects.toMatchObject({ code: 'ENOENT' })
   })
 
   it('puts a name over 100 bytes in the prefix field, and refuses one tar cannot hold', () => {
