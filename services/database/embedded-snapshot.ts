@@ -4,7 +4,8 @@ import { join } from 'node:path'
 import type { Readable } from 'node:stream'
 import { PGlite } from '@electric-sql/pglite'
 import { archiveFolder } from './embedded-archive.js'
-import { isPersistentDataProblem, unwritable } from './persistent-data.js'
+import { databaseError } from './errors.js'
+import { fileSystemCode, isPersistentDataProblem, unwritable } from './persistent-data.js'
 import { countOurTables, pgliteQuery, type TableCount } from './table-stats.js'
 
 export interface EmbeddedSnapshot {
@@ -58,10 +59,23 @@ export async function streamSnapshot(client: PGlite, persistentDataDir: string):
     return { ...snapshot, archive }
   } catch (error) {
     await rm(file, { force: true }).catch(() => undefined)
-    throw isPersistentDataProblem(error) ? unwritable(persistentDataDir, 'the copy of the embedded database for this backup', error) : error
+    throw backupWriteError(persistentDataDir, error)
   } finally {
     writing.delete(file)
   }
+}
+
+function backupWriteError(persistentDataDir: string, error: unknown): unknown {
+  const code = fileSystemCode(error)
+  if (code === 'ENOSPC' || code === 'EDQUOT') {
+    const why = code === 'ENOSPC' ? 'is full (ENOSPC)' : 'is over its disk quota (EDQUOT)'
+    return databaseError(
+      'persistent_data_full',
+      `Could not write the backup: the disk that holds ${persistentDataDir} (PERSISTENT_DATA_DIR) ${why}. The server writes its compressed copy of the database there before sending it (up to the size of the pglite folder, less for data that compresses). Free some space or give the volume more, then try again; or stop the server and run "npm run db -- backup <file>" to write it on another disk. Nothing was kept, and the database serves on.`,
+      { cause: error },
+    )
+  }
+  return isPersistentDataProblem(error) ? unwritable(persistentDataDir, 'the copy of the embedded database for this backup', error) : error
 }
 
 async function removeAbandoned(folder: string): Promise<void> {
