@@ -1,7 +1,8 @@
 import { sql } from 'drizzle-orm'
 import { describe, expect, it } from 'vitest'
 import { AUTH, describePostgres, type TestApp } from '../../test/helpers/app.js'
-import { postgresAppBehindProxy, startedAppForTest } from '../../test/helpers/apps.js'
+import { startedAppForTest } from '../../test/helpers/apps.js'
+import { postgresAppBehindProxy } from '../../test/helpers/postgres-apps.js'
 import type { TcpProxy } from '../../test/helpers/tcp-proxy.js'
 import type { DatabaseStatus } from './schemas.js'
 

@@ -1,7 +1,8 @@
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { AUTH, buildTestApp, describePostgres, exists, type TestApp } from '../../test/helpers/app.js'
-import { appForTest, databaseForTest, postSetup } from '../../test/helpers/apps.js'
+import { appForTest, postSetup } from '../../test/helpers/apps.js'
+import { databaseForTest } from '../../test/helpers/postgres-apps.js'
 import { REAL_TAGS } from '../../test/helpers/migrations.js'
 
 describe('POST /api/db/setup guards and validation', () => {

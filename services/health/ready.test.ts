@@ -1,7 +1,8 @@
 import { sql } from 'drizzle-orm'
 import { describe, expect, it } from 'vitest'
 import { describePostgres, type TestApp } from '../../test/helpers/app.js'
-import { eventually, postgresAppBehindProxy, startedAppForTest } from '../../test/helpers/apps.js'
+import { eventually, startedAppForTest } from '../../test/helpers/apps.js'
+import { postgresAppBehindProxy } from '../../test/helpers/postgres-apps.js'
 import type { TcpProxy } from '../../test/helpers/tcp-proxy.js'
 
 

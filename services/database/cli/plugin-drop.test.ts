@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm'
 import { describe, expect, it } from 'vitest'
 import { buildTestApp, tempDir } from '../../../test/helpers/app.js'
-import { databaseForTest } from '../../../test/helpers/apps.js'
+import { databaseForTest } from '../../../test/helpers/postgres-apps.js'
 import { dbCli } from '../../../test/helpers/cli.js'
 import { KINDS } from '../../../test/helpers/connections.js'
 import { PLUGIN_FOLDERS } from '../../../test/helpers/plugins.js'

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { describePostgres, tempDir } from '../../../test/helpers/app.js'
-import { databaseForTest } from '../../../test/helpers/apps.js'
+import { databaseForTest } from '../../../test/helpers/postgres-apps.js'
 import { dbCli } from '../../../test/helpers/cli.js'
 import { REAL_TAGS } from '../../../test/helpers/migrations.js'
 import { loadConfig } from '../../core/config.js'

@@ -1,6 +1,6 @@
 import { describe, expect, it, onTestFinished } from 'vitest'
 import { describePostgres } from '../../../test/helpers/app.js'
-import { databaseForTest } from '../../../test/helpers/apps.js'
+import { databaseForTest } from '../../../test/helpers/postgres-apps.js'
 import { isServiceError } from '../../core/errors.js'
 import { jobQueuePart } from './parts.js'
 import { checkedBound, createPartitions, readPartitions, type PartitionInfo } from './partitions.js'
