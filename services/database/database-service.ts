@@ -1,5 +1,4 @@
 import { rm } from 'node:fs/promises'
-import type { Readable } from 'node:stream'
 import type { FastifyBaseLogger } from 'fastify'
 import { Backoff } from '../core/backoff.js'
 import type { Config, DatabaseType } from '../core/config.js'
@@ -9,7 +8,7 @@ import { describeConnectionError, isConnectionLoss, unavailableError } from './c
 import { serverStateError } from './server-state-errors.js'
 import { openConnection, pgliteDataDir, type Database, type DatabaseConnection } from './connection.js'
 import { initializeDatabase } from './initialize.js'
-import { streamSnapshot, type EmbeddedSnapshot } from './embedded-snapshot.js'
+import { streamSnapshot, type StreamedSnapshot } from './embedded-snapshot.js'
 import { serveAdminSocket } from './admin-socket.js'
 import type { WireServer } from './pglite-wire-server.js'
 import { readMigrations, type MigrationState } from './migrator.js'
@@ -146,7 +145,7 @@ export class DatabaseService {
   }
 
   /** A consistent copy of the embedded database the server holds, as a stream of its archive (GET /api/db/backup). */
-  async snapshotEmbedded(): Promise<EmbeddedSnapshot & { archive: Readable }> {
+  async snapshotEmbedded(): Promise<StreamedSnapshot> {
     const connection = this.connection
     if (!connection || this.phase !== 'ready') throw databaseError('database_not_ready', this.notReadyMessage())
     if (!connection.pglite) {

@@ -1,14 +1,17 @@
 import { randomBytes } from 'node:crypto'
 import { openAsBlob } from 'node:fs'
-import { cp, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { cp, readdir, readFile, symlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { gunzipSync } from 'node:zlib'
 import { PGlite } from '@electric-sql/pglite'
+import pino from 'pino'
 import { afterEach, describe, expect, inject, it, vi } from 'vitest'
+import { AUTH, buildTestApp, tempDir, testConfig, type TestApp } from '../../test/helpers/app.js'
+import { eventually } from '../../test/helpers/apps.js'
+import { openFilesUnder } from '../../test/helpers/processes.js'
+import { openConnection, type DatabaseConnection } from './connection.js'
 import { archiveFolder, tarHeader } from './embedded-archive.js'
 import { checkArchive, snapshotPglite, streamSnapshot } from './embedded-snapshot.js'
-import { openYieldingPglite } from './pglite-yield.js'
 
 interface Listed {
   name: string
@@ -36,31 +39,22 @@ function list(tar: Buffer): Listed[] {
   return found
 }
 
-const folders: string[] = []
-const clients: PGlite[] = []
+const open: { close(): Promise<unknown> }[] = []
 afterEach(async () => {
-  await Promise.all(clients.splice(0).map((client) => client.close().catch(() => undefined)))
-  await Promise.all(folders.splice(0).map((folder) => rm(folder, { recursive: true, force: true })))
+  await Promise.all(open.splice(0).map((thing) => thing.close().catch(() => undefined)))
 })
 
-async function scratch(): Promise<string> {
-  const folder = await mkdtemp(join(tmpdir(), 'groundwork-archive-out-'))
-  folders.push(folder)
-  return folder
-}
-
 /**
- * A copy of the suite's migrated embedded database, opened as the server opens it, with a table of
- * `rows` values of ~100 KB that do not compress.
+ * A copy of the suite's migrated embedded database, opened the way the server opens it, with a
+ * table of `rows` values of ~100 KB that do not compress.
  */
 async function database(rows: number): Promise<PGlite> {
-  const folder = await mkdtemp(join(tmpdir(), 'groundwork-archive-'))
-  folders.push(folder)
-  await cp(inject('pgliteTemplate'), folder, { recursive: true })
-  const client = openYieldingPglite(folder, { startParams: [...PGlite.defaultStartParams, '-c', 'wal_recycle=off'] })
-  clients.push(client)
-  await client.waitReady
-  client.stopYielding()
+  const dataDir = await tempDir()
+  await cp(inject('pgliteTemplate'), join(dataDir, 'pglite'), { recursive: true })
+  const connection: DatabaseConnection = await openConnection('pglite', testConfig({ PERSISTENT_DATA_DIR: dataDir }), pino({ level: 'silent' }))
+  open.push(connection)
+  connection.started()
+  const client = connection.pglite!
   await client.exec('create table notes (id int primary key, body text)')
   for (let i = 0; i < rows; i++) await client.query('insert into notes values ($1, $2)', [i, randomBytes(75_000).toString('base64')])
   return client
@@ -69,7 +63,7 @@ async function database(rows: number): Promise<PGlite> {
 describe('archiveFolder', () => {
   it("lists what PGlite's dumpDataDir lists, entry for entry, and PGlite loads it back", async () => {
     const client = await database(30)
-    const file = join(await scratch(), 'ours.tar.gz')
+    const file = join(await tempDir(), 'ours.tar.gz')
     const [bytes, theirs] = await client.transaction(async () => [await archiveFolder(client.dataDir!, file), Buffer.from(await (await client.dumpDataDir('none')).arrayBuffer())] as const)
     const compressed = await readFile(file)
     expect(bytes).toBe(compressed.length)
@@ -87,15 +81,15 @@ describe('archiveFolder', () => {
     }
 
     const copy = new PGlite({ loadDataDir: new Blob([ours]) })
-    clients.push(copy)
+    open.push(copy)
     expect((await copy.query<{ n: number }>('select count(*)::int as n from notes')).rows[0]!.n).toBe(30)
   })
 
   it('refuses a folder holding anything but files and folders, naming it, and writes nothing', async () => {
-    const root = await scratch()
+    const root = await tempDir()
     await writeFile(join(root, 'PG_VERSION'), '18')
     await symlink('/etc', join(root, 'pg_tblspc'))
-    const out = join(await scratch(), 'archive.tar.gz')
+    const out = join(await tempDir(), 'archive.tar.gz')
     await expect(archiveFolder(root, out)).rejects.toThrow(`${join(root, 'pg_tblspc')} is neither a file nor a folder`)
     await expect(readFile(out)).rejects.toMatchObject({ code: 'ENOENT' })
   })
@@ -113,7 +107,7 @@ describe('snapshotPglite', () => {
     const client = await database(5)
     await client.query(`insert into kv_entries (key, value) values ('a', '1'), ('b', '2')`)
     const dump = vi.spyOn(client, 'dumpDataDir')
-    const file = join(await scratch(), 'backup.tar.gz')
+    const file = join(await tempDir(), 'backup.tar.gz')
     const { counts } = await snapshotPglite(client, file)
     expect(dump).not.toHaveBeenCalled()
     expect(counts).toContainEqual(expect.objectContaining({ table: expect.stringContaining('kv_entries'), rows: 2 }))
@@ -121,13 +115,21 @@ describe('snapshotPglite', () => {
     const check = await checkArchive(archive, counts)
     expect(check.migrations).toBeGreaterThan(0)
     const copy = new PGlite({ loadDataDir: archive })
-    clients.push(copy)
+    open.push(copy)
     expect((await copy.query<{ n: number }>('select count(*)::int as n from notes')).rows[0]!.n).toBe(5)
+  })
+
+  it('refuses a database kept in memory, saying so, and writes nothing', async () => {
+    const file = join(await tempDir(), 'backup.tar.gz')
+    for (const dataDir of [undefined, 'memory://']) {
+      await expect(snapshotPglite({ dataDir } as PGlite, file)).rejects.toThrow(/only an embedded database in a data folder can be backed up/)
+    }
+    await expect(readFile(file)).rejects.toMatchObject({ code: 'ENOENT' })
   })
 
   it('as a stream: its file is gone from PERSISTENT_DATA_DIR once open, and one a dead server left is removed', async () => {
     const client = await database(3)
-    const persistent = await scratch()
+    const persistent = await tempDir()
     await writeFile(join(persistent, '.backup-left-by-a-crash.partial'), 'half an archive')
     await writeFile(join(persistent, 'mine.txt'), 'kept')
     const { archive, bytes, counts } = await streamSnapshot(client, persistent)
@@ -137,5 +139,33 @@ describe('snapshotPglite', () => {
     const whole = Buffer.concat(chunks)
     expect(whole.length).toBe(bytes)
     expect((await checkArchive(new Blob([whole]), counts)).migrations).toBeGreaterThan(0)
+  })
+})
+
+describe('GET /api/db/backup', () => {
+  it('closes and frees the copy when the client goes away half-way', async () => {
+    const dataDir = await tempDir()
+    const t: TestApp = await buildTestApp({}, { dataDir, seedPglite: true })
+    open.push({ close: () => t.close() })
+    await t.ready()
+    // ~24 MB compressed: more than the sockets between the two ends buffer, so the answer is still being sent when the client goes.
+    for (let i = 0; i < 80; i++) {
+      const res = await t.app.inject({ method: 'PUT', url: `/api/kv/big-${i}`, headers: AUTH, payload: { value: randomBytes(300_000).toString('base64') } })
+      expect(res.statusCode).toBe(200)
+    }
+    const address = await t.app.listen({ host: '127.0.0.1', port: 0 })
+    const abort = new AbortController()
+    const res = await fetch(`${address}/api/db/backup`, { headers: AUTH, signal: abort.signal })
+    expect(res.status).toBe(200)
+    expect(Number(res.headers.get('content-length'))).toBeGreaterThan(20_000_000)
+    const reader = res.body!.getReader()
+    await reader.read()
+    // Sent from a removed file that only the answer holds open.
+    expect((await openFilesUnder(dataDir)).filter((file) => file.includes('.backup-'))).toEqual([expect.stringMatching(/\.partial \(deleted\)$/)])
+    abort.abort()
+    await eventually('the copy closed', () => openFilesUnder(dataDir), (files) => !files.some((file) => file.includes('.backup-')))
+    expect((await readdir(dataDir)).filter((name) => name.startsWith('.backup-'))).toEqual([])
+    // And the database serves on.
+    expect((await t.app.inject({ method: 'GET', url: '/api/kv/big-3', headers: AUTH })).statusCode).toBe(200)
   })
 })

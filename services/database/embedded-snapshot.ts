@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto'
-import { open, readdir, rm, writeFile } from 'node:fs/promises'
+import { open, readdir, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Readable } from 'node:stream'
 import { PGlite } from '@electric-sql/pglite'
 import { archiveFolder } from './embedded-archive.js'
 import { databaseError } from './errors.js'
-import { fileSystemCode, isPersistentDataProblem, unwritable } from './persistent-data.js'
+import { isPersistentDataProblem, outOfSpace, unwritable } from './persistent-data.js'
 import { countOurTables, pgliteQuery, type TableCount } from './table-stats.js'
 
 export interface EmbeddedSnapshot {
@@ -15,24 +15,23 @@ export interface EmbeddedSnapshot {
   counts: TableCount[]
 }
 
+/** A snapshot the server sends: the archive as a stream. */
+export interface StreamedSnapshot extends EmbeddedSnapshot {
+  archive: Readable
+}
+
 /**
  * A consistent copy of a live PGlite, written to the new file `file` as a gzipped tar of its data
  * folder, laid out as PGlite's dumpDataDir lays it out. It is taken inside a transaction of our
  * own: PGlite runs every query and transaction under that lock, so nothing writes while the folder
  * is read, no other transaction is half done, and the counts read in it describe exactly what the
  * archive holds. The folder is read from disk and compressed as a stream (embedded-archive.ts),
- * which leaves the event loop and memory free; a database kept in memory (no folder) falls back to
- * PGlite's dumpDataDir.
+ * which leaves the event loop and memory free. The server and the CLI always open a data folder.
  */
 export async function snapshotPglite(client: PGlite, file: string): Promise<EmbeddedSnapshot> {
-  const folder = client.dataDir && !client.dataDir.includes('://') ? client.dataDir : null
-  return client.transaction(async (tx) => {
-    const counts = await countOurTables(pgliteQuery(tx))
-    if (folder) return { bytes: await archiveFolder(folder, file), counts }
-    const archive = Buffer.from(await (await client.dumpDataDir('gzip')).arrayBuffer())
-    await writeFile(file, archive, { mode: 0o600, flag: 'wx' })
-    return { bytes: archive.length, counts }
-  })
+  const folder = client.dataDir
+  if (!folder || folder.includes('://')) throw new Error(`only an embedded database in a data folder can be backed up, not ${folder ?? 'one in memory'}`)
+  return client.transaction(async (tx) => ({ counts: await countOurTables(pgliteQuery(tx)), bytes: await archiveFolder(folder, file) }))
 }
 
 const PARTIAL = { prefix: '.backup-', suffix: '.partial' }
@@ -46,7 +45,7 @@ const writing = new Set<string>()
  * however it ends, and memory holds none of it. One left by a server that died while writing it is
  * removed by the next backup.
  */
-export async function streamSnapshot(client: PGlite, persistentDataDir: string): Promise<EmbeddedSnapshot & { archive: Readable }> {
+export async function streamSnapshot(client: PGlite, persistentDataDir: string): Promise<StreamedSnapshot> {
   await removeAbandoned(persistentDataDir)
   const file = join(persistentDataDir, `${PARTIAL.prefix}${randomUUID()}${PARTIAL.suffix}`)
   writing.add(file)
@@ -66,12 +65,11 @@ export async function streamSnapshot(client: PGlite, persistentDataDir: string):
 }
 
 function backupWriteError(persistentDataDir: string, error: unknown): unknown {
-  const code = fileSystemCode(error)
-  if (code === 'ENOSPC' || code === 'EDQUOT') {
-    const why = code === 'ENOSPC' ? 'is full (ENOSPC)' : 'is over its disk quota (EDQUOT)'
+  const why = outOfSpace(persistentDataDir, error)
+  if (why) {
     return databaseError(
       'persistent_data_full',
-      `Could not write the backup: the disk that holds ${persistentDataDir} (PERSISTENT_DATA_DIR) ${why}. The server writes its compressed copy of the database there before sending it (up to the size of the pglite folder, less for data that compresses). Free some space or give the volume more, then try again; or stop the server and run "npm run db -- backup <file>" to write it on another disk. Nothing was kept, and the database serves on.`,
+      `Could not write the backup: ${why}. The server writes its compressed copy of the database there before sending it (up to the size of the pglite folder, less for data that compresses). Free some space or give the volume more, then try again; or stop the server and run "npm run db -- backup <file>" to write it on another disk. Nothing was kept, and the database serves on.`,
       { cause: error },
     )
   }

@@ -1,11 +1,12 @@
 import { execFileSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { readdir, readlink } from 'node:fs/promises'
+import { readdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it, type TestContext } from 'vitest'
 import { AUTH, buildTestApp, exists, type TestApp } from '../../test/helpers/app.js'
 import { eventually } from '../../test/helpers/apps.js'
 import { mountedForTest } from '../../test/helpers/mounts.js'
+import { openFilesUnder } from '../../test/helpers/processes.js'
 import { messageOf } from '../core/errors.js'
 import { PGLITE_SPACE_MB, unwritable } from './persistent-data.js'
 
@@ -13,12 +14,6 @@ const apps: TestApp[] = []
 afterEach(async () => {
   await Promise.all(apps.splice(0).map((t) => t.close()))
 })
-
-/** The files this process holds open under dir (a removed file shows as "… (deleted)"). */
-async function openFilesUnder(dir: string): Promise<string[]> {
-  const links = await Promise.all((await readdir('/proc/self/fd')).map((fd) => readlink(`/proc/self/fd/${fd}`).catch(() => '')))
-  return links.filter((link) => link.startsWith(`${dir}/`))
-}
 
 /** A started app whose PERSISTENT_DATA_DIR is a tmpfs of `size` (10m, 70m…), closed after the test. */
 async function appOnTmpfs(ctx: TestContext, size: string, env: Record<string, string> = {}): Promise<{ t: TestApp; dataDir: string }> {

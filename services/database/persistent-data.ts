@@ -22,14 +22,23 @@ export function isPersistentDataProblem(error: unknown): boolean {
   return ['ENOSPC', 'EDQUOT', 'EROFS', 'EACCES', 'EPERM'].includes(fileSystemCode(error) ?? '')
 }
 
+/** Why a write under PERSISTENT_DATA_DIR failed for want of space ("the disk that holds … is full (ENOSPC)"), or null for any other cause. */
+export function outOfSpace(dataDir: string, cause: unknown): string | null {
+  const code = fileSystemCode(cause)
+  const where = `${dataDir} (PERSISTENT_DATA_DIR)`
+  if (code === 'ENOSPC') return `the disk that holds ${where} is full (ENOSPC)`
+  if (code === 'EDQUOT') return `${where} is over its disk quota (EDQUOT)`
+  return null
+}
+
 /** A file under PERSISTENT_DATA_DIR could not be created or written: say which, why, and what to change. */
 export function unwritable(dataDir: string, what: string, cause: unknown): ServiceError {
   const code = fileSystemCode(cause)
   const where = `${dataDir} (PERSISTENT_DATA_DIR)`
   const writable = 'It must be a writable folder for the user running the server'
   const end = 'then try again. Nothing was recorded.'
-  if (code === 'ENOSPC' || code === 'EDQUOT') {
-    const why = code === 'ENOSPC' ? `the disk that holds ${where} is full (ENOSPC)` : `${where} is over its disk quota (EDQUOT)`
+  const why = outOfSpace(dataDir, cause)
+  if (why) {
     return databaseError(
       'persistent_data_full',
       `Could not write ${what}: ${why}. The embedded database needs about ${PGLITE_SPACE_MB} MB free there to be created, and more as data grows: free some space or give the volume more, ${end}`,

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process'
-import { readFile, readdir } from 'node:fs/promises'
+import { readFile, readdir, readlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { findProjectRoot } from '../../services/core/project-root.js'
@@ -89,4 +89,10 @@ export async function creatingChildren(parent = process.pid): Promise<number[]> 
     }
   }
   return pids
+}
+
+/** The files this process holds open under dir (a removed file shows as "… (deleted)"). */
+export async function openFilesUnder(dir: string): Promise<string[]> {
+  const links = await Promise.all((await readdir('/proc/self/fd')).map((fd) => readlink(`/proc/self/fd/${fd}`).catch(() => '')))
+  return links.filter((link) => link.startsWith(`${dir}/`))
 }
