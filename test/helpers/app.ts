@@ -2,10 +2,11 @@ import { access, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Writable } from 'node:stream'
-import { inject, describe } from 'vitest'
+import { aroundAll, describe, inject, it, type TestContext, type TestOptions } from 'vitest'
 import { buildApp, type App } from '../../services/app.js'
-import { loadConfig, type Config } from '../../services/core/config.js'
+import { loadConfig, type Config, type DatabaseType } from '../../services/core/config.js'
 import { loggerOptions } from '../../services/core/logger.js'
+import { enterNoPostgres, leaveNoPostgres } from './no-postgres.js'
 import { seedPgliteSetup } from './pglite-template.js'
 
 export const TEST_ADMIN_TOKEN = 'test-admin-token-0123456789abcdef'
@@ -13,6 +14,60 @@ export const AUTH = { authorization: `Bearer ${TEST_ADMIN_TOKEN}` }
 
 /** `describe` for tests that need the PostgreSQL server; skipped (loudly, by global-setup) without one. */
 export const describePostgres = inject('postgresReachable') ? describe : describe.skip
+
+/** True in the postgres-18 project, which runs only the tests that reach its PostgreSQL 18 server. */
+const POSTGRES_18_PROJECT = inject('postgres18Url') !== undefined
+
+type Body = () => void
+type TestBody = (context: TestContext) => unknown
+
+/**
+ * `describe` for tests that never reach the PostgreSQL test server, in a file that has others that
+ * do: the postgres-18 project skips them, since they would run there exactly as in the default
+ * project. A marked test that reaches the server fails (test/helpers/no-postgres.ts).
+ */
+export function describeNoPostgres(name: string, ...rest: [Body] | [TestOptions, Body]): void {
+  const body = rest.length === 1 ? rest[0] : rest[1]
+  const options = rest.length === 1 ? {} : rest[0]
+  ;(POSTGRES_18_PROJECT ? describe.skip : describe)(name, options, () => {
+    // Around the suite's own hooks too, and ended however they end (afterAll does not run after a
+    // failed beforeAll).
+    aroundAll(async (runSuite) => {
+      enterNoPostgres()
+      try {
+        await runSuite()
+      } finally {
+        leaveNoPostgres()
+      }
+    })
+    body()
+  })
+}
+
+/** `it` for one test that never reaches the PostgreSQL test server: see describeNoPostgres. */
+export function itNoPostgres(name: string, ...rest: [TestBody] | [TestOptions, TestBody]): void {
+  const body = rest.length === 1 ? rest[0] : rest[1]
+  const options = rest.length === 1 ? {} : rest[0]
+  ;(POSTGRES_18_PROJECT ? it.skip : it)(name, options, async (context) => {
+    enterNoPostgres()
+    try {
+      await body(context)
+    } finally {
+      leaveNoPostgres()
+    }
+  })
+}
+
+/** The describe for a suite on one kind of database: describePostgres or describeNoPostgres. */
+export function describeOnKind(kind: DatabaseType): (name: string, body: Body) => void {
+  return kind === 'postgresql' ? describePostgres : describeNoPostgres
+}
+
+/** The `it` for a test on one kind of database: it, or itNoPostgres. */
+export function itOnKind(kind: DatabaseType): (name: string, ...rest: [TestBody] | [TestOptions, TestBody]) => void {
+  if (kind !== 'postgresql') return itNoPostgres
+  return (name, ...rest) => (rest.length === 1 ? it(name, rest[0]) : it(name, rest[0], rest[1]))
+}
 
 const tempDirs = new Set<string>()
 

@@ -1,17 +1,18 @@
-import { afterAll, beforeAll, describe, expect } from 'vitest'
+import { afterAll, beforeAll, expect } from 'vitest'
 import type { Config, DatabaseType } from '../../services/core/config.js'
-import { buildTestApp, describePostgres, type TestApp } from './app.js'
+import { buildTestApp, describeOnKind, type TestApp } from './app.js'
 import { createTestDatabase, type TestDatabase } from './postgres.js'
 
 export const DATABASE_KINDS: DatabaseType[] = ['pglite', 'postgresql']
 
 /**
- * Runs `body` once per database kind against one ready app: PGlite (a seeded copy) and a
- * throwaway PostgreSQL database (skipped loudly without a server). `app()` is valid inside tests.
+ * Runs `body` once per database kind against one ready app: PGlite (a seeded copy; in the default
+ * project only) and a throwaway PostgreSQL database (skipped loudly without a server). `app()` is
+ * valid inside tests.
  */
 export function describeEachKind(title: string, body: (kind: DatabaseType, app: () => TestApp) => void, env: Record<string, string> = {}, options: { config?: Partial<Config> } = {}): void {
   for (const kind of DATABASE_KINDS) {
-    ;(kind === 'postgresql' ? describePostgres : describe)(`${title} (${kind})`, () => {
+    describeOnKind(kind)(`${title} (${kind})`, () => {
       let t: TestApp | undefined
       let database: TestDatabase | undefined
       beforeAll(async () => {

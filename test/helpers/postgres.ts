@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import pg from 'pg'
+import { refuseInNoPostgres } from './no-postgres.js'
 
 /** The server the PostgreSQL tests use: TEST_DATABASE_URL, else the local trust-auth server. */
 export const ADMIN_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
@@ -45,6 +46,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
       POSTGRES_DATABASE: name,
     },
     async query(text, values) {
+      refuseInNoPostgres(text)
       return (await pool.query(text, values)).rows
     },
     async drop() {
@@ -60,6 +62,7 @@ export async function adminQuery(text: string): Promise<void> {
 
 /** One statement on the test server's maintenance database, as its admin user: its rows. */
 export async function adminRows<T extends pg.QueryResultRow = pg.QueryResultRow>(text: string): Promise<T[]> {
+  refuseInNoPostgres(text)
   const client = new pg.Client({ connectionString: ADMIN_URL })
   await client.connect()
   try {
