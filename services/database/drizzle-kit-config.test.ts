@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { describe, expect, it } from 'vitest'
-import { describePostgres, tempDir } from '../../test/helpers/app.js'
+import { expect, it } from 'vitest'
+import { describeNoPostgres, describePostgres, tempDir } from '../../test/helpers/app.js'
 import { databaseForTest } from '../../test/helpers/postgres-apps.js'
 import { REAL_TAGS } from '../../test/helpers/migrations.js'
 import { seedPgliteSetup } from '../../test/helpers/pglite-template.js'
@@ -11,7 +11,7 @@ import { drizzleKitConfig } from './drizzle-kit-config.js'
 
 const free = { holder: null, take: () => true }
 
-describe('drizzle.config.ts: which database drizzle-kit gets', () => {
+describeNoPostgres('drizzle.config.ts: which database drizzle-kit gets', () => {
   it('needs no database for generate and check, and leaves pgboss and plugin schemas out', async () => {
     const config = loadConfig({ PERSISTENT_DATA_DIR: await tempDir() })
     for (const command of ['generate', 'check', null]) {
@@ -54,7 +54,7 @@ async function drizzleKit(args: string[], env: Record<string, string>) {
   return { code, output: running.output() }
 }
 
-describe('drizzle-kit itself with our config', () => {
+describeNoPostgres('drizzle-kit itself with our config', () => {
   it('migrate on a PGlite folder records nothing new on a migrated database, and check passes', async () => {
     const dir = await tempDir()
     await seedPgliteSetup(dir)

@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, expect, it } from 'vitest'
 import { KINDS, openTestConnection, type TestConnection } from '../../test/helpers/connections.js'
-import { describePostgres } from '../../test/helpers/app.js'
+import { describeOnKind, describePostgres } from '../../test/helpers/app.js'
 import { adminQuery } from '../../test/helpers/postgres.js'
 
 async function until<T>(probe: () => T, ok: (value: T) => boolean, ms = 10_000): Promise<T> {
@@ -14,38 +14,40 @@ async function until<T>(probe: () => T, ok: (value: T) => boolean, ms = 10_000):
   }
 }
 
-describe.each(KINDS)('LISTEN/NOTIFY on %s', (kind) => {
-  let t: TestConnection
-  beforeAll(async () => {
-    t = await openTestConnection(kind)
-  })
-  afterAll(() => t.close())
-
-  it('delivers a notification sent in a committed transaction, and none from a rolled-back one', async () => {
-    const received: (string | null)[] = []
-    const unlisten = await t.connection.listen('settings_changed', (payload) => received.push(payload))
-    await t.connection.db
-      .transaction(async (tx) => {
-        await tx.execute(sql`select pg_notify('settings_changed', 'never')`)
-        throw new Error('roll back')
-      })
-      .catch(() => undefined)
-    await t.connection.db.transaction(async (tx) => {
-      await tx.execute(sql`select pg_notify('settings_changed', 'smtp.host')`)
+for (const kind of KINDS) {
+  describeOnKind(kind)(`LISTEN/NOTIFY on ${kind}`, () => {
+    let t: TestConnection
+    beforeAll(async () => {
+      t = await openTestConnection(kind)
     })
-    await until(() => received, (r) => r.length > 0)
-    await new Promise((resolve) => setTimeout(resolve, 100))
-    expect(received).toEqual(['smtp.host'])
-    await unlisten()
-    await t.connection.db.execute(sql`select pg_notify('settings_changed', 'after unlisten')`)
-    await new Promise((resolve) => setTimeout(resolve, 100))
-    expect(received).toEqual(['smtp.host'])
-  })
+    afterAll(() => t.close())
 
-  it('refuses a channel name that is not a plain identifier', async () => {
-    await expect(t.connection.listen('bad"; drop table x; --', () => undefined)).rejects.toThrow(/must be 1–63 characters of a-z, 0-9 and _/)
+    it('delivers a notification sent in a committed transaction, and none from a rolled-back one', async () => {
+      const received: (string | null)[] = []
+      const unlisten = await t.connection.listen('settings_changed', (payload) => received.push(payload))
+      await t.connection.db
+        .transaction(async (tx) => {
+          await tx.execute(sql`select pg_notify('settings_changed', 'never')`)
+          throw new Error('roll back')
+        })
+        .catch(() => undefined)
+      await t.connection.db.transaction(async (tx) => {
+        await tx.execute(sql`select pg_notify('settings_changed', 'smtp.host')`)
+      })
+      await until(() => received, (r) => r.length > 0)
+      await new Promise((resolve) => setTimeout(resolve, 100))
+      expect(received).toEqual(['smtp.host'])
+      await unlisten()
+      await t.connection.db.execute(sql`select pg_notify('settings_changed', 'after unlisten')`)
+      await new Promise((resolve) => setTimeout(resolve, 100))
+      expect(received).toEqual(['smtp.host'])
+    })
+
+    it('refuses a channel name that is not a plain identifier', async () => {
+      await expect(t.connection.listen('bad"; drop table x; --', () => undefined)).rejects.toThrow(/must be 1–63 characters of a-z, 0-9 and _/)
+    })
   })
-})
+}
 
 describePostgres('LISTEN on PostgreSQL after the listening connection drops', () => {
   let t: TestConnection

@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm'
-import { describe, expect, it } from 'vitest'
-import { AUTH, describePostgres, type TestApp } from '../../test/helpers/app.js'
+import { expect, it } from 'vitest'
+import { AUTH, describeNoPostgres, describePostgres, type TestApp } from '../../test/helpers/app.js'
 import { startedAppForTest } from '../../test/helpers/apps.js'
 import { postgresAppBehindProxy } from '../../test/helpers/postgres-apps.js'
 import type { TcpProxy } from '../../test/helpers/tcp-proxy.js'
@@ -102,7 +102,7 @@ describePostgres('GET /api/db/status while PostgreSQL is down', () => {
   })
 })
 
-describe('GET /api/db/status while the embedded database does not answer', () => {
+describeNoPostgres('GET /api/db/status while the embedded database does not answer', () => {
   it('shows the problem /ready found, and says ready again by itself once it answers', async () => {
     const t = await startedAppForTest({}, { seedPglite: true })
     let release: () => void = () => undefined

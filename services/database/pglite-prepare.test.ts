@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process'
 import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { afterEach, describe, expect, it, vi } from 'vitest'
-import { AUTH, describePostgres, exists, tempDir, type TestApp } from '../../test/helpers/app.js'
+import { afterEach, expect, it, vi } from 'vitest'
+import { AUTH, describeNoPostgres, describePostgres, exists, tempDir, type TestApp } from '../../test/helpers/app.js'
 import { appForTest, eventually, postSetup } from '../../test/helpers/apps.js'
 import { databaseForTest } from '../../test/helpers/postgres-apps.js'
 import { REAL_TAGS } from '../../test/helpers/migrations.js'
@@ -52,7 +52,7 @@ async function expectWorkingDatabase(t: TestApp) {
   expect(get.json()).toMatchObject({ value: { works: true } })
 }
 
-describe('the stamp of a prepared embedded database', () => {
+describeNoPostgres('the stamp of a prepared embedded database', () => {
   it('names every difference from what is installed now, and none for an exact match', async () => {
     const expected = await currentIdentity(loadConfig({ LOG_LEVEL: 'silent' }))
     const installed = JSON.parse(await readFile(join(import.meta.dirname, '../../node_modules/@electric-sql/pglite/package.json'), 'utf8')).version
@@ -64,7 +64,7 @@ describe('the stamp of a prepared embedded database', () => {
   })
 })
 
-describe('preparing the embedded database while no database is chosen', () => {
+describeNoPostgres('preparing the embedded database while no database is chosen', () => {
   it('is used by the setup: the folder moves into place, and the database works', SLOW, async () => {
     const t = await preparedApp()
     const instantiate = vi.spyOn(wasm, 'instantiate')
@@ -184,7 +184,7 @@ describe('preparing the embedded database while no database is chosen', () => {
   })
 })
 
-describe('the child creating the embedded database', () => {
+describeNoPostgres('the child creating the embedded database', () => {
   it('exits when the process that started it is killed, rather than finish into a folder nobody owns', SLOW, async () => {
     const dir = await tempDir()
     const script = `import { createPgliteDataDir } from ${JSON.stringify(join(import.meta.dirname, 'pglite-create.ts'))}

@@ -3,8 +3,8 @@ import { join } from 'node:path'
 import { spawn } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { hostname } from 'node:os'
-import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest'
-import { AUTH, describePostgres, exists, type TestApp } from '../../test/helpers/app.js'
+import { afterAll, beforeAll, expect, it, onTestFinished } from 'vitest'
+import { AUTH, describeNoPostgres, describePostgres, exists, type TestApp } from '../../test/helpers/app.js'
 import { appForTest, postSetup } from '../../test/helpers/apps.js'
 import { closedPort, startBlackhole } from '../../test/helpers/network.js'
 import { migrationsWith } from '../../test/helpers/migrations.js'
@@ -16,7 +16,7 @@ async function expectNothingWritten(t: TestApp) {
   expect(t.app.database.status()).toMatchObject({ configured: false, initialized: false, setup_in_progress: false })
 }
 
-describe('a failed setup writes nothing', () => {
+describeNoPostgres('a failed setup writes nothing', () => {
   it('for an unreachable server: 502 naming host:port and what to check', async () => {
     const port = await closedPort()
     const t = await appForTest({ POSTGRES_HOST: '127.0.0.1', POSTGRES_PORT: String(port), POSTGRES_USER: 'app', POSTGRES_DATABASE: 'app' })
@@ -97,7 +97,7 @@ describe('a failed setup writes nothing', () => {
   })
 })
 
-describe('an embedded database in use by another process', () => {
+describeNoPostgres('an embedded database in use by another process', () => {
   it('answers 503 database_locked naming the process and the lock file, and creates nothing', async () => {
     const owner = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' })
     onTestFinished(() => {
@@ -127,7 +127,7 @@ async function breakDataDir(dataDir: string) {
   await writeFile(dataDir, 'not a folder')
 }
 
-describe('a data folder that cannot be written', () => {
+describeNoPostgres('a data folder that cannot be written', () => {
   it('fails an embedded setup with 500 naming PERSISTENT_DATA_DIR, not an unexplained error', async () => {
     const t = await appForTest()
     await t.ready()

@@ -1,8 +1,8 @@
 import pg from 'pg'
 import pino from 'pino'
-import { describe, expect, it, onTestFinished } from 'vitest'
+import { expect, it, onTestFinished } from 'vitest'
 import type { DatabaseType } from '../core/config.js'
-import { describePostgres, tempDir, testConfig, type TestApp } from '../../test/helpers/app.js'
+import { describeOnKind, tempDir, testConfig, type TestApp } from '../../test/helpers/app.js'
 import { appForTest } from '../../test/helpers/apps.js'
 import { databaseForTest } from '../../test/helpers/postgres-apps.js'
 import { REAL_TAGS, migrationsWith } from '../../test/helpers/migrations.js'
@@ -37,9 +37,7 @@ async function tableExists(kind: DatabaseType, t: TestApp, database: TestDatabas
 }
 
 for (const kind of ['pglite', 'postgresql'] as const) {
-  const describeKind = kind === 'postgresql' ? describePostgres : describe
-
-  describeKind(`starting on an existing ${kind} database with a migration pending`, () => {
+  describeOnKind(kind)(`starting on an existing ${kind} database with a migration pending`, () => {
     it('answers /ready 503 while it applies the migration, then 200 with every migration applied', async () => {
       const { env, options, database } = await existingDatabase(kind)
       const migrationsFolder = await migrationsWith([{ tag: '0001_add_notes', sql: 'create table notes (id int primary key)' }])

@@ -1,7 +1,7 @@
 import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { describe, expect, it } from 'vitest'
-import { describePostgres, exists, tempDir } from '../../test/helpers/app.js'
+import { expect, it } from 'vitest'
+import { describeNoPostgres, describePostgres, exists, tempDir } from '../../test/helpers/app.js'
 import { appForTest, eventually, postSetup, startedAppForTest } from '../../test/helpers/apps.js'
 import { databaseForTest } from '../../test/helpers/postgres-apps.js'
 import { REAL_TAGS } from '../../test/helpers/migrations.js'
@@ -9,7 +9,7 @@ import { adminQuery } from '../../test/helpers/postgres.js'
 import { instance } from './schema.js'
 import { affectedRows } from './results.js'
 
-describe('starting with a selection file', () => {
+describeNoPostgres('starting with a selection file', () => {
   it('reports a corrupt file in the status and the log, naming it, and never overwrites it', async () => {
     const dataDir = await tempDir()
     const path = join(dataDir, 'db.selection.json')
@@ -43,7 +43,7 @@ describe('starting with a selection file', () => {
   })
 })
 
-describe('shutting down', () => {
+describeNoPostgres('shutting down', () => {
   it('refuses a setup that arrives after the database service has closed, and getDb() says why', async () => {
     const t = await startedAppForTest()
     await t.app.database.close()

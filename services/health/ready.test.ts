@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm'
-import { describe, expect, it } from 'vitest'
-import { describePostgres, type TestApp } from '../../test/helpers/app.js'
+import { expect, it } from 'vitest'
+import { describeNoPostgres, describePostgres, type TestApp } from '../../test/helpers/app.js'
 import { eventually, startedAppForTest } from '../../test/helpers/apps.js'
 import { postgresAppBehindProxy } from '../../test/helpers/postgres-apps.js'
 import type { TcpProxy } from '../../test/helpers/tcp-proxy.js'
@@ -17,7 +17,7 @@ async function postgresBehindProxy(): Promise<{ t: TestApp; proxy: TcpProxy }> {
   return { t, proxy }
 }
 
-describe('GET /ready', () => {
+describeNoPostgres('GET /ready', () => {
   it('declares what it can answer: 200 and 503', async () => {
     const t = await startedAppForTest()
     const spec = (await t.app.inject({ method: 'GET', url: '/api/openapi.json' })).json()

@@ -1,12 +1,13 @@
 import { sql } from 'drizzle-orm'
 import pino from 'pino'
 import type { Job } from 'pg-boss'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, expect, it } from 'vitest'
 import { isServiceError } from '../core/errors.js'
 import type { Database } from '../database/connection.js'
 import { rowsOf } from '../database/results.js'
 import { eventually } from '../../test/helpers/apps.js'
 import { KINDS, openTestConnection, type TestConnection } from '../../test/helpers/connections.js'
+import { describeOnKind } from '../../test/helpers/app.js'
 import { JobsService } from './service.js'
 
 const log = pino({ level: 'silent' })
@@ -21,7 +22,7 @@ async function jobRows(db: Database, queue: string): Promise<{ id: string; state
 }
 
 for (const kind of KINDS) {
-  describe(`jobs on ${kind}`, () => {
+  describeOnKind(kind)(`jobs on ${kind}`, () => {
     let connection: TestConnection
     let jobs: JobsService
     const ran = { echo: [] as string[], flaky: [] as string[], doomed: [] as string[], cron: [] as string[] }
@@ -151,7 +152,7 @@ for (const kind of KINDS) {
     })
   })
 
-  describe(`stopping the jobs on ${kind}`, () => {
+  describeOnKind(kind)(`stopping the jobs on ${kind}`, () => {
     let connection: TestConnection
     beforeAll(async () => {
       connection = await openTestConnection(kind)

@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm'
-import { describe, expect, it } from 'vitest'
+import { expect, it } from 'vitest'
 import type { DatabaseType } from '../core/config.js'
-import { AUTH, buildTestApp, tempDir, type TestApp } from '../../test/helpers/app.js'
+import { AUTH, buildTestApp, describeOnKind, tempDir, type TestApp } from '../../test/helpers/app.js'
 import { databaseForTest } from '../../test/helpers/postgres-apps.js'
 import { KINDS } from '../../test/helpers/connections.js'
 import { rowsOf } from '../database/results.js'
@@ -31,7 +31,7 @@ async function start(t: TestApp): Promise<TestApp> {
 const count = async (t: TestApp, table: string) => rowsOf<{ n: number }>(await t.app.getDb().execute(sql.raw(`select count(*)::int as n from ${table}`)))[0]?.n
 
 for (const kind of KINDS) {
-  describe(`plugin migrations and removal (${kind})`, () => {
+  describeOnKind(kind)(`plugin migrations and removal (${kind})`, () => {
     it('keeps a removed plugin\'s schema and data, reports it orphaned, and drops it only when confirmed', async () => {
       const open = await restartable(kind)
       const first = await open(PLUGIN_FOLDERS.removal)

@@ -1,6 +1,6 @@
 import pino from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { describePostgres, tempDir } from '../../test/helpers/app.js'
+import { describeOnKind, tempDir } from '../../test/helpers/app.js'
 import { openCountedDatabase, type CountedDatabase, type Kind } from '../../test/helpers/counted-database.js'
 import { definitionModules } from './definitions/index.js'
 import { loadEncryptionKey } from './encryption-key.js'
@@ -8,7 +8,7 @@ import { buildRegistry } from './registry.js'
 import { SettingsService } from './service.js'
 
 describe.each<Kind>(['pglite', 'postgresql'])('the settings cache on %s', (kind) => {
-  ;(kind === 'postgresql' ? describePostgres : describe)(kind, () => {
+  describeOnKind(kind)(kind, () => {
     let database: CountedDatabase
     beforeAll(async () => {
       database = await openCountedDatabase(kind)

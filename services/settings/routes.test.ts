@@ -1,8 +1,8 @@
 import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import pg from 'pg'
-import { afterEach, describe, expect, it, onTestFinished } from 'vitest'
-import { AUTH, buildTestApp, describePostgres, tempDir, type TestApp } from '../../test/helpers/app.js'
+import { afterEach, expect, it, onTestFinished } from 'vitest'
+import { AUTH, buildTestApp, describeNoPostgres, describePostgres, tempDir, type TestApp } from '../../test/helpers/app.js'
 import { eventually } from '../../test/helpers/apps.js'
 import { dumpTables } from '../../test/helpers/counted-database.js'
 import { createTestDatabase, type TestDatabase } from '../../test/helpers/postgres.js'
@@ -132,7 +132,7 @@ function behaves(start: () => Promise<TestApp>, dump: (t: TestApp) => Promise<st
   })
 }
 
-describe('settings over HTTP on PGlite', () => {
+describeNoPostgres('settings over HTTP on PGlite', () => {
   behaves(
     () => started({ ENCRYPTION_SECRET }, { seedPglite: true }),
     (t) => dumpTables(t.app.getDb()),

@@ -2,7 +2,7 @@ import { Writable } from 'node:stream'
 import { sql } from 'drizzle-orm'
 import pino from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { describePostgres, tempDir } from '../../test/helpers/app.js'
+import { describeOnKind, tempDir } from '../../test/helpers/app.js'
 import { openCountedDatabase, type CountedDatabase, type Kind } from '../../test/helpers/counted-database.js'
 import { rowsOf } from '../database/results.js'
 import { defineSettingsGroup, type SettingDefinition, type SettingsGroupDefinition } from './definition.js'
@@ -47,7 +47,7 @@ function generated(count: number): Record<string, SettingsGroupDefinition> {
 }
 
 describe.each<Kind>(['pglite', 'postgresql'])('the settings service on %s', (kind) => {
-  ;(kind === 'postgresql' ? describePostgres : describe)(kind, () => {
+  describeOnKind(kind)(kind, () => {
     let database: CountedDatabase
     beforeAll(async () => {
       database = await openCountedDatabase(kind)

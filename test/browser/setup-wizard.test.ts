@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Page } from 'playwright-core'
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest'
-import { TEST_ADMIN_TOKEN, describePostgres } from '../helpers/app.js'
+import { TEST_ADMIN_TOKEN, describePostgres, itNoPostgres } from '../helpers/app.js'
 import { adminQuery, createTestDatabase, type TestDatabase } from '../helpers/postgres.js'
 import { describeBrowser, launchBrowser, screenshot, serveApp, type Browser, type Served } from './browser.js'
 import { REAL_TAGS } from '../helpers/migrations.js'
@@ -63,7 +63,7 @@ describeBrowser('the /setup wizard in Chromium', () => {
   })
   afterAll(() => browser?.close())
 
-  it('takes a person from / through a fresh embedded setup, and then shows it as set up', { timeout: 120_000 }, async () => {
+  itNoPostgres('takes a person from / through a fresh embedded setup, and then shows it as set up', { timeout: 120_000 }, async () => {
     const s = await serve()
     const page = await browser.page()
     await page.goto(`${s.url}/`)
@@ -95,7 +95,7 @@ describeBrowser('the /setup wizard in Chromium', () => {
     expect(await page.locator('#configured-facts').innerText()).toContain('Embedded (PGlite)')
   })
 
-  it('shows an already set-up service as such, with nothing that could run the setup again', async () => {
+  itNoPostgres('shows an already set-up service as such, with nothing that could run the setup again', async () => {
     const s = await serve({}, { seedPglite: true })
     const page = await browser.page()
     await page.goto(`${s.url}/setup/choose`)
@@ -119,7 +119,7 @@ describeBrowser('the /setup wizard in Chromium', () => {
     expect(root.json()).toMatchObject({ service: 'groundwork', database: { type: 'pglite', ready: true } })
   })
 
-  it('says where the generated token is, rejects a wrong one at the unlock step, and accepts the one from that file', async () => {
+  itNoPostgres('says where the generated token is, rejects a wrong one at the unlock step, and accepts the one from that file', async () => {
     const s = await serve({ ADMIN_TOKEN: undefined })
     const tokenFile = join(s.dataDir, 'admin.token')
     const page = await browser.page()
@@ -146,7 +146,7 @@ describeBrowser('the /setup wizard in Chromium', () => {
     expect(await input.getAttribute('aria-invalid')).toBeNull()
   })
 
-  it('shows the failing check and its remedy for an unreachable PostgreSQL, writes nothing, and fits a phone screen', async () => {
+  itNoPostgres('shows the failing check and its remedy for an unreachable PostgreSQL, writes nothing, and fits a phone screen', async () => {
     const port = await closedPort()
     const s = await serve({ POSTGRES_HOST: '127.0.0.1', POSTGRES_PORT: String(port), POSTGRES_DATABASE: 'app', POSTGRES_USER: 'app' })
     const page = await browser.page({ width: 390, height: 844 })
@@ -179,7 +179,7 @@ describeBrowser('the /setup wizard in Chromium', () => {
     expect((await s.app.inject({ method: 'GET', url: '/api/db/status' })).json()).toMatchObject({ configured: false, setup_in_progress: false })
   })
 
-  it('tells which PostgreSQL variables are missing when choosing, and how to set them', async () => {
+  itNoPostgres('tells which PostgreSQL variables are missing when choosing, and how to set them', async () => {
     const s = await serve({ POSTGRES_HOST: 'db.internal' })
     const page = await browser.page()
     await page.goto(`${s.url}/setup/`)
@@ -199,7 +199,7 @@ describeBrowser('the /setup wizard in Chromium', () => {
     await screenshot(page, 'postgres-missing-variables')
   })
 
-  it('keeps the step and the token across reloads and the back button, never in the URL', async () => {
+  itNoPostgres('keeps the step and the token across reloads and the back button, never in the URL', async () => {
     const s = await serve()
     const page = await browser.page()
     await page.goto(`${s.url}/setup/`)

@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm'
-import { describe, expect, it } from 'vitest'
-import { buildTestApp, tempDir } from '../../../test/helpers/app.js'
+import { describe, expect } from 'vitest'
+import { buildTestApp, itNoPostgres, itOnKind, tempDir } from '../../../test/helpers/app.js'
 import { databaseForTest } from '../../../test/helpers/postgres-apps.js'
 import { dbCli } from '../../../test/helpers/cli.js'
 import { KINDS } from '../../../test/helpers/connections.js'
@@ -8,7 +8,7 @@ import { PLUGIN_FOLDERS } from '../../../test/helpers/plugins.js'
 import { rowsOf } from '../results.js'
 
 describe('npm run db -- plugin drop', () => {
-  it('asks for the id again before touching anything, and refuses an installed plugin', async () => {
+  itNoPostgres('asks for the id again before touching anything, and refuses an installed plugin', async () => {
     const env = { PERSISTENT_DATA_DIR: await tempDir() }
     const unconfirmed = await dbCli(env, ['plugin', 'drop', 'castoff'])
     expect(unconfirmed).toMatchObject({ code: 2, err: expect.stringContaining('Repeat the id to confirm: npm run db -- plugin drop castoff --confirm castoff') })
@@ -18,7 +18,7 @@ describe('npm run db -- plugin drop', () => {
   })
 
   for (const kind of KINDS) {
-    it(`drops a removed plugin's schema, data and role on ${kind}, with the server stopped`, async () => {
+    itOnKind(kind)(`drops a removed plugin's schema, data and role on ${kind}, with the server stopped`, async () => {
       const dataDir = await tempDir()
       const env: Record<string, string> = kind === 'postgresql' ? { ...(await databaseForTest()).env, DB_TYPE: 'postgresql', PERSISTENT_DATA_DIR: dataDir } : { PERSISTENT_DATA_DIR: dataDir }
       const t = await buildTestApp(env, { dataDir, seedPglite: kind === 'pglite', config: { pluginsFolder: PLUGIN_FOLDERS.cliDrop } })

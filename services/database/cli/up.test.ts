@@ -1,7 +1,7 @@
 import { readdir } from 'node:fs/promises'
 import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { describePostgres, tempDir } from '../../../test/helpers/app.js'
+import { afterAll, beforeAll, expect, it } from 'vitest'
+import { describeNoPostgres, describePostgres, tempDir } from '../../../test/helpers/app.js'
 import { databaseForTest, databaseOfPlainUser } from '../../../test/helpers/postgres-apps.js'
 import { dbCli } from '../../../test/helpers/cli.js'
 import { PLUGIN_FOLDERS } from '../../../test/helpers/plugins.js'
@@ -17,7 +17,7 @@ const dbUp = async (env: Record<string, string>) => {
   return { code, output: run.output() }
 }
 
-describe('npm run db -- up (db:up)', () => {
+describeNoPostgres('npm run db -- up (db:up)', () => {
   it('exits 1 saying how to select a database when none is', async () => {
     const dir = await tempDir()
     const { code, output } = await dbUp({ PERSISTENT_DATA_DIR: dir })
@@ -130,7 +130,7 @@ describePostgres('npm run db -- up and the installed plugins, on PostgreSQL', ()
   })
 })
 
-describe('npm run db -- up and the installed plugins, on the embedded database', () => {
+describeNoPostgres('npm run db -- up and the installed plugins, on the embedded database', () => {
   it('takes a checked backup before migrating a plugin that alone is pending, and none once nothing is', async () => {
     const dir = await tempDir()
     const env = { PERSISTENT_DATA_DIR: dir, DB_TYPE: 'pglite' }

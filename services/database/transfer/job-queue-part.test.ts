@@ -4,8 +4,8 @@ import { gunzipSync, gzipSync } from 'node:zlib'
 import { sql } from 'drizzle-orm'
 import { getConstructionPlans } from 'pg-boss'
 import pino from 'pino'
-import { describe, expect, it, onTestFinished } from 'vitest'
-import { describePostgres, tempDir, testConfig } from '../../../test/helpers/app.js'
+import { expect, it, onTestFinished } from 'vitest'
+import { describeNoPostgres, describePostgres, tempDir, testConfig } from '../../../test/helpers/app.js'
 import { eventually } from '../../../test/helpers/apps.js'
 import { databaseForTest } from '../../../test/helpers/postgres-apps.js'
 import { openTestConnection } from '../../../test/helpers/connections.js'
@@ -70,7 +70,7 @@ describePostgres('the job queue in a logical backup', () => {
   })
 })
 
-describe('a logical backup without a job queue', () => {
+describeNoPostgres('a logical backup without a job queue', () => {
   it('restores into a database that never had one, creating pg-boss\'s schema empty', async () => {
     const source = await openTestConnection('pglite')
     onTestFinished(() => source.close())

@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import pino from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { DatabaseType } from '../../core/config.js'
-import { tempDir, testConfig } from '../../../test/helpers/app.js'
+import { itNoPostgres, itOnKind, tempDir, testConfig } from '../../../test/helpers/app.js'
 import { KINDS, openTestConnection, type TestConnection } from '../../../test/helpers/connections.js'
 import { createTestDatabase } from '../../../test/helpers/postgres.js'
 import { SMTP_PASSWORD, digestDatabase, digestPglite, digestPostgres, populate, settingsOn, type Digest } from '../../../test/helpers/transfer-data.js'
@@ -72,8 +72,11 @@ for (const sourceKind of KINDS) {
       expect(gunzipSync(await readFile(file)).subarray(0, 25).toString()).toBe('GROUNDWORK-LOGICAL-BACKUP')
     })
 
+    // The file the restores read is written by the test above: it runs on every source, even where
+    // only a restore into PostgreSQL does (the postgres-18 project).
     for (const targetKind of KINDS) {
-      it(`restores into an empty ${targetKind} database with every row, and the encrypted setting readable with the same key`, async () => {
+      const itOnPair = sourceKind === 'postgresql' || targetKind === 'postgresql' ? it : itNoPostgres
+      itOnPair(`restores into an empty ${targetKind} database with every row, and the encrypted setting readable with the same key`, { timeout: 120_000 }, async () => {
         const target = await emptyTarget(targetKind)
         try {
           const result = await restoreLogicalBackup(file, target.connection.db)
@@ -86,10 +89,10 @@ for (const sourceKind of KINDS) {
         } finally {
           await target.close().catch(() => undefined)
         }
-      }, 120_000)
+      })
     }
 
-    it('refuses a damaged file and a target that holds data, leaving the target as it was', async () => {
+    itOnKind(sourceKind)('refuses a damaged file and a target that holds data, leaving the target as it was', { timeout: 120_000 }, async () => {
       const target = await emptyTarget('pglite')
       try {
         const text = gunzipSync(await readFile(file))
@@ -101,6 +104,6 @@ for (const sourceKind of KINDS) {
       } finally {
         await target.close()
       }
-    }, 120_000)
+    })
   })
 }
