@@ -5,8 +5,8 @@ import { migrate as drizzleMigrate } from 'drizzle-orm/node-postgres/migrator'
 import pg from 'pg'
 import { sql } from 'drizzle-orm'
 import pino from 'pino'
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { describePostgres, tempDir, testConfig } from '../../test/helpers/app.js'
+import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest'
+import { describeNoPostgres, describePostgres, tempDir, testConfig } from '../../test/helpers/app.js'
 import { REAL_MIGRATIONS, REAL_TAGS, migrationsWith } from '../../test/helpers/migrations.js'
 import { createTestDatabase, type TestDatabase } from '../../test/helpers/postgres.js'
 import * as schema from '../schema.js'
@@ -14,7 +14,7 @@ import { openConnection, type Database, type DatabaseConnection } from './connec
 import { inspectMigrations, migrate, readMigrations } from './migrator.js'
 import { rowsOf } from './results.js'
 
-describe('reading the migrations folder', () => {
+describeNoPostgres('reading the migrations folder', () => {
   it('reads drizzle-kit\'s journal: tags, timestamps, the same hash drizzle records, statements split at breakpoints', async () => {
     const files = await readMigrations(REAL_MIGRATIONS)
     expect(files.map((file) => file.tag)).toEqual(REAL_TAGS)
@@ -118,7 +118,7 @@ function migratorContract(fixture: Fixture) {
   })
 }
 
-describe('migrating an embedded (PGlite) database', () => {
+describeNoPostgres('migrating an embedded (PGlite) database', () => {
   // A fresh PGlite costs seconds and ~860 MB: one per file, emptied before each test instead.
   let connection: DatabaseConnection
   beforeAll(async () => {

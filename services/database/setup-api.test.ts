@@ -1,11 +1,11 @@
 import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { AUTH, buildTestApp, describePostgres, exists, type TestApp } from '../../test/helpers/app.js'
+import { afterAll, beforeAll, expect, it } from 'vitest'
+import { AUTH, buildTestApp, describeNoPostgres, describePostgres, exists, type TestApp } from '../../test/helpers/app.js'
 import { appForTest, postSetup } from '../../test/helpers/apps.js'
 import { databaseForTest } from '../../test/helpers/postgres-apps.js'
 import { REAL_TAGS } from '../../test/helpers/migrations.js'
 
-describe('POST /api/db/setup guards and validation', () => {
+describeNoPostgres('POST /api/db/setup guards and validation', () => {
   let t: TestApp
   beforeAll(async () => {
     t = await buildTestApp()
@@ -53,7 +53,7 @@ describe('POST /api/db/setup guards and validation', () => {
   })
 })
 
-describe('repeated wrong tokens', () => {
+describeNoPostgres('repeated wrong tokens', () => {
   it('slow down with 429 and Retry-After, while a right token from elsewhere still works', async () => {
     const t = await buildTestApp()
     try {

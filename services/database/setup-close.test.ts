@@ -1,7 +1,7 @@
 import { cp, rm } from 'node:fs/promises'
 import { join } from 'node:path'
-import { afterEach, describe, expect, inject, it, onTestFinished } from 'vitest'
-import { buildTestApp, describePostgres, exists, tempDir, type TestApp } from '../../test/helpers/app.js'
+import { afterEach, expect, inject, it, onTestFinished } from 'vitest'
+import { buildTestApp, describeNoPostgres, describePostgres, exists, tempDir, type TestApp } from '../../test/helpers/app.js'
 import { eventually } from '../../test/helpers/apps.js'
 import { migrationsWith } from '../../test/helpers/migrations.js'
 import { createTestDatabase } from '../../test/helpers/postgres.js'
@@ -30,7 +30,7 @@ async function setupThenClose(t: TestApp, type: 'pglite' | 'postgresql', closeWh
   return setup
 }
 
-describe('a close that arrives during a setup', () => {
+describeNoPostgres('a close that arrives during a setup', () => {
   it('wins over an embedded setup: the connection is closed, the lock released, nothing recorded', async () => {
     // A migrated folder without a selection file: the setup opens it instead of creating one (seconds faster).
     const dataDir = await tempDir()

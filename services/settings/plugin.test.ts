@@ -1,8 +1,8 @@
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import Fastify from 'fastify'
-import { afterEach, describe, expect, it } from 'vitest'
-import { AUTH, buildTestApp, describePostgres, testConfig, tempDir, type TestApp } from '../../test/helpers/app.js'
+import { afterEach, expect, it } from 'vitest'
+import { AUTH, buildTestApp, describeNoPostgres, describePostgres, tempDir, type TestApp, testConfig } from '../../test/helpers/app.js'
 import { createTestDatabase, type TestDatabase } from '../../test/helpers/postgres.js'
 import adminAuth from '../admin-auth/plugin.js'
 import core from '../core/plugin.js'
@@ -18,7 +18,7 @@ afterEach(async () => {
   await Promise.all(databases.splice(0).map((d) => d.drop()))
 })
 
-describe('the settings module at startup', () => {
+describeNoPostgres('the settings module at startup', () => {
   it('refuses to build the app on a bad definition, naming the module and the key', async () => {
     const bad = defineSettingsGroup({
       id: 'mail', name: 'Mail', description: '', sort_order: 0,
@@ -36,7 +36,7 @@ describe('the settings module at startup', () => {
   })
 })
 
-describe('the settings module with a damaged key file', () => {
+describeNoPostgres('the settings module with a damaged key file', () => {
   it('starts the server, reports the file in the status and the log, and answers 503 for secrets until it is fixed', async () => {
     const dataDir = await tempDir()
     await writeFile(join(dataDir, 'encryption.key'), 'not a key\n', { mode: 0o600 })
