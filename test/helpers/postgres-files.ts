@@ -7,6 +7,8 @@ const RELATIVE_IMPORT = /(?:\bfrom\s*|\bimport\s*\(?\s*)'(\.{1,2}\/[^']+)'/g
  * The test files that reach the PostgreSQL test server: those importing test/helpers/postgres.ts,
  * directly or through other modules (followed through relative imports). These run on
  * PostgreSQL 18 as well. Found from the imports rather than a list, so a new test cannot miss it.
+ * Within them, the tests marked describeNoPostgres / itNoPostgres are skipped there
+ * (test/helpers/no-postgres.ts).
  */
 export function postgresTestFiles(root: string, include: string[]): string[] {
   const target = resolve(root, 'test/helpers/postgres.ts')
