@@ -88,6 +88,19 @@ describe('db status, verify, backup and restore on a stopped embedded database',
     expect(await withFolder(dir, async (client) => (await client.query(`select key from kv_entries`)).rows)).toEqual([{ key: 'kept' }])
   })
 
+  it('restore of a path that is not a file (missing, a folder) exits 1 saying so, and leaves the database as it was', async () => {
+    const { env, dir } = await embeddedInstallation()
+    await withFolder(dir, (client) => client.exec(`insert into kv_entries (key, value) values ('kept', '1')`))
+    for (const path of [join(dir, 'no-such-backup.gz'), dir]) {
+      const { code, err } = await dbCli(env, ['restore', path])
+      expect(code, err).toBe(EXIT.failed)
+      expect(err).toContain(`${path} is not a file: give the path of a backup made by "npm run db -- backup". Nothing was changed.`)
+      expect(err).not.toContain('Unhandled')
+    }
+    expect((await readdir(dir)).filter((name) => name.startsWith('pglite'))).toEqual(['pglite'])
+    expect(await withFolder(dir, async (client) => (await client.query(`select key from kv_entries`)).rows)).toEqual([{ key: 'kept' }])
+  })
+
   it('up takes a checked backup before applying pending migrations, and none when there is nothing to apply', async () => {
     const { env, dir } = await embeddedInstallation()
     // Ours only (no plugins): the plugins' case is up.test.ts's.

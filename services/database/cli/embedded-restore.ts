@@ -19,9 +19,9 @@ export interface Restored extends ArchiveCheck {
  * server runs): the archive is checked in memory, loaded into a fresh folder beside the current
  * one, checked there, and only then swapped in; the current folder is kept as
  * pglite.before-restore-<timestamp>. Any failure before the swap leaves the current folder as it was.
+ * `file` is a file (db restore checked).
  */
 export async function restoreEmbedded(config: Config, file: string): Promise<Restored> {
-  if (!(await stat(file).catch(() => null))?.isFile()) throw new CliError(`${file} is not a file: give the path of a backup made by "npm run db -- backup".`)
   const dataDir = pgliteDataDir(config)
   const lock = await acquirePgliteLock(pgliteLockPath(config), dataDir)
   const stamp = timestamp()

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto'
 import { createReadStream, createWriteStream } from 'node:fs'
 import { once } from 'node:events'
+import { pipeline as pipe } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { createGunzip, createGzip } from 'node:zlib'
 import type { DatabaseType } from '../../core/config.js'
@@ -69,9 +70,18 @@ export class BackupWriter {
   }
 }
 
+/**
+ * The file's contents, uncompressed. Through pipeline, not .pipe(): .pipe() does not pass on the
+ * file's own errors (a missing file, a folder, a read failing), which then went unhandled and
+ * crashed the process while the reader waited forever. Here they reach whoever reads.
+ */
+function gunzipped(path: string): ReturnType<typeof createGunzip> {
+  return pipe(createReadStream(path), createGunzip(), () => undefined)
+}
+
 /** True when `path` is a gzipped logical backup (it starts with the magic line), false for anything else. */
 export async function isLogicalBackup(path: string): Promise<boolean> {
-  const stream = createReadStream(path).pipe(createGunzip())
+  const stream = gunzipped(path)
   try {
     for await (const chunk of stream) return (chunk as Buffer).subarray(0, MAGIC.length).toString() === MAGIC
     return false
@@ -89,7 +99,7 @@ export async function isLogicalBackup(path: string): Promise<boolean> {
  */
 export async function readBackup(path: string, onHeader: (header: BackupHeader) => Promise<void>, onFrame: (table: number, data: Buffer) => Promise<void>): Promise<BackupHeader> {
   const invalid = (why: string) => transferError('backup_invalid', `${path} is not a complete groundwork logical backup: ${why}. Use another backup file.`)
-  const reader = new ByteReader(createReadStream(path).pipe(createGunzip()))
+  const reader = new ByteReader(gunzipped(path))
   let header: BackupHeader
   try {
     const magic = await reader.line()

@@ -4,13 +4,14 @@ import { join } from 'node:path'
 import pino from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { DatabaseType } from '../../core/config.js'
-import { itNoPostgres, itOnKind, tempDir, testConfig } from '../../../test/helpers/app.js'
+import { describeNoPostgres, itNoPostgres, itOnKind, tempDir, testConfig } from '../../../test/helpers/app.js'
 import { KINDS, openTestConnection, type TestConnection } from '../../../test/helpers/connections.js'
 import { createTestDatabase } from '../../../test/helpers/postgres.js'
 import { SMTP_PASSWORD, digestDatabase, digestPglite, digestPostgres, populate, settingsOn, type Digest } from '../../../test/helpers/transfer-data.js'
 import { sql } from 'drizzle-orm'
 import { openConnection, type Database, type DatabaseConnection } from '../connection.js'
 import { rowsOf } from '../results.js'
+import { isLogicalBackup } from './backup-file.js'
 import { restoreLogicalBackup, writeLogicalBackup } from './logical-backup.js'
 
 const KV_ROWS = 2_500
@@ -107,3 +108,23 @@ for (const sourceKind of KINDS) {
     })
   })
 }
+
+describeNoPostgres('a logical backup that cannot be read', () => {
+  // Reading went through .pipe(), which does not pass on the file's own errors: they went
+  // unhandled (the CLI crashed with a stack trace) and the restore waited forever.
+  it('is refused with the file\'s own error, missing or a folder, and the target stays as it was', async () => {
+    const target = await emptyTarget('pglite')
+    try {
+      const tables = await ownedTables(target.connection.db)
+      const missing = join(await tempDir(), 'missing.gz')
+      const folder = await tempDir()
+      expect(await isLogicalBackup(missing)).toBe(false)
+      expect(await isLogicalBackup(folder)).toBe(false)
+      await expect(restoreLogicalBackup(missing, target.connection.db)).rejects.toMatchObject({ code: 'ENOENT' })
+      await expect(restoreLogicalBackup(folder, target.connection.db)).rejects.toMatchObject({ code: 'EISDIR' })
+      expect(await ownedTables(target.connection.db)).toBe(tables)
+    } finally {
+      await target.close()
+    }
+  })
+})

@@ -1,6 +1,7 @@
 import { loadPlugins } from '../../../plugins/loader.js'
 import { pluginParts } from '../../../plugins/transfer-part.js'
 import { PARTS } from '../../transfer/parts.js'
+import { stat } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import { pgliteLockPath } from '../../connection.js'
 import { pgliteLockHolder } from '../../pglite-lock.js'
@@ -26,6 +27,7 @@ export const restore: Command = {
   async run(context, args) {
     const type = await context.selectedType()
     const file = resolve(args.positionals[0]!)
+    if (!(await stat(file).catch(() => null))?.isFile()) throw new CliError(`${file} is not a file: give the path of a backup made by "npm run db -- backup". Nothing was changed.`)
     // A logical backup (from PostgreSQL, or of the embedded database) loads into either kind.
     if (type === 'postgresql' || (await isLogicalBackup(file))) {
       if (type === 'pglite') await refuseWhileHeld(context)
