@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto'
 import { open, readdir, rm } from 'node:fs/promises'
 import { join } from 'node:path'
-import type { Readable } from 'node:stream'
+import { Readable, Writable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
+import { createGunzip } from 'node:zlib'
 import { PGlite } from '@electric-sql/pglite'
 import { archiveFolder } from './embedded-archive.js'
 import { databaseError } from './errors.js'
@@ -90,10 +92,12 @@ export interface ArchiveCheck {
 }
 
 /**
- * Opens an archive in a throwaway in-memory PGlite and reads it: the migrations journal and our
+ * Opens an archive in a throwaway in-memory PGlite and reads it, once it is known to be a whole
+ * gzip stream (checkCompressed): the migrations journal and our
  * tables' counts, which must equal `expected` when given. Throws saying what is wrong.
  */
 export async function checkArchive(archive: Blob, expected?: TableCount[]): Promise<ArchiveCheck> {
+  await checkCompressed(archive)
   let client: PGlite | undefined
   try {
     client = new PGlite({ loadDataDir: archive })
@@ -117,4 +121,29 @@ export async function checkArchive(archive: Blob, expected?: TableCount[]): Prom
   } finally {
     await client.close().catch(() => undefined)
   }
+}
+
+/**
+ * Our archives are gzipped tars. PGlite unpacks one with a DecompressionStream whose writes it
+ * never awaits, so a file that is cut short, damaged, or not gzip at all rejects a promise nobody
+ * holds, and Node ends the process with a stack trace (measured: `db restore` of a truncated
+ * backup). Reading it through once here first, as a stream, turns that into an error we can word;
+ * a stream that decompresses whole here decompresses whole there.
+ */
+async function checkCompressed(archive: Blob): Promise<void> {
+  const head = new Uint8Array(await archive.slice(0, 2).arrayBuffer())
+  if (head[0] !== 0x1f || head[1] !== 0x8b) throw new Error('it is not gzip-compressed, as every backup made by "npm run db -- backup" (a .tar.gz) is')
+  let bytes = 0
+  const count = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      bytes += chunk.length
+      done()
+    },
+  })
+  try {
+    await pipeline(Readable.fromWeb(archive.stream() as Parameters<typeof Readable.fromWeb>[0]), createGunzip(), count)
+  } catch (error) {
+    throw new Error(`it is damaged or cut short (${error instanceof Error ? error.message : String(error)} after ${bytes} bytes unpacked): copy it again from where it was made`, { cause: error })
+  }
+  if (bytes === 0) throw new Error('it unpacks to nothing')
 }

@@ -1,4 +1,4 @@
-import { readdir, writeFile } from 'node:fs/promises'
+import { readdir, truncate, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { PGlite } from '@electric-sql/pglite'
@@ -84,6 +84,19 @@ describe('db status, verify, backup and restore on a stopped embedded database',
     expect(code).toBe(EXIT.failed)
     expect(err).toContain('cannot be restored')
     expect(err).toContain('Nothing was changed')
+    expect((await readdir(dir)).filter((name) => name.startsWith('pglite'))).toEqual(['pglite'])
+    expect(await withFolder(dir, async (client) => (await client.query(`select key from kv_entries`)).rows)).toEqual([{ key: 'kept' }])
+  })
+
+  it('restore of a backup cut short exits 1 saying so, and leaves the database as it was', async () => {
+    const { env, dir } = await embeddedInstallation()
+    const file = join(dir, 'copy.tar.gz')
+    expect((await dbCli(env, ['backup', file])).code).toBe(EXIT.ok)
+    await withFolder(dir, (client) => client.exec(`insert into kv_entries (key, value) values ('kept', '1')`))
+    await truncate(file, 1_000_000)
+    const { code, err } = await dbCli(env, ['restore', file])
+    expect(code, err).toBe(EXIT.failed)
+    expect(err).toMatch(/cannot be restored: it is damaged or cut short \(unexpected end of file after \d+ bytes unpacked\): copy it again from where it was made\. Nothing was changed\./)
     expect((await readdir(dir)).filter((name) => name.startsWith('pglite'))).toEqual(['pglite'])
     expect(await withFolder(dir, async (client) => (await client.query(`select key from kv_entries`)).rows)).toEqual([{ key: 'kept' }])
   })

@@ -27,19 +27,20 @@ export function mainHelp(commands: Command[]): string {
 }
 
 export function commandHelp(command: Command): string {
+  // <name> must be given, [name] may be left out: in the usage line and in the list alike.
   const positionals = (command.positionals ?? []).map((p) => (p.required ? `<${p.name}>` : `[${p.name}]`))
   const options = Object.entries(command.options ?? {}).map(([name, spec]) => {
     const flag = `${spec.short ? `-${spec.short}, ` : ''}--${name}${spec.type === 'string' ? ` <${spec.valueName ?? 'value'}>` : ''}`
     return { flag, description: spec.description }
   })
   options.push({ flag: '-h, --help', description: 'show this help' })
-  const width = Math.max(...options.map((o) => o.flag.length), ...(command.positionals ?? []).map((p) => p.name.length + 2))
+  const width = Math.max(...options.map((o) => o.flag.length), ...positionals.map((p) => p.length))
   return [
     `Usage: npm run db -- ${[command.name, ...positionals, '[options]'].join(' ')}`,
     '',
     command.summary.charAt(0).toUpperCase() + command.summary.slice(1) + '.',
     ...(command.details ? ['', command.details] : []),
-    ...(command.positionals?.length ? ['', 'Arguments:', ...command.positionals.map((p) => `  ${`<${p.name}>`.padEnd(width)}  ${p.description}`)] : []),
+    ...(command.positionals?.length ? ['', 'Arguments:', ...command.positionals.map((p, i) => `  ${positionals[i]!.padEnd(width)}  ${p.description}`)] : []),
     '',
     'Options:',
     ...options.map((o) => `  ${o.flag.padEnd(width)}  ${o.description}`),

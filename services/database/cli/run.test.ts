@@ -60,6 +60,15 @@ describe('npm run db -- <command>', () => {
     }
   })
 
+  it('shows an argument that may be left out as [name], in the usage line and in the list', async () => {
+    const save: Command = { name: 'save', summary: 'save a copy', positionals: [{ name: 'file', required: false, description: 'where to write it' }], run: async () => EXIT.ok }
+    const h = harness()
+    expect(await runCli(['save', '--help'], h.io, [save])).toBe(EXIT.ok)
+    expect(h.out()).toContain('Usage: npm run db -- save [file] [options]')
+    expect(h.out()).toMatch(/^ {2}\[file\]\s+where to write it$/m)
+    expect(h.out()).not.toContain('<file>')
+  })
+
   it('refuses an unknown command, an unknown option, a missing or an extra argument with exit 2 and how to get help', async () => {
     const cases: [string[], RegExp][] = [
       [['nope'], /unknown command "nope"\. The commands are: echo, fail, crash/],

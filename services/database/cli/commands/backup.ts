@@ -24,7 +24,7 @@ export const backup: Command = {
     'one snapshot while the server runs, read back in full before it is kept; "db restore" loads it into',
     'an empty database of either kind. Default file: persistent_data/backups/postgresql-<timestamp>.groundwork.gz.',
   ].join('\n'),
-  positionals: [{ name: 'file', required: false, description: 'where to write the backup (.tar.gz); must not exist' }],
+  positionals: [{ name: 'file', required: false, description: 'where to write the backup (embedded: a .tar.gz; PostgreSQL: a .groundwork.gz); must not exist' }],
   async run(context, args) {
     const type = await context.selectedType()
     if (type === 'postgresql') return logicalBackup(context, resolve(args.positionals[0] ?? defaultBackupPath(context.config, type)))
