@@ -2,15 +2,18 @@
  * An online backup of the embedded database, measured from outside: GET /api/db/backup on a
  * server whose database holds ~100 KB values that do not compress, while /health is probed every
  * 20 ms (the backup must not stall a liveness probe) and the server's RSS is sampled. Prints the
- * backup's time and size, the probes' worst wait and the RSS the backup added. Run by
- * `npm run bench` (bench/lib/extras.ts); prints plain lines.
+ * backup's time and size, the probes' worst wait and the RSS the backup added. Then, with the
+ * server stopped, `npm run db -- backup` and `db restore` of the same database as their own
+ * processes: time and peak RSS (their checks unpack the archive on disk, so the peak should not
+ * follow the database's size). Run by `npm run bench` (bench/lib/extras.ts); prints plain lines.
  */
+import { execFileSync, spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, rm, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { SERVER_ENV, SERVER_NODE_FLAGS } from '../services/core/node-flags.js'
-import { rssOf, settledRssOf, startServer, stopAll } from './lib/processes.js'
+import { ROOT, rssOf, settledRssOf, startServer, stopAll } from './lib/processes.js'
 
 const quick = process.argv.includes('--quick')
 const VALUES = quick ? 50 : 800
@@ -56,7 +59,34 @@ try {
     print(`  round ${round + 1}: ${Math.round(ms)} ms, ${(bytes / 1024 / 1024).toFixed(1)} MB; /health ${probes.length} probes, worst ${Math.round(Math.max(...probes))} ms, ${slow} over 100 ms; RSS peak +${peak - before} MB`)
   }
   await server.stop()
+
+  const folderMb = Number(execDu(join(dir, 'pglite')))
+  const file = join(dir, 'cli-backup.tar.gz')
+  const backup = await cli(['backup', file], env)
+  const restore = await cli(['restore', file], env)
+  print(`db backup, server stopped (${folderMb} MB folder): ${Math.round(backup.ms)} ms, ${((await stat(file)).size / 1024 / 1024).toFixed(1)} MB, peak RSS ${backup.peakMb} MB`)
+  print(`db restore of it: ${Math.round(restore.ms)} ms, peak RSS ${restore.peakMb} MB`)
 } finally {
   await stopAll()
   await rm(dir, { recursive: true, force: true })
+}
+
+/** The size of a folder in MB, as du counts it. */
+function execDu(folder: string): string {
+  return (execFileSync('du', ['-sm', folder], { encoding: 'utf8' }).split('\t')[0] ?? '').trim()
+}
+
+/** `npm run db -- <args>` as its own process: time, and peak RSS (VmHWM, sampled until it exits). */
+async function cli(args: string[], env: Record<string, string>): Promise<{ ms: number; peakMb: number }> {
+  const start = performance.now()
+  const child = spawn(process.execPath, ['--import', 'tsx', 'services/database/cli/main.ts', ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  let output = ''
+  child.stdout.on('data', (chunk: Buffer) => void (output += chunk.toString()))
+  child.stderr.on('data', (chunk: Buffer) => void (output += chunk.toString()))
+  let peakMb = 0
+  const sampling = setInterval(() => void (peakMb = Math.max(peakMb, rssOf(child.pid!)?.peakMb ?? 0)), 20)
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve))
+  clearInterval(sampling)
+  if (code !== 0) throw new Error(`npm run db -- ${args.join(' ')} exited with ${code}: ${output}`)
+  return { ms: performance.now() - start, peakMb }
 }

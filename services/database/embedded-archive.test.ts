@@ -2,12 +2,14 @@ import { randomBytes } from 'node:crypto'
 import { openAsBlob } from 'node:fs'
 import { cp, readdir, readFile, symlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { gunzipSync } from 'node:zlib'
+import { gunzipSync, gzipSync } from 'node:zlib'
+import { create as createTar } from 'tar'
 import { PGlite } from '@electric-sql/pglite'
 import pino from 'pino'
 import { afterEach, describe, expect, inject, it, vi } from 'vitest'
 import { AUTH, buildTestApp, tempDir, testConfig, type TestApp } from '../../test/helpers/app.js'
 import { eventually } from '../../test/helpers/apps.js'
+import { mountedForTest } from '../../test/helpers/mounts.js'
 import { openFilesUnder } from '../../test/helpers/processes.js'
 import { openConnection, type DatabaseConnection } from './connection.js'
 import { archiveFolder, tarHeader } from './embedded-archive.js'
@@ -111,10 +113,9 @@ describe('snapshotPglite', () => {
     const { counts } = await snapshotPglite(client, file)
     expect(dump).not.toHaveBeenCalled()
     expect(counts).toContainEqual(expect.objectContaining({ table: expect.stringContaining('kv_entries'), rows: 2 }))
-    const archive = await openAsBlob(file)
-    const check = await checkArchive(archive, counts)
+    const check = await checkArchive(file, counts)
     expect(check.migrations).toBeGreaterThan(0)
-    const copy = new PGlite({ loadDataDir: archive })
+    const copy = new PGlite({ loadDataDir: await openAsBlob(file) })
     open.push(copy)
     expect((await copy.query<{ n: number }>('select count(*)::int as n from notes')).rows[0]!.n).toBe(5)
   })
@@ -138,25 +139,63 @@ describe('snapshotPglite', () => {
     for await (const chunk of archive) chunks.push(chunk as Buffer)
     const whole = Buffer.concat(chunks)
     expect(whole.length).toBe(bytes)
-    expect((await checkArchive(new Blob([whole]), counts)).migrations).toBeGreaterThan(0)
+    await writeFile(join(persistent, 'sent.tar.gz'), whole)
+    expect((await checkArchive(join(persistent, 'sent.tar.gz'), counts)).migrations).toBeGreaterThan(0)
   })
 })
 
 describe('checkArchive', () => {
-  it('refuses an archive cut short, one with bytes after its end and one that is not gzip, saying which, and without the process failing', async () => {
+  it('reads the archive unpacked beside it, gzipped or not, and leaves nothing there', async () => {
+    const dir = await tempDir()
+    const file = join(dir, 'backup.tar.gz')
+    const { counts } = await snapshotPglite(await database(1), file)
+    expect((await checkArchive(file, counts)).migrations).toBeGreaterThan(0)
+    await writeFile(join(dir, 'backup.tar'), gunzipSync(await readFile(file)))
+    expect((await checkArchive(join(dir, 'backup.tar'), counts)).migrations).toBeGreaterThan(0)
+    expect((await readdir(dir)).sort()).toEqual(['backup.tar', 'backup.tar.gz'])
+  })
+
+  it('refuses an archive cut short, damaged, with an entry it will not write, or not an archive, saying which', async () => {
     const file = join(await tempDir(), 'backup.tar.gz')
     await snapshotPglite(await database(1), file)
     const whole = await readFile(file)
-    expect((await checkArchive(new Blob([whole]))).migrations).toBeGreaterThan(0)
+    const tar = gunzipSync(whole)
+    const notes = await tempDir()
+    await writeFile(join(notes, 'PG_VERSION'), '18')
+    await symlink('/etc', join(notes, 'etc'))
+    const withLink = join(await tempDir(), 'link.tar.gz')
+    await createTar({ cwd: notes, file: withLink, gzip: true }, ['PG_VERSION', 'etc'])
+    const escaping = gzipSync(Buffer.concat([tarHeader({ name: '/../escaped', directory: false, size: 1, mode: 0o600, mtime: 0 }), Buffer.alloc(512), Buffer.alloc(1024)]))
     const cases: [string, Buffer, RegExp][] = [
-      ['cut short', whole.subarray(0, Math.floor(whole.length / 2)), /^it is damaged or cut short \(unexpected end of file after \d+ bytes unpacked\): copy it again/],
-      ['bytes after its end', Buffer.concat([whole, Buffer.from('not part of the archive')]), /^it is damaged or cut short \(incorrect header check after \d+ bytes unpacked\)/],
-      ['the same tar, not compressed', gunzipSync(whole), /^it is not gzip-compressed, as every backup made by "npm run db -- backup"/],
-      ['a text file', Buffer.from('# notes\n'.repeat(200)), /^it is not gzip-compressed/],
-      ['an empty file', Buffer.alloc(0), /^it is not gzip-compressed/],
+      ['cut short', whole.subarray(0, Math.floor(whole.length / 2)), /^it is damaged or cut short \(unexpected end of file\): copy it again from where it was made$/],
+      ['its tar cut short', gzipSync(tar.subarray(0, Math.floor(tar.length / 2))), /^it is damaged or cut short \(TAR_BAD_ARCHIVE: Truncated input/],
+      ['bytes after its end', Buffer.concat([whole, Buffer.from('not part of the archive')]), /^it is damaged or cut short \(incorrect header check\)/],
+      ['a symbolic link', await readFile(withLink), /^it is damaged: etc is neither a file nor a folder \(SymbolicLink\)$/],
+      ['a name with ..', escaping, /^it is damaged: TAR_ENTRY_ERROR: path contains '\.\.'$/],
+      ['no database in it', gzipSync(Buffer.concat([tarHeader({ name: '/notes.txt', directory: false, size: 1, mode: 0o600, mtime: 0 }), Buffer.alloc(512), Buffer.alloc(1024)])), /^it holds no database folder \(no PG_VERSION at its top\)$/],
+      ['a text file', Buffer.from('# notes\n'.repeat(200)), /^it is not an archive of an embedded database \(a backup made by "npm run db -- backup" is a \.tar\.gz\)$/],
+      ['an empty file', Buffer.alloc(0), /^it is not an archive of an embedded database/],
     ]
-    // Before the check, PGlite's unpacking left the first two as rejections nobody handled (vitest fails the run on those).
-    for (const [name, bytes, message] of cases) await expect(checkArchive(new Blob([bytes])), name).rejects.toThrow(message)
+    for (const [name, bytes, message] of cases) {
+      const dir = await tempDir()
+      const path = join(dir, 'case.tar.gz')
+      await writeFile(path, bytes)
+      await expect(checkArchive(path), name).rejects.toThrow(message)
+      expect(await readdir(dir), name).toEqual(['case.tar.gz'])
+    }
+  })
+})
+
+describe('checkArchive on a disk without room to unpack the archive', () => {
+  it('says so, and leaves only the archive', async (ctx) => {
+    const source = join(await tempDir(), 'backup.tar.gz')
+    await snapshotPglite(await database(1), source)
+    // ~5 MB compressed, ~40 MB unpacked.
+    const dir = await mountedForTest(ctx, ['-t', 'tmpfs', '-o', 'size=20m', 'tmpfs'])
+    const file = join(dir, 'backup.tar.gz')
+    await cp(source, file)
+    await expect(checkArchive(file)).rejects.toThrow(`there is no room to unpack it in ${dir} (ENOSPC): it needs about the size of the database's folder there. Free some space and try again`)
+    expect(await readdir(dir)).toEqual(['backup.tar.gz'])
   })
 })
 

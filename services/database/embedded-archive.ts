@@ -1,14 +1,16 @@
 import { createReadStream, createWriteStream } from 'node:fs'
 import { lstat, readdir } from 'node:fs/promises'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { createGzip } from 'node:zlib'
+import { extract } from 'tar'
+import { fileSystemCode } from './persistent-data.js'
 
 /*
  * The embedded database's data folder as a gzipped tar, laid out as PGlite's dumpDataDir lays it
  * out (entries named from the folder's root, "/PG_VERSION", "/base/5/1259", each folder before what
- * it holds), so that PGlite's loadDataDir and our restore read it alike. dumpDataDir builds the
+ * it holds), so that PGlite's loadDataDir and our unpackArchive read it alike. dumpDataDir builds the
  * whole tar in memory with synchronous reads, then compresses it: for a 100 MB database it held the
  * event loop ~1 s and the server's memory grew by the tar and its compressed copy together
  * (~270 MB). Here each file is read as a stream, compressed as it comes and written to a file, so
@@ -109,4 +111,60 @@ export async function archiveFolder(root: string, file: string): Promise<number>
   const out = createWriteStream(file, { flags: 'wx', mode: 0o600 })
   await pipeline(Readable.from(tar(list)), createGzip(), out)
   return out.bytesWritten
+}
+
+/**
+ * Unpacks an archive of a data folder (ours, or PGlite's dumpDataDir) into the existing, empty
+ * folder `folder`, as a stream: memory holds a few chunks of it, whatever its size, and the disk
+ * needs room for the folder. (PGlite's loadDataDir holds the compressed archive, the tar and every
+ * file in memory at once: `db backup`'s check took 3.1 GB for a 677 MB folder, measured.)
+ * Only files and folders are taken. The error's message completes "<file> cannot be used: …" and
+ * says what is wrong: cut short or damaged, not such an archive, an entry it will not write, or no
+ * room on the disk.
+ */
+export async function unpackArchive(file: string, folder: string): Promise<void> {
+  const problems: string[] = []
+  let writeError: unknown
+  try {
+    await extract({
+      file,
+      cwd: folder,
+      // As root, node-tar would give each file the owner recorded in the archive.
+      preserveOwner: false,
+      // Its guard against decompression bombs counts from the first byte: a data folder's empty
+      // pages compress far past its default of 1000 at times. The disk's room bounds it here.
+      maxDecompressionRatio: Number.POSITIVE_INFINITY,
+      filter: (path, entry) => {
+        const type = 'type' in entry ? entry.type : null
+        if (type === 'File' || type === 'OldFile' || type === 'Directory') return true
+        problems.push(`${path} is neither a file nor a folder (${String(type)})`)
+        return false
+      },
+      // Entries are named from the folder's root ("/PG_VERSION"): the leading slash goes (TAR_ENTRY_INFO).
+      // Anything else (a bad checksum, a name with "..") would leave a file out. node-tar reports a
+      // file it could not write (a full disk) the same way, with the file system's error as data.
+      onwarn: (code, message, data) => {
+        if (fileSystemCode(data)) writeError ??= data
+        else if (code !== 'TAR_ENTRY_INFO') problems.push(`${code}: ${message}`)
+      },
+    })
+  } catch (error) {
+    throw new Error(unpackFailure(folder, error), { cause: error })
+  }
+  if (writeError) throw new Error(unpackFailure(folder, writeError), { cause: writeError })
+  if (problems.length > 0) {
+    const more = problems.length > 3 ? ` (and ${problems.length - 3} more)` : ''
+    throw new Error(`it is damaged: ${problems.slice(0, 3).join('; ')}${more}`)
+  }
+}
+
+function unpackFailure(folder: string, error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error)
+  const code = fileSystemCode(error)
+  if (code === 'ENOSPC' || code === 'EDQUOT') {
+    return `there is no room to unpack it in ${dirname(folder)} (${code}): it needs about the size of the database's folder there. Free some space and try again`
+  }
+  if (code) return `it could not be unpacked into ${folder} (${message})`
+  if (/Unrecognized archive format/.test(message)) return 'it is not an archive of an embedded database (a backup made by "npm run db -- backup" is a .tar.gz)'
+  return `it is damaged or cut short (${message}): copy it again from where it was made`
 }

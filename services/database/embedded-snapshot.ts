@@ -1,11 +1,9 @@
 import { randomUUID } from 'node:crypto'
-import { open, readdir, rm } from 'node:fs/promises'
+import { mkdtemp, open, readdir, rm, stat } from 'node:fs/promises'
 import { join } from 'node:path'
-import { Readable, Writable } from 'node:stream'
-import { pipeline } from 'node:stream/promises'
-import { createGunzip } from 'node:zlib'
+import type { Readable } from 'node:stream'
 import { PGlite } from '@electric-sql/pglite'
-import { archiveFolder } from './embedded-archive.js'
+import { archiveFolder, unpackArchive } from './embedded-archive.js'
 import { databaseError } from './errors.js'
 import { isPersistentDataProblem, outOfSpace, unwritable } from './persistent-data.js'
 import { countOurTables, pgliteQuery, type TableCount } from './table-stats.js'
@@ -92,15 +90,31 @@ export interface ArchiveCheck {
 }
 
 /**
- * Opens an archive in a throwaway in-memory PGlite and reads it, once it is known to be a whole
- * gzip stream (checkCompressed): the migrations journal and our
- * tables' counts, which must equal `expected` when given. Throws saying what is wrong.
+ * Unpacks an archive into a throwaway folder beside `file` (removed after) and reads it there in a
+ * PGlite of its own: the migrations journal and our tables' counts, which must equal `expected`
+ * when given. Memory stays that of one opened database whatever the archive's size; the disk needs
+ * room for the unpacked folder meanwhile. Throws saying what is wrong.
  */
-export async function checkArchive(archive: Blob, expected?: TableCount[]): Promise<ArchiveCheck> {
-  await checkCompressed(archive)
+export async function checkArchive(file: string, expected?: TableCount[]): Promise<ArchiveCheck> {
+  const folder = await mkdtemp(`${file}.check-`)
+  try {
+    await unpackArchive(file, folder)
+    return await checkUnpacked(folder, expected)
+  } finally {
+    await rm(folder, { recursive: true, force: true })
+  }
+}
+
+/**
+ * Reads the data folder `folder`, unpacked from an archive, in a PGlite of its own (which may
+ * write to it, as opening any database does): see checkArchive.
+ */
+export async function checkUnpacked(folder: string, expected?: TableCount[]): Promise<ArchiveCheck> {
+  // PGlite would create a new database in a folder without one, and then find no journal in it.
+  if (!(await stat(join(folder, 'PG_VERSION')).catch(() => null))?.isFile()) throw new Error('it holds no database folder (no PG_VERSION at its top)')
   let client: PGlite | undefined
   try {
-    client = new PGlite({ loadDataDir: archive })
+    client = new PGlite(folder)
     await client.waitReady
   } catch (error) {
     throw new Error(`it does not open as an embedded database (${error instanceof Error ? error.message : String(error)})`, { cause: error })
@@ -121,29 +135,4 @@ export async function checkArchive(archive: Blob, expected?: TableCount[]): Prom
   } finally {
     await client.close().catch(() => undefined)
   }
-}
-
-/**
- * Our archives are gzipped tars. PGlite unpacks one with a DecompressionStream whose writes it
- * never awaits, so a file that is cut short, damaged, or not gzip at all rejects a promise nobody
- * holds, and Node ends the process with a stack trace (measured: `db restore` of a truncated
- * backup). Reading it through once here first, as a stream, turns that into an error we can word;
- * a stream that decompresses whole here decompresses whole there.
- */
-async function checkCompressed(archive: Blob): Promise<void> {
-  const head = new Uint8Array(await archive.slice(0, 2).arrayBuffer())
-  if (head[0] !== 0x1f || head[1] !== 0x8b) throw new Error('it is not gzip-compressed, as every backup made by "npm run db -- backup" (a .tar.gz) is')
-  let bytes = 0
-  const count = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      bytes += chunk.length
-      done()
-    },
-  })
-  try {
-    await pipeline(Readable.fromWeb(archive.stream() as Parameters<typeof Readable.fromWeb>[0]), createGunzip(), count)
-  } catch (error) {
-    throw new Error(`it is damaged or cut short (${error instanceof Error ? error.message : String(error)} after ${bytes} bytes unpacked): copy it again from where it was made`, { cause: error })
-  }
-  if (bytes === 0) throw new Error('it unpacks to nothing')
 }

@@ -1,4 +1,3 @@
-import { openAsBlob } from 'node:fs'
 import { mkdir, rename, rm, stat } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import type { PGlite } from '@electric-sql/pglite'
@@ -23,7 +22,7 @@ export interface WrittenBackup extends ArchiveCheck {
 
 /**
  * Writes a backup through `produce` (which writes the temp file it is given and returns the row
- * counts of that copy), checks it in a throwaway in-memory PGlite, and only then renames it into
+ * counts of that copy), checks it unpacked beside it in a throwaway PGlite, and only then renames it into
  * place: a backup that exists under its name has been read back.
  */
 export async function writeVerifiedBackup(file: string, produce: (temp: string) => Promise<TableCount[]>): Promise<WrittenBackup> {
@@ -34,7 +33,7 @@ export async function writeVerifiedBackup(file: string, produce: (temp: string) 
     const counts = await produce(temp)
     let check: ArchiveCheck
     try {
-      check = await checkArchive(await openAsBlob(temp), counts)
+      check = await checkArchive(temp, counts)
     } catch (error) {
       throw new CliError(`The backup was written but failed its check: ${(error as Error).message}. It was not kept; nothing else changed.`)
     }

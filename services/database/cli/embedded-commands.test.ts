@@ -96,7 +96,7 @@ describe('db status, verify, backup and restore on a stopped embedded database',
     await truncate(file, 1_000_000)
     const { code, err } = await dbCli(env, ['restore', file])
     expect(code, err).toBe(EXIT.failed)
-    expect(err).toMatch(/cannot be restored: it is damaged or cut short \(unexpected end of file after \d+ bytes unpacked\): copy it again from where it was made\. Nothing was changed\./)
+    expect(err).toMatch(/cannot be restored: it is damaged or cut short \(unexpected end of file\): copy it again from where it was made\. Nothing was changed\./)
     expect((await readdir(dir)).filter((name) => name.startsWith('pglite'))).toEqual(['pglite'])
     expect(await withFolder(dir, async (client) => (await client.query(`select key from kv_entries`)).rows)).toEqual([{ key: 'kept' }])
   })

@@ -17,7 +17,8 @@ export const backup: Command = {
   details: [
     'While the server runs it holds the database: the copy is asked from it (GET /api/db/backup, with',
     'ADMIN_TOKEN or persistent_data/admin.token). When it is stopped, the copy is taken directly.',
-    'Every backup is read back in a throwaway database (migrations, row counts) before it is kept.',
+    'Every backup is read back in a throwaway database (migrations, row counts) before it is kept,',
+    'unpacked beside the file: that disk needs room for a copy of the database folder meanwhile.',
     'The default file is persistent_data/backups/pglite-<timestamp>.tar.gz.',
     '',
     'PostgreSQL: a logical copy of every schema groundwork owns (our tables, the job queue), read in',

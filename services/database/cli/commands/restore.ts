@@ -15,9 +15,9 @@ export const restore: Command = {
   name: 'restore',
   summary: 'load a backup: replace the embedded database (the current folder is kept), or fill an empty PostgreSQL one',
   details: [
-    'Embedded: server stopped. The backup is checked, loaded into a fresh folder, checked again, then',
-    'swapped in. The folder in use is kept as persistent_data/pglite.before-restore-<timestamp>; any',
-    'failure leaves it in place.',
+    'Embedded: server stopped. The backup is unpacked into a fresh folder beside the current one (the',
+    'disk needs room for it), read there, then swapped in. The folder in use is kept as',
+    'persistent_data/pglite.before-restore-<timestamp>; any failure leaves it in place.',
     '',
     'PostgreSQL: a logical backup (made by "db backup" on PostgreSQL) is loaded into the selected',
     'database, which must hold none of our rows: migrations, rows and sequences in one transaction,',
