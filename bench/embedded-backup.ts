@@ -84,7 +84,8 @@ async function cli(args: string[], env: Record<string, string>): Promise<{ ms: n
   child.stdout.on('data', (chunk: Buffer) => void (output += chunk.toString()))
   child.stderr.on('data', (chunk: Buffer) => void (output += chunk.toString()))
   let peakMb = 0
-  const sampling = setInterval(() => void (peakMb = Math.max(peakMb, rssOf(child.pid!)?.peakMb ?? 0)), 20)
+  // Once the process has exited and not yet been reaped, its status has no memory lines (NaN).
+  const sampling = setInterval(() => void (peakMb = Math.max(peakMb, rssOf(child.pid!)?.peakMb || 0)), 20)
   const code = await new Promise<number | null>((resolve) => child.once('exit', resolve))
   clearInterval(sampling)
   if (code !== 0) throw new Error(`npm run db -- ${args.join(' ')} exited with ${code}: ${output}`)
