@@ -1,4 +1,4 @@
-import { readdir, truncate, writeFile } from 'node:fs/promises'
+import { mkdir, readdir, truncate, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { PGlite } from '@electric-sql/pglite'
@@ -67,9 +67,15 @@ describe('db status, verify, backup and restore on a stopped embedded database',
     expect(await dbCli(env, ['backup', file])).toMatchObject({ code: EXIT.failed, err: expect.stringContaining('already exists') })
 
     await withFolder(dir, (client) => client.exec(`insert into kv_entries (key, value) values ('after-backup', '1')`))
+    // What a restore killed while unpacking leaves behind.
+    const interrupted = join(dir, 'pglite.restoring-2026-01-01T00-00-00Z')
+    await mkdir(interrupted)
+    await writeFile(join(interrupted, 'PG_VERSION'), '18')
     const restored = await dbCli(env, ['restore', file])
     expect(restored.code, restored.err).toBe(EXIT.ok)
     expect(restored.out).toMatch(/kept as .*pglite\.before-restore-/)
+    expect(restored.out).toContain(`removed ${interrupted}, left by a restore that was interrupted`)
+    expect(await exists(interrupted)).toBe(false)
     expect(await withFolder(dir, async (client) => (await client.query(`select count(*)::int as n from kv_entries`)).rows)).toEqual([{ n: 0 }])
     const kept = (await readdir(dir)).find((name) => name.startsWith('pglite.before-restore-'))!
     expect(await exists(join(dir, kept, 'PG_VERSION'))).toBe(true)

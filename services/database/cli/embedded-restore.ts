@@ -1,4 +1,5 @@
-import { mkdir, rename, rm, stat } from 'node:fs/promises'
+import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises'
+import { basename, dirname, join } from 'node:path'
 import type { Config } from '../../core/config.js'
 import { pgliteDataDir, pgliteLockPath } from '../connection.js'
 import { unpackArchive } from '../embedded-archive.js'
@@ -10,6 +11,8 @@ import { timestamp } from './embedded-backup.js'
 export interface Restored extends ArchiveCheck {
   /** Where the folder that was in use now is. */
   previous: string | null
+  /** Folders of earlier restores that were interrupted while unpacking, removed first. */
+  leftovers: string[]
 }
 
 /**
@@ -25,6 +28,7 @@ export async function restoreEmbedded(config: Config, file: string): Promise<Res
   const stamp = timestamp()
   const fresh = `${dataDir}.restoring-${stamp}`
   try {
+    const leftovers = await removeInterruptedRestores(dataDir)
     let check: ArchiveCheck
     try {
       await mkdir(fresh)
@@ -41,9 +45,20 @@ export async function restoreEmbedded(config: Config, file: string): Promise<Res
       if (previous) await rename(previous, dataDir)
       throw error
     }
-    return { ...check, previous }
+    return { ...check, previous, leftovers }
   } finally {
     await rm(fresh, { recursive: true, force: true })
     await lock.release()
   }
+}
+
+/**
+ * A restore killed while it unpacked leaves its folder (as large as the database). Under the lock
+ * no other restore runs, so every such folder is a leftover.
+ */
+async function removeInterruptedRestores(dataDir: string): Promise<string[]> {
+  const prefix = `${basename(dataDir)}.restoring-`
+  const names = (await readdir(dirname(dataDir))).filter((name) => name.startsWith(prefix))
+  for (const name of names) await rm(join(dirname(dataDir), name), { recursive: true, force: true })
+  return names.map((name) => join(dirname(dataDir), name))
 }

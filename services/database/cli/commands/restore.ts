@@ -43,6 +43,7 @@ export const restore: Command = {
     }
     await refuseWhileHeld(context)
     const restored = await restoreEmbedded(context.config, file)
+    for (const folder of restored.leftovers) context.print(`removed ${folder}, left by a restore that was interrupted`)
     const rows = restored.counts.reduce((sum, count) => sum + (count.rows ?? 0), 0)
     context.print(`restored ${file}: ${restored.migrations} migrations, ${rows} rows in ${restored.counts.length} tables`)
     if (restored.previous) context.print(`the folder in use before is kept as ${restored.previous}; delete it once the restored database works`)
