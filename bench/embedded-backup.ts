@@ -60,11 +60,11 @@ try {
   }
   await server.stop()
 
-  const folderMb = Number(execDu(join(dir, 'pglite')))
+  const folder = folderMb(join(dir, 'pglite'))
   const file = join(dir, 'cli-backup.tar.gz')
   const backup = await cli(['backup', file], env)
   const restore = await cli(['restore', file], env)
-  print(`db backup, server stopped (${folderMb} MB folder): ${Math.round(backup.ms)} ms, ${((await stat(file)).size / 1024 / 1024).toFixed(1)} MB, peak RSS ${backup.peakMb} MB`)
+  print(`db backup, server stopped (${folder} MB folder): ${Math.round(backup.ms)} ms, ${((await stat(file)).size / 1024 / 1024).toFixed(1)} MB, peak RSS ${backup.peakMb} MB`)
   print(`db restore of it: ${Math.round(restore.ms)} ms, peak RSS ${restore.peakMb} MB`)
 } finally {
   await stopAll()
@@ -72,8 +72,8 @@ try {
 }
 
 /** The size of a folder in MB, as du counts it. */
-function execDu(folder: string): string {
-  return (execFileSync('du', ['-sm', folder], { encoding: 'utf8' }).split('\t')[0] ?? '').trim()
+function folderMb(folder: string): number {
+  return Number(execFileSync('du', ['-sm', folder], { encoding: 'utf8' }).split('\t')[0])
 }
 
 /** `npm run db -- <args>` as its own process: time, and peak RSS (VmHWM, sampled until it exits). */

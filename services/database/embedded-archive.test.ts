@@ -145,11 +145,14 @@ describe('snapshotPglite', () => {
 })
 
 describe('checkArchive', () => {
-  it('reads the archive unpacked beside it, gzipped or not, and leaves nothing there', async () => {
+  it('reads the archive unpacked beside it, gzipped or not, compares its counts, and leaves nothing there', async () => {
     const dir = await tempDir()
     const file = join(dir, 'backup.tar.gz')
     const { counts } = await snapshotPglite(await database(1), file)
     expect((await checkArchive(file, counts)).migrations).toBeGreaterThan(0)
+    // The counts the backup read must be the counts of what it wrote.
+    const wrong = counts.map((count) => (count.table === 'public.kv_entries' ? { ...count, rows: 99 } : count))
+    await expect(checkArchive(file, wrong)).rejects.toThrow('its row counts differ from the database it was taken from (public.kv_entries: expected 99, found 0)')
     await writeFile(join(dir, 'backup.tar'), gunzipSync(await readFile(file)))
     expect((await checkArchive(join(dir, 'backup.tar'), counts)).migrations).toBeGreaterThan(0)
     expect((await readdir(dir)).sort()).toEqual(['backup.tar', 'backup.tar.gz'])
@@ -176,6 +179,15 @@ describe('checkArchive', () => {
       ['a text file', Buffer.from('# notes\n'.repeat(200)), /^it is not an archive of an embedded database \(a backup made by "npm run db -- backup" is a \.tar\.gz\)$/],
       ['an empty file', Buffer.alloc(0), /^it is not an archive of an embedded database/],
     ]
+    // A data folder that is not ours: the same database without the migrations journal.
+    const foreignClient = await database(1)
+    await foreignClient.exec('drop schema drizzle cascade')
+    const foreign = join(await tempDir(), 'foreign.tar.gz')
+    await snapshotPglite(foreignClient, foreign)
+    cases.push(
+      ['no migrations journal', await readFile(foreign), /^it has no migrations journal \(drizzle\.__drizzle_migrations\): it is not a database of this application$/],
+      ['a PG_VERSION and nothing else', gzipSync(Buffer.concat([tarHeader({ name: '/PG_VERSION', directory: false, size: 3, mode: 0o600, mtime: 0 }), Buffer.from('18\n'.padEnd(512, '\0')), Buffer.alloc(1024)])), /^it does not open as an embedded database \(/],
+    )
     for (const [name, bytes, message] of cases) {
       const dir = await tempDir()
       const path = join(dir, 'case.tar.gz')

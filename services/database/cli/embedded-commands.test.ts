@@ -105,6 +105,14 @@ describe('db status, verify, backup and restore on a stopped embedded database',
     expect(err).toMatch(/cannot be restored: it is damaged or cut short \(unexpected end of file\): copy it again from where it was made\. Nothing was changed\./)
     expect((await readdir(dir)).filter((name) => name.startsWith('pglite'))).toEqual(['pglite'])
     expect(await withFolder(dir, async (client) => (await client.query(`select key from kv_entries`)).rows)).toEqual([{ key: 'kept' }])
+    // A leftover of an interrupted restore goes first, and the failure says so instead of "nothing".
+    const interrupted = join(dir, 'pglite.restoring-2026-01-01T00-00-00Z')
+    await mkdir(interrupted)
+    const again = await dbCli(env, ['restore', file])
+    expect(again.code, again.err).toBe(EXIT.failed)
+    expect(again.err).toContain(`: copy it again from where it was made. The database was not changed (removed first: ${interrupted}, left by a restore that was interrupted).`)
+    expect((await readdir(dir)).filter((name) => name.startsWith('pglite'))).toEqual(['pglite'])
+    expect(await withFolder(dir, async (client) => (await client.query(`select key from kv_entries`)).rows)).toEqual([{ key: 'kept' }])
   })
 
   it('restore of a path that is not a file (missing, a folder) exits 1 saying so, and leaves the database as it was', async () => {

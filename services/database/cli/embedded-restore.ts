@@ -35,7 +35,8 @@ export async function restoreEmbedded(config: Config, file: string): Promise<Res
       await unpackArchive(file, fresh)
       check = await checkUnpacked(fresh)
     } catch (error) {
-      throw new CliError(`${file} cannot be restored: ${(error as Error).message}. Nothing was changed.`)
+      const unchanged = leftovers.length > 0 ? `The database was not changed (removed first: ${leftovers.join(', ')}, left by a restore that was interrupted).` : 'Nothing was changed.'
+      throw new CliError(`${file} cannot be restored: ${(error as Error).message}. ${unchanged}`)
     }
     const previous = (await stat(dataDir).catch(() => null)) ? `${dataDir}.before-restore-${stamp}` : null
     if (previous) await rename(dataDir, previous)
