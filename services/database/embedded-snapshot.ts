@@ -3,6 +3,7 @@ import { mkdtemp, open, readdir, rm, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Readable } from 'node:stream'
 import { PGlite } from '@electric-sql/pglite'
+import { removeIfInterrupted } from '../core/interrupt-cleanup.js'
 import { archiveFolder, unpackArchive } from './embedded-archive.js'
 import { databaseError } from './errors.js'
 import { isPersistentDataProblem, outOfSpace, unwritable } from './persistent-data.js'
@@ -97,11 +98,13 @@ export interface ArchiveCheck {
  */
 export async function checkArchive(file: string, expected?: TableCount[]): Promise<ArchiveCheck> {
   const folder = await mkdtemp(`${file}.check-`)
+  const forget = removeIfInterrupted(folder)
   try {
     await unpackArchive(file, folder)
     return await checkUnpacked(folder, expected)
   } finally {
     await rm(folder, { recursive: true, force: true })
+    forget()
   }
 }
 

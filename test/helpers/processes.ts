@@ -16,6 +16,8 @@ export interface Running {
   exited: Promise<Exit>
   /** SIGTERM, then the exit (SIGKILL after the deadline, so no child outlives the tests). */
   stop(deadlineMs?: number): Promise<Exit>
+  /** The same with another signal (SIGINT is what Ctrl-C sends). */
+  signal(name: NodeJS.Signals, deadlineMs?: number): Promise<Exit>
 }
 
 /** Runs argv (a Dockerfile exec form; "node" is this Node) in cwd with exactly `env`, nothing inherited but PATH. */
@@ -30,24 +32,26 @@ export function run(argv: string[], cwd: string, env: Record<string, string>): R
   child.stdout!.on('data', (chunk: Buffer) => (text += chunk.toString()))
   child.stderr!.on('data', (chunk: Buffer) => (text += chunk.toString()))
   const exited = new Promise<Exit>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })))
+  const signal = async (name: NodeJS.Signals, deadlineMs: number) => {
+    if (child.exitCode === null && child.signalCode === null) child.kill(name)
+    const timer = setTimeout(() => child.kill('SIGKILL'), deadlineMs)
+    try {
+      return await exited
+    } finally {
+      clearTimeout(timer)
+    }
+  }
   return {
     child,
     output: () => text,
     exited,
-    async stop(deadlineMs = 15_000) {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM')
-      const timer = setTimeout(() => child.kill('SIGKILL'), deadlineMs)
-      try {
-        return await exited
-      } finally {
-        clearTimeout(timer)
-      }
-    },
+    stop: (deadlineMs = 15_000) => signal('SIGTERM', deadlineMs),
+    signal: (name, deadlineMs = 30_000) => signal(name, deadlineMs),
   }
 }
 
 /** Polls `check` until it returns a value, the process exits, or the deadline passes; each failure says why. */
-export async function waitFor<T>(what: string, running: Running, deadlineMs: number, check: () => Promise<T | undefined>): Promise<T> {
+export async function waitFor<T>(what: string, running: Running, deadlineMs: number, check: () => Promise<T | undefined>, everyMs = 200): Promise<T> {
   const deadline = Date.now() + deadlineMs
   let exit: Exit | null = null
   void running.exited.then((value) => (exit = value))
@@ -56,8 +60,13 @@ export async function waitFor<T>(what: string, running: Running, deadlineMs: num
     if (value !== undefined) return value
     if (exit) throw new Error(`The process exited (${JSON.stringify(exit)}) before ${what}. Its output:\n${running.output()}`)
     if (Date.now() > deadline) throw new Error(`No ${what} within ${deadlineMs} ms. The output so far:\n${running.output()}`)
-    await sleep(200)
+    await sleep(everyMs)
   }
+}
+
+/** For waitFor: the name of an entry of `dir` that matches `pattern`, if one does now. */
+export function entryIn(dir: string, pattern: RegExp): () => Promise<string | undefined> {
+  return async () => (await readdir(dir)).find((name) => pattern.test(name))
 }
 
 /** The address from Fastify's "Server listening at http://…" log line (PORT=0 picks a free port). */

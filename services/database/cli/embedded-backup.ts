@@ -2,6 +2,7 @@ import { mkdir, rename, rm, stat } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import type { PGlite } from '@electric-sql/pglite'
 import type { Config, DatabaseType } from '../../core/config.js'
+import { removeIfInterrupted } from '../../core/interrupt-cleanup.js'
 import { checkArchive, snapshotPglite, type ArchiveCheck } from '../embedded-snapshot.js'
 import type { TableCount } from '../table-stats.js'
 import { CliError } from './command.js'
@@ -29,6 +30,7 @@ export async function writeVerifiedBackup(file: string, produce: (temp: string) 
   await mkdir(dirname(file), { recursive: true })
   if (await stat(file).catch(() => null)) throw new CliError(`${file} already exists: choose another file name, or move it away first.`)
   const temp = `${file}.${process.pid}.tmp`
+  const forget = removeIfInterrupted(temp)
   try {
     const counts = await produce(temp)
     let check: ArchiveCheck
@@ -42,6 +44,7 @@ export async function writeVerifiedBackup(file: string, produce: (temp: string) 
     return { ...check, file, bytes: size }
   } finally {
     await rm(temp, { force: true })
+    forget()
   }
 }
 

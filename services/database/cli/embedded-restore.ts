@@ -1,6 +1,7 @@
 import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
 import type { Config } from '../../core/config.js'
+import { removeIfInterrupted } from '../../core/interrupt-cleanup.js'
 import { pgliteDataDir, pgliteLockPath } from '../connection.js'
 import { unpackArchive } from '../embedded-archive.js'
 import { checkUnpacked, type ArchiveCheck } from '../embedded-snapshot.js'
@@ -27,6 +28,7 @@ export async function restoreEmbedded(config: Config, file: string): Promise<Res
   const lock = await acquirePgliteLock(pgliteLockPath(config), dataDir)
   const stamp = timestamp()
   const fresh = `${dataDir}.restoring-${stamp}`
+  const forget = removeIfInterrupted(fresh)
   try {
     const leftovers = await removeInterruptedRestores(dataDir)
     let check: ArchiveCheck
@@ -38,6 +40,9 @@ export async function restoreEmbedded(config: Config, file: string): Promise<Res
       const unchanged = leftovers.length > 0 ? `The database was not changed (removed first: ${leftovers.join(', ')}, left by a restore that was interrupted).` : 'Nothing was changed.'
       throw new CliError(`${file} cannot be restored: ${(error as Error).message}. ${unchanged}`)
     }
+    // From here `fresh` becomes the database: an interrupt during the two renames kills the process as
+    // before (both folders stay, named as they are), never removes it.
+    forget()
     const previous = (await stat(dataDir).catch(() => null)) ? `${dataDir}.before-restore-${stamp}` : null
     if (previous) await rename(dataDir, previous)
     try {
@@ -48,6 +53,7 @@ export async function restoreEmbedded(config: Config, file: string): Promise<Res
     }
     return { ...check, previous, leftovers }
   } finally {
+    forget()
     await rm(fresh, { recursive: true, force: true })
     await lock.release()
   }

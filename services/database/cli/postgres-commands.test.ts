@@ -1,7 +1,10 @@
+import { readdir } from 'node:fs/promises'
 import { describe, expect, it } from 'vitest'
 import { describePostgres, tempDir } from '../../../test/helpers/app.js'
 import { databaseForTest } from '../../../test/helpers/postgres-apps.js'
 import { dbCli } from '../../../test/helpers/cli.js'
+import { closedPort } from '../../../test/helpers/network.js'
+import { entryIn, runTs, waitFor } from '../../../test/helpers/processes.js'
 import { REAL_TAGS } from '../../../test/helpers/migrations.js'
 import { loadConfig } from '../../core/config.js'
 import { EXIT } from './command.js'
@@ -95,5 +98,22 @@ describePostgres('db backup and restore on PostgreSQL', () => {
     expect(intoPglite.code, intoPglite.err).toBe(EXIT.ok)
     const status = JSON.parse((await dbCli(embeddedEnv, ['status', '--json'])).out)
     expect(status.tables).toContainEqual({ table: 'public.kv_entries', rows: 500 })
+  })
+  it('an interrupted backup (Ctrl-C while it writes) leaves no temp file and no backup, exit 130', async () => {
+    const source = await databaseForTest()
+    const dataDir = await tempDir()
+    const env = { ...source.env, DB_TYPE: 'postgresql', PERSISTENT_DATA_DIR: dataDir, LOG_LEVEL: 'silent', PORT: String(await closedPort()) }
+    expect((await dbCli(env, ['up'])).code).toBe(EXIT.ok)
+    // ~13 MB that barely compresses, so writing and reading it back takes a while.
+    await source.query(`insert into kv_entries (key, value)
+      select 'k' || g, jsonb_build_object('b', (select string_agg(md5(random()::text || i || g), '') from generate_series(1, 1000) i))
+      from generate_series(1, 400) g`)
+
+    const running = runTs('services/database/cli/main.ts', env, ['backup', `${dataDir}/copy.groundwork.gz`])
+    const temp = await waitFor('the backup\'s temp file', running, 60_000, entryIn(dataDir, /^\.copy\.groundwork\.gz\.\d+\.[0-9a-f]+\.tmp$/), 10)
+    const exit = await running.signal('SIGINT')
+    expect(exit, running.output()).toEqual({ code: 130, signal: null })
+    expect(running.output()).toContain(`interrupted (SIGINT): removed what it had not finished: ${dataDir}/${temp}.`)
+    expect((await readdir(dataDir)).filter((name) => name.includes('copy'))).toEqual([])
   })
 })

@@ -1,9 +1,11 @@
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { expect, it } from 'vitest'
-import { describePostgres, tempDir } from '../../../test/helpers/app.js'
+import { describePostgres, exists, tempDir } from '../../../test/helpers/app.js'
 import { databaseForTest } from '../../../test/helpers/postgres-apps.js'
 import { dbCli } from '../../../test/helpers/cli.js'
+import { closedPort } from '../../../test/helpers/network.js'
+import { entryIn, runTs, waitFor } from '../../../test/helpers/processes.js'
 import { digestPglite } from '../../../test/helpers/transfer-data.js'
 import { SELECTION_VERSION, writeSelection } from '../selection-file.js'
 import { EXIT } from './command.js'
@@ -31,5 +33,22 @@ describePostgres('db transfer --to pglite into the installation\'s own folder', 
     expect(again.code).toBe(EXIT.failed)
     expect(again.err).toContain('is not empty')
     expect(await selectionIn(dataDir)).toBe('pglite')
+  })
+
+  it('interrupted (Ctrl-C) while it builds the copy: removes the embedded database it was building and leaves the target folder missing, exit 130', async () => {
+    const database = await databaseForTest()
+    const dir = await tempDir()
+    const env = { ...database.env, PERSISTENT_DATA_DIR: dir, LOG_LEVEL: 'silent', PORT: String(await closedPort()) }
+    await writeSelection(dir, { type: 'postgresql', selectedAt: new Date().toISOString(), version: SELECTION_VERSION })
+    expect((await dbCli(env, ['up'])).code).toBe(EXIT.ok)
+
+    const copy = join(dir, 'copy')
+    const running = runTs('services/database/cli/main.ts', env, ['transfer', '--to', 'pglite', '--data-dir', copy])
+    const building = await waitFor('the folder it builds the copy in', running, 60_000, entryIn(dir, /^\.copy\.transfer-\d+$/), 10)
+    const exit = await running.signal('SIGINT')
+    expect(exit, running.output()).toEqual({ code: 130, signal: null })
+    expect(running.output()).toContain(`interrupted (SIGINT): removed what it had not finished: ${join(dir, building)}.`)
+    expect(await exists(join(dir, building))).toBe(false)
+    expect(await exists(copy)).toBe(false)
   })
 })

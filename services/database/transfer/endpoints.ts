@@ -1,6 +1,7 @@
 import { copyFile, mkdir, readdir, rename, rm } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
 import type { Config } from '../../core/config.js'
+import { removeIfInterrupted } from '../../core/interrupt-cleanup.js'
 import { describeConnectionError } from '../connection-errors.js'
 import { databaseError } from '../errors.js'
 import { acquirePgliteLock, type PgliteLock } from '../pglite-lock.js'
@@ -51,17 +52,26 @@ export async function openFreshPglite(dataDir: string): Promise<{ session: Sessi
   const building = join(dirname(dataDir), `${prefix}${process.pid}`)
   // Under the lock no other transfer builds here: any such folder is what a killed one left.
   for (const name of await readdir(dirname(dataDir))) if (name.startsWith(prefix)) await rm(join(dirname(dataDir), name), { recursive: true, force: true })
-  const session = await withLock(lock, () => pgliteSession(building), () => rm(building, { recursive: true, force: true }))
+  const forget = removeIfInterrupted(building)
+  let session: Session
+  try {
+    session = await withLock(lock, () => pgliteSession(building), () => rm(building, { recursive: true, force: true }))
+  } catch (error) {
+    forget()
+    throw error
+  }
   const close = session.close
   return {
     session: { ...session, close: async () => undefined },
     async finish() {
       await close()
+      forget()
       await rm(dataDir, { recursive: true, force: true })
       await rename(building, dataDir)
       await lock.release()
     },
     async discard() {
+      forget()
       await close().catch(() => undefined)
       await rm(building, { recursive: true, force: true })
       await lock.release()

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { rename, rm, stat } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
+import { removeIfInterrupted } from '../../core/interrupt-cleanup.js'
 import { findProjectRoot } from '../../core/project-root.js'
 import type { Database } from '../connection.js'
 import { migrate, readMigrations, type MigrationFile } from '../migrator.js'
@@ -29,6 +30,7 @@ export interface LogicalBackupOptions {
 export async function writeLogicalBackup(db: Database, file: string, options: LogicalBackupOptions = {}): Promise<{ tables: number; rows: number; bytes: number }> {
   const files = await migrationsOf(options)
   const temp = join(dirname(file), `.${basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`)
+  const forget = removeIfInterrupted(temp)
   try {
     const header = await withDatabaseSession(db, 'snapshot', async (session) => {
       await checkSourceMigrations(session, files, `The database (${session.kind})`)
@@ -52,6 +54,8 @@ export async function writeLogicalBackup(db: Database, file: string, options: Lo
   } catch (error) {
     await rm(temp, { force: true })
     throw error
+  } finally {
+    forget()
   }
 }
 
