@@ -1,10 +1,13 @@
+import { spawn } from 'node:child_process'
 import { readdir } from 'node:fs/promises'
+import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { describe, expect, it } from 'vitest'
 import { describePostgres, tempDir } from '../../../test/helpers/app.js'
 import { databaseForTest } from '../../../test/helpers/postgres-apps.js'
 import { dbCli } from '../../../test/helpers/cli.js'
 import { closedPort } from '../../../test/helpers/network.js'
-import { entryIn, runTs, waitFor } from '../../../test/helpers/processes.js'
+import { entryIn, ROOT, runTs, waitFor } from '../../../test/helpers/processes.js'
 import { REAL_TAGS } from '../../../test/helpers/migrations.js'
 import { loadConfig } from '../../core/config.js'
 import { EXIT } from './command.js'
@@ -51,6 +54,37 @@ describePostgres('db commands on PostgreSQL', () => {
     const { code, out } = await dbCli(env, ['status'])
     expect(code).toBe(EXIT.failed)
     expect(out).toContain('Could not reach PostgreSQL at 127.0.0.1:1')
+  })
+
+  it('shell: Ctrl-C cancels the running query and the CLI waits for psql instead of dying with it', async () => {
+    const database = await databaseForTest()
+    const env = { ...database.env, DB_TYPE: 'postgresql', PERSISTENT_DATA_DIR: await tempDir(), LOG_LEVEL: 'silent', PORT: String(await closedPort()) }
+    expect((await dbCli(env, ['up'])).code).toBe(EXIT.ok)
+    // Its own process group, as a terminal's foreground job: Ctrl-C signals the whole group.
+    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'services/database/cli/main.ts'), 'shell', '-c', 'select pg_sleep(60)'], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    })
+    let output = ''
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()))
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()))
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })))
+    try {
+      const sleeping = `select count(*)::int as n from pg_stat_activity where datname = current_database() and application_name = 'groundwork-shell' and query like '%pg_sleep%' and state = 'active'`
+      for (let tries = 0; (await database.query<{ n: number }>(sleeping))[0]!.n === 0; tries++) {
+        if (tries > 600 || child.exitCode !== null) throw new Error(`psql's query never ran. The output:\n${output}`)
+        await sleep(50)
+      }
+      process.kill(-child.pid!, 'SIGINT')
+      // psql -c exits 1 on the cancelled query, and the CLI says so with its own exit; killed, it
+      // would have ended by SIGINT before psql had answered.
+      expect(await exited, output).toEqual({ code: EXIT.failed, signal: null })
+      expect(output).toContain('canceling statement due to user request')
+    } finally {
+      if (child.exitCode === null) process.kill(-child.pid!, 'SIGKILL')
+    }
   })
 
   it('shell says clearly when psql cannot be found', async () => {

@@ -20,9 +20,16 @@ export function libpqEnvironment(postgres: PostgresConfig): Record<string, strin
   }
 }
 
-/** Runs psql with the terminal handed over; resolves to its exit code. */
+/**
+ * Runs psql with the terminal handed over; resolves to its exit code. Ctrl-C reaches every process
+ * on the terminal: psql takes it to cancel the running query and goes on, so this process ignores
+ * it (and SIGQUIT) meanwhile, as a shell does for the program it waits on. Ended by Node's default
+ * instead, it took the session with it, and with the embedded database the socket psql talked to.
+ */
 export function runPsql(args: string[], env: Record<string, string>, psql = 'psql'): Promise<number> {
-  return new Promise((resolve, reject) => {
+  const ignore = () => undefined
+  for (const signal of TERMINAL_SIGNALS) process.on(signal, ignore)
+  return new Promise<number>((resolve, reject) => {
     const child = spawn(psql, args, { stdio: 'inherit', env: { ...process.env, ...env } })
     child.once('error', (error: NodeJS.ErrnoException) => {
       reject(
@@ -32,5 +39,9 @@ export function runPsql(args: string[], env: Record<string, string>, psql = 'psq
       )
     })
     child.once('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0)))
+  }).finally(() => {
+    for (const signal of TERMINAL_SIGNALS) process.off(signal, ignore)
   })
 }
+
+const TERMINAL_SIGNALS = ['SIGINT', 'SIGQUIT'] as const
