@@ -1,6 +1,7 @@
 import { cp, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { PGlite } from '@electric-sql/pglite'
 import pino from 'pino'
 import { inject } from 'vitest'
 import { loadConfig } from '../../services/core/config.js'
@@ -34,4 +35,14 @@ export async function createPgliteTemplate(): Promise<{ dir: string; remove(): P
 export async function seedPgliteSetup(dataDir: string): Promise<void> {
   await cp(inject('pgliteTemplate'), join(dataDir, 'pglite'), { recursive: true })
   await writeSelection(dataDir, { type: 'pglite', selectedAt: new Date().toISOString(), version: SELECTION_VERSION })
+}
+
+/** Opens the embedded database of the installation in `dataDir` (server and CLI stopped) for `use`, then closes it. */
+export async function withPgliteFolder<T>(dataDir: string, use: (client: PGlite) => Promise<T>): Promise<T> {
+  const client = new PGlite(join(dataDir, 'pglite'))
+  try {
+    return await use(client)
+  } finally {
+    await client.close()
+  }
 }

@@ -1,26 +1,16 @@
 import { mkdir, readdir, truncate, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { PGlite } from '@electric-sql/pglite'
 import { exists, tempDir, TEST_ADMIN_TOKEN } from '../../../test/helpers/app.js'
 import { dbCli } from '../../../test/helpers/cli.js'
 import { REAL_TAGS } from '../../../test/helpers/migrations.js'
-import { seedPgliteSetup } from '../../../test/helpers/pglite-template.js'
+import { seedPgliteSetup, withPgliteFolder as withFolder } from '../../../test/helpers/pglite-template.js'
 import { EXIT } from './command.js'
 
 async function embeddedInstallation(): Promise<{ dir: string; env: Record<string, string> }> {
   const dir = await tempDir()
   await seedPgliteSetup(dir)
   return { dir, env: { PERSISTENT_DATA_DIR: dir, ADMIN_TOKEN: TEST_ADMIN_TOKEN } }
-}
-
-async function withFolder<T>(dir: string, use: (client: PGlite) => Promise<T>): Promise<T> {
-  const client = new PGlite(join(dir, 'pglite'))
-  try {
-    return await use(client)
-  } finally {
-    await client.close()
-  }
 }
 
 describe('db status, verify, backup and restore on a stopped embedded database', () => {

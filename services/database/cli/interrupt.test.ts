@@ -1,11 +1,10 @@
 import { readdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { PGlite } from '@electric-sql/pglite'
 import { tempDir, TEST_ADMIN_TOKEN } from '../../../test/helpers/app.js'
 import { closedPort } from '../../../test/helpers/network.js'
 import { entryIn, runTs, waitFor } from '../../../test/helpers/processes.js'
-import { seedPgliteSetup } from '../../../test/helpers/pglite-template.js'
+import { seedPgliteSetup, withPgliteFolder as withFolder } from '../../../test/helpers/pglite-template.js'
 
 const ROWS = 400
 
@@ -19,15 +18,6 @@ async function embeddedInstallation(): Promise<{ dir: string; env: Record<string
       from generate_series(1, ${ROWS}) g`),
   )
   return { dir, env: { PERSISTENT_DATA_DIR: dir, ADMIN_TOKEN: TEST_ADMIN_TOKEN, LOG_LEVEL: 'silent', PORT: String(await closedPort()) } }
-}
-
-async function withFolder<T>(dir: string, use: (client: PGlite) => Promise<T>): Promise<T> {
-  const client = new PGlite(join(dir, 'pglite'))
-  try {
-    return await use(client)
-  } finally {
-    await client.close()
-  }
 }
 
 describe('an interrupted db command removes what it had half written', () => {
