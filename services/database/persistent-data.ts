@@ -1,3 +1,5 @@
+import { stat } from 'node:fs/promises'
+import { dirname } from 'node:path'
 import { ServiceError, driverError, messageOf } from '../core/errors.js'
 import { databaseError } from './errors.js'
 
@@ -15,6 +17,16 @@ export function fileSystemCode(error: unknown): string | null {
   // Node's errno is negative; Emscripten's is positive and comes without a code.
   if (typeof errno === 'number' && errno > 0) return EMSCRIPTEN_ERRNO[errno] ?? null
   return null
+}
+
+/**
+ * Whether `dir` is a mount point (a volume or disk mounted on the folder itself, e.g. a volume at
+ * persistent_data/pglite rather than at persistent_data): its device differs from its parent's. Such
+ * a folder cannot be renamed or removed (EBUSY), only its contents can. False when it does not exist.
+ */
+export async function isMountPoint(dir: string): Promise<boolean> {
+  const own = await stat(dir).catch(() => null)
+  return own !== null && own.dev !== (await stat(dirname(dir))).dev
 }
 
 /** The causes that mean PERSISTENT_DATA_DIR itself is the problem, not the database in it. */

@@ -1,15 +1,16 @@
 import { execFileSync } from 'node:child_process'
-import { rm } from 'node:fs/promises'
+import { mkdir, rm } from 'node:fs/promises'
 import { onTestFinished, type TestContext } from 'vitest'
 import { tempDir } from './app.js'
 
 /**
  * A real file system mounted on a new temporary folder for this test (`mount <options> <dir>`,
- * e.g. a small tmpfs for a full disk), unmounted and removed when the test ends. Needs root and
- * mount rights: skips the test, saying so, where the sandbox forbids mounts.
+ * e.g. a small tmpfs for a full disk), or on the folder `at` (created), unmounted and removed when
+ * the test ends. Needs root and mount rights: skips the test, saying so, where the sandbox forbids mounts.
  */
-export async function mountedForTest(ctx: TestContext, options: string[]): Promise<string> {
-  const dir = await tempDir('groundwork-mount-')
+export async function mountedForTest(ctx: TestContext, options: string[], at?: string): Promise<string> {
+  const dir = at ?? (await tempDir('groundwork-mount-'))
+  if (at) await mkdir(at, { recursive: true })
   try {
     execFileSync('mount', options.concat(dir), { stdio: 'pipe' })
   } catch (error) {

@@ -1,9 +1,11 @@
 import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
 import type { Config } from '../../core/config.js'
+import { messageOf } from '../../core/errors.js'
 import { removeIfInterrupted } from '../../core/interrupt-cleanup.js'
 import { pgliteDataDir, pgliteLockPath } from '../connection.js'
 import { unpackArchive } from '../embedded-archive.js'
+import { isMountPoint } from '../persistent-data.js'
 import { checkUnpacked, type ArchiveCheck } from '../embedded-snapshot.js'
 import { acquirePgliteLock } from '../pglite-lock.js'
 import { CliError } from './command.js'
@@ -25,6 +27,16 @@ export interface Restored extends ArchiveCheck {
  */
 export async function restoreEmbedded(config: Config, file: string): Promise<Restored> {
   const dataDir = pgliteDataDir(config)
+  // A restore onto a new machine may come before anything created PERSISTENT_DATA_DIR.
+  await mkdir(dirname(dataDir), { recursive: true })
+  if (await isMountPoint(dataDir)) {
+    // Checked first: the swap below would fail (EBUSY) only after the whole archive was unpacked and read.
+    throw new CliError(
+      `${dataDir} is a mount point (a volume or disk mounted on that folder itself), and a restore swaps in a new folder in its place, keeping the one in use beside it: a mount point cannot be moved. ` +
+        `Mount the volume on ${dirname(dataDir)} (PERSISTENT_DATA_DIR) instead; or restore into another folder and copy it in with the server stopped: ` +
+        `DB_TYPE=pglite PERSISTENT_DATA_DIR=<other folder> npm run db -- restore ${file}, then move the contents of ${dataDir} somewhere safe and "cp -a <other folder>/pglite/. ${dataDir}/". Nothing was changed.`,
+    )
+  }
   const lock = await acquirePgliteLock(pgliteLockPath(config), dataDir)
   const stamp = timestamp()
   const fresh = `${dataDir}.restoring-${stamp}`
@@ -44,12 +56,24 @@ export async function restoreEmbedded(config: Config, file: string): Promise<Res
     // before (both folders stay, named as they are), never removes it.
     forget()
     const previous = (await stat(dataDir).catch(() => null)) ? `${dataDir}.before-restore-${stamp}` : null
-    if (previous) await rename(dataDir, previous)
+    if (previous) {
+      try {
+        await rename(dataDir, previous)
+      } catch (error) {
+        throw new CliError(`${file} was unpacked and checked, but ${dataDir} could not be moved aside to ${previous} (${messageOf(error)}): nothing was changed. Check that the user running this command may rename entries of ${dirname(dataDir)}, then run the restore again.`)
+      }
+    }
     try {
       await rename(fresh, dataDir)
     } catch (error) {
-      if (previous) await rename(previous, dataDir)
-      throw error
+      const why = `${file} was unpacked and checked, but could not be moved into place as ${dataDir} (${messageOf(error)})`
+      if (!previous) throw new CliError(`${why}: nothing was changed. Run the restore again once that is fixed.`)
+      try {
+        await rename(previous, dataDir)
+      } catch (back) {
+        throw new CliError(`${why}, and the folder that was in use could not be moved back either (${messageOf(back)}): it is intact at ${previous}. Move it back by hand before starting the server: mv "${previous}" "${dataDir}"`)
+      }
+      throw new CliError(`${why}: the folder in use was moved back, nothing was changed. Run the restore again once that is fixed.`)
     }
     return { ...check, previous, leftovers }
   } finally {

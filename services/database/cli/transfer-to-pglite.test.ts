@@ -1,9 +1,10 @@
-import { readFile } from 'node:fs/promises'
+import { readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { expect, it } from 'vitest'
 import { describePostgres, exists, tempDir } from '../../../test/helpers/app.js'
 import { databaseForTest } from '../../../test/helpers/postgres-apps.js'
 import { dbCli } from '../../../test/helpers/cli.js'
+import { mountedForTest } from '../../../test/helpers/mounts.js'
 import { closedPort } from '../../../test/helpers/network.js'
 import { entryIn, runTs, waitFor } from '../../../test/helpers/processes.js'
 import { digestPglite } from '../../../test/helpers/transfer-data.js'
@@ -50,5 +51,22 @@ describePostgres('db transfer --to pglite into the installation\'s own folder', 
     expect(running.output()).toContain(`interrupted (SIGINT): removed what it had not finished: ${join(dir, building)}.`)
     expect(await exists(join(dir, building))).toBe(false)
     expect(await exists(copy)).toBe(false)
+  })
+  it('into a pglite folder that is a mount point: refused before copying anything, saying what to do instead', async (ctx) => {
+    const database = await databaseForTest()
+    const dir = await tempDir()
+    const env = { ...database.env, PERSISTENT_DATA_DIR: dir }
+    await writeSelection(dir, { type: 'postgresql', selectedAt: new Date().toISOString(), version: SELECTION_VERSION })
+    expect((await dbCli(env, ['up'])).code).toBe(EXIT.ok)
+    const mounted = await mountedForTest(ctx, ['-t', 'tmpfs', '-o', 'size=100m', 'tmpfs'], join(dir, 'pglite'))
+
+    const run = await dbCli(env, ['transfer', '--to', 'pglite'])
+    expect(run.code).toBe(EXIT.failed)
+    expect(run.err).toContain(`${mounted} is a mount point`)
+    expect(run.err).toContain(`build the copy with --data-dir <other folder>, then, with the server stopped, "cp -a <other folder>/. ${mounted}/"`)
+    expect(run.out).not.toContain('copying')
+    expect(await readdir(mounted)).toEqual([])
+    expect((await readdir(dir)).filter((name) => name.includes('transfer'))).toEqual([])
+    expect(await selectionIn(dir)).toBe('postgresql')
   })
 })

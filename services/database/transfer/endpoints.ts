@@ -4,6 +4,7 @@ import type { Config } from '../../core/config.js'
 import { removeIfInterrupted } from '../../core/interrupt-cleanup.js'
 import { describeConnectionError } from '../connection-errors.js'
 import { databaseError } from '../errors.js'
+import { isMountPoint } from '../persistent-data.js'
 import { acquirePgliteLock, type PgliteLock } from '../pglite-lock.js'
 import { describeTarget, resolvePostgresSettings } from '../postgres-settings.js'
 import { SELECTION_FILE, SELECTION_VERSION, readSelection, selectionPath, writeSelection } from '../selection-file.js'
@@ -45,6 +46,14 @@ export async function openPostgres(config: Config): Promise<Session> {
 export async function openFreshPglite(dataDir: string): Promise<{ session: Session; finish(): Promise<void>; discard(): Promise<void> }> {
   if (!(await isMissingOrEmpty(dataDir))) {
     throw transferError('transfer_refused', `${dataDir} is not empty: a copy goes only into a new embedded database. Move that folder away, or give another one with --data-dir.`)
+  }
+  if (await isMountPoint(dataDir)) {
+    // Here, not at finish(): moving the copy into place would fail (EBUSY) only after the whole transfer.
+    throw transferError(
+      'transfer_refused',
+      `${dataDir} is a mount point (a volume or disk mounted on that folder itself): the copy is built beside it and moved into its place, which a mount point does not allow. ` +
+        `Mount the volume on ${dirname(dataDir)} instead; or build the copy with --data-dir <other folder>, then, with the server stopped, "cp -a <other folder>/. ${dataDir}/" and select the embedded database (DB_TYPE=pglite). Nothing was changed.`,
+    )
   }
   await mkdir(dirname(dataDir), { recursive: true })
   const lock = await acquirePgliteLock(lockPathOf(dataDir), dataDir)
