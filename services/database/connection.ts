@@ -1,4 +1,4 @@
-import { mkdir, readdir, rm } from 'node:fs/promises'
+import { mkdir, readdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { PGlite, type PGliteOptions } from '@electric-sql/pglite'
 import { drizzle as drizzleNodePg } from 'drizzle-orm/node-postgres'
@@ -10,7 +10,7 @@ import type { FastifyBaseLogger } from 'fastify'
 import type { Config, DatabaseType } from '../core/config.js'
 import { ServiceError, driverError, isServiceError, messageOf } from '../core/errors.js'
 import { describeConnectionError } from './connection-errors.js'
-import { fileSystemCode, isPersistentDataProblem, unwritable } from './persistent-data.js'
+import { fileSystemCode, isPersistentDataProblem, removeDataFolder, unwritable } from './persistent-data.js'
 import { acquirePgliteLock } from './pglite-lock.js'
 import { createPgliteDataDir, pgliteStartParams } from './pglite-create.js'
 import type { PreparedSource } from './pglite-prepare.js'
@@ -118,7 +118,7 @@ async function openPglite(config: Config, log: FastifyBaseLogger, prepared: Prep
     }
   } catch (error) {
     if (client) closeFailedPglite(client)
-    if (createdFresh) await rm(dataDir, { recursive: true, force: true })
+    if (createdFresh) await removeDataFolder(dataDir)
     await lock.release()
     // A migration that failed in the creating process keeps its own code (migration_failed, …).
     throw isServiceError(error) ? error : pgliteOpenError(config, dataDir, createdFresh, error)
@@ -260,7 +260,7 @@ async function openPrepared(dataDir: string, options: PGliteOptions, applied: st
   } catch (error) {
     if (client?.ready) await client.close().catch(() => undefined)
     else if (client) closeFailedPglite(client)
-    await rm(dataDir, { recursive: true, force: true })
+    await removeDataFolder(dataDir)
     log.warn({ err: error }, `the embedded database prepared in the background did not open (${fileSystemCode(error) ?? messageOf(error)}); creating a fresh one instead`)
     return null
   }

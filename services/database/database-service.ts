@@ -1,4 +1,3 @@
-import { rm } from 'node:fs/promises'
 import type { FastifyBaseLogger } from 'fastify'
 import { Backoff } from '../core/backoff.js'
 import type { Config, DatabaseType } from '../core/config.js'
@@ -14,7 +13,7 @@ import type { WireServer } from './pglite-wire-server.js'
 import { readMigrations, type MigrationState } from './migrator.js'
 import { readChoice } from './choice.js'
 import { resolvePostgresSettings } from './postgres-settings.js'
-import { embeddedDiskFull } from './persistent-data.js'
+import { embeddedDiskFull, removeDataFolder } from './persistent-data.js'
 import type { DatabaseStatus, Phase, SetupResult } from './schemas.js'
 import type { NotificationHandler } from './pg-listener.js'
 import type { PluginStatus } from '../plugins/schemas.js'
@@ -497,7 +496,7 @@ export class DatabaseService {
     await connection.close().catch((error) => this.log.warn({ err: error }, 'closing the failed connection failed'))
     // A PGlite folder this attempt created holds nothing anyone chose: leave no trace of it.
     if (connection.type === 'pglite' && connection.createdFresh) {
-      await rm(pgliteDataDir(this.config), { recursive: true, force: true })
+      await removeDataFolder(pgliteDataDir(this.config))
     }
   }
 

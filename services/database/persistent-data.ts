@@ -1,5 +1,5 @@
-import { stat } from 'node:fs/promises'
-import { dirname } from 'node:path'
+import { readdir, rm, stat } from 'node:fs/promises'
+import { dirname, join } from 'node:path'
 import { ServiceError, driverError, messageOf } from '../core/errors.js'
 import { databaseError } from './errors.js'
 
@@ -27,6 +27,12 @@ export function fileSystemCode(error: unknown): string | null {
 export async function isMountPoint(dir: string): Promise<boolean> {
   const own = await stat(dir).catch(() => null)
   return own !== null && own.dev !== (await stat(dirname(dir))).dev
+}
+
+/** Removes the data folder `dir` with everything in it; a mount point, which cannot be removed, is emptied instead. */
+export async function removeDataFolder(dir: string): Promise<void> {
+  if (!(await isMountPoint(dir))) return rm(dir, { recursive: true, force: true })
+  for (const name of await readdir(dir)) await rm(join(dir, name), { recursive: true, force: true })
 }
 
 /** The causes that mean PERSISTENT_DATA_DIR itself is the problem, not the database in it. */

@@ -6,6 +6,7 @@ import { AUTH, describeNoPostgres, describePostgres, exists, tempDir, type TestA
 import { appForTest, eventually, postSetup } from '../../test/helpers/apps.js'
 import { databaseForTest } from '../../test/helpers/postgres-apps.js'
 import { REAL_TAGS } from '../../test/helpers/migrations.js'
+import { mountedForTest } from '../../test/helpers/mounts.js'
 import { creatingChildren } from '../../test/helpers/processes.js'
 import { loadConfig } from '../core/config.js'
 import { PREPARED_FOLDER, currentIdentity, stampDifferences } from './pglite-prepare.js'
@@ -101,6 +102,29 @@ describeNoPostgres('preparing the embedded database while no database is chosen'
     expect(res.statusCode).toBe(200)
     expect(res.json()).toMatchObject({ migrations_applied: REAL_TAGS })
     expect(logged(t, 'the embedded database prepared in the background did not open')).toBe(true)
+    await expectWorkingDatabase(t)
+  })
+
+  it('is used when persistent_data/pglite is a mount point: copied into it, since a mount point cannot be replaced', SLOW, async (ctx) => {
+    const t = await preparedApp()
+    const mounted = await mountedForTest(ctx, ['-t', 'tmpfs', '-o', 'size=200m', 'tmpfs'], join(t.dataDir, 'pglite'))
+    const res = await postSetup(t, 'pglite')
+    expect(res.statusCode, res.body).toBe(200)
+    expect(logged(t, 'using the embedded database prepared in the background')).toBe(true)
+    expect(logged(t, 'creating a fresh one')).toBe(false)
+    expect(await readdir(mounted)).toContain('PG_VERSION')
+    expect(await exists(stagingOf(t))).toBe(false)
+    await expectWorkingDatabase(t)
+  })
+
+  it('on a mount point, a prepared folder that does not open is emptied out of it and a fresh database created there', SLOW, async (ctx) => {
+    const t = await preparedApp()
+    const mounted = await mountedForTest(ctx, ['-t', 'tmpfs', '-o', 'size=200m', 'tmpfs'], join(t.dataDir, 'pglite'))
+    await writeFile(join(stagingOf(t), 'data', 'global', 'pg_control'), 'not a control file')
+    const res = await postSetup(t, 'pglite')
+    expect(res.statusCode, res.body).toBe(200)
+    expect(logged(t, 'the embedded database prepared in the background did not open')).toBe(true)
+    expect(await readdir(mounted)).toContain('PG_VERSION')
     await expectWorkingDatabase(t)
   })
 

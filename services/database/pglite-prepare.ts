@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { access, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
+import { access, cp, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
 import { findPackageJSON } from 'node:module'
 import { join } from 'node:path'
 import type { FastifyBaseLogger } from 'fastify'
@@ -8,7 +8,7 @@ import type { Config } from '../core/config.js'
 import { isServiceError, messageOf } from '../core/errors.js'
 import { BOSS_SCHEMA } from '../jobs/repository.js'
 import { readMigrations } from './migrator.js'
-import { fileSystemCode } from './persistent-data.js'
+import { fileSystemCode, isMountPoint, removeDataFolder } from './persistent-data.js'
 import { createPgliteDataDir, pgliteStartParams } from './pglite-create.js'
 import { compileEngineAhead } from './pglite-engine.js'
 import { acquirePgliteLock, type PgliteLock } from './pglite-lock.js'
@@ -194,8 +194,17 @@ export class PglitePreparation implements PreparedSource {
       // Without PG_VERSION, PGlite would run initdb on the server's own thread instead of failing.
       await access(join(dir, 'data', 'PG_VERSION'))
       if (!Array.isArray(stamp.applied)) throw new Error('its stamp lists no migrations')
-      await rm(dataDir, { recursive: true, force: true })
-      await rename(join(dir, 'data'), dataDir)
+      if (await isMountPoint(dataDir)) {
+        // A volume mounted on the folder itself cannot be replaced, only filled: copied, since it is
+        // another file system (~40 MB, a fraction of a second), and emptied again if that fails.
+        await cp(join(dir, 'data'), dataDir, { recursive: true }).catch(async (error: unknown) => {
+          await removeDataFolder(dataDir)
+          throw error
+        })
+      } else {
+        await rm(dataDir, { recursive: true, force: true })
+        await rename(join(dir, 'data'), dataDir)
+      }
       this.log.info({ folder: dataDir }, 'using the embedded database prepared in the background')
       return stamp.applied
     } catch (error) {
