@@ -1,4 +1,4 @@
-import { mkdir, readdir } from 'node:fs/promises'
+import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { PGlite, type PGliteOptions } from '@electric-sql/pglite'
 import { drizzle as drizzleNodePg } from 'drizzle-orm/node-postgres'
@@ -10,7 +10,7 @@ import type { FastifyBaseLogger } from 'fastify'
 import type { Config, DatabaseType } from '../core/config.js'
 import { ServiceError, driverError, isServiceError, messageOf } from '../core/errors.js'
 import { describeConnectionError } from './connection-errors.js'
-import { fileSystemCode, isPersistentDataProblem, removeDataFolder, unwritable } from './persistent-data.js'
+import { fileSystemCode, isEmptyDataFolder, isPersistentDataProblem, removeDataFolder, unwritable } from './persistent-data.js'
 import { acquirePgliteLock } from './pglite-lock.js'
 import { createPgliteDataDir, pgliteStartParams } from './pglite-create.js'
 import type { PreparedSource } from './pglite-prepare.js'
@@ -103,7 +103,7 @@ async function openPglite(config: Config, log: FastifyBaseLogger, prepared: Prep
   let createdFresh = false
   let migratedAtCreation: string[] = []
   try {
-    createdFresh = await isMissingOrEmpty(dataDir)
+    createdFresh = await isEmptyDataFolder(dataDir)
     // Asked before the claim: a compilation still under way goes on while the folder is claimed.
     const engine = prepared?.engine()
     const applied = createdFresh && prepared ? await prepared.claim(dataDir) : null
@@ -297,13 +297,4 @@ function missingSettingsError(missing: string[]): ServiceError {
     `PostgreSQL cannot be set up: ${missing.join(', ')} ${missing.length === 1 ? 'is' : 'are'} not set. Set ${missing.length === 1 ? 'it' : 'them'} in the server's environment (or set DATABASE_URL) and restart the server, then try again.`,
     { details: { missing } },
   )
-}
-
-async function isMissingOrEmpty(dir: string): Promise<boolean> {
-  try {
-    return (await readdir(dir)).length === 0
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return true
-    throw error
-  }
 }

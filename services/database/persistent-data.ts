@@ -29,10 +29,31 @@ export async function isMountPoint(dir: string): Promise<boolean> {
   return own !== null && own.dev !== (await stat(dirname(dir))).dev
 }
 
-/** Removes the data folder `dir` with everything in it; a mount point, which cannot be removed, is emptied instead. */
+/** What mkfs puts at the top of an ext2/3/4 file system, so in a volume mounted on the folder itself. */
+const LOST_AND_FOUND = 'lost+found'
+
+/**
+ * Whether the data folder `dir` holds no database and nothing else: missing, empty, or a mount
+ * point whose only entry is the file system's lost+found.
+ */
+export async function isEmptyDataFolder(dir: string): Promise<boolean> {
+  let names: string[]
+  try {
+    names = await readdir(dir)
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return true
+    throw error
+  }
+  return names.length === 0 || (names.length === 1 && names[0] === LOST_AND_FOUND && (await isMountPoint(dir)))
+}
+
+/**
+ * Removes the data folder `dir` with everything in it; a mount point, which cannot be removed, is
+ * emptied instead, keeping the file system's own lost+found.
+ */
 export async function removeDataFolder(dir: string): Promise<void> {
   if (!(await isMountPoint(dir))) return rm(dir, { recursive: true, force: true })
-  for (const name of await readdir(dir)) await rm(join(dir, name), { recursive: true, force: true })
+  for (const name of await readdir(dir)) if (name !== LOST_AND_FOUND) await rm(join(dir, name), { recursive: true, force: true })
 }
 
 /** The causes that mean PERSISTENT_DATA_DIR itself is the problem, not the database in it. */

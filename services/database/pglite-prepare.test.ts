@@ -1,12 +1,12 @@
 import { spawn } from 'node:child_process'
 import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { afterEach, expect, it, vi } from 'vitest'
+import { afterEach, expect, it, vi, type TestContext } from 'vitest'
 import { AUTH, describeNoPostgres, describePostgres, exists, tempDir, type TestApp } from '../../test/helpers/app.js'
 import { appForTest, eventually, postSetup } from '../../test/helpers/apps.js'
 import { databaseForTest } from '../../test/helpers/postgres-apps.js'
 import { REAL_TAGS } from '../../test/helpers/migrations.js'
-import { mountedForTest } from '../../test/helpers/mounts.js'
+import { ext4ForTest, mountedForTest } from '../../test/helpers/mounts.js'
 import { creatingChildren } from '../../test/helpers/processes.js'
 import { loadConfig } from '../core/config.js'
 import { PREPARED_FOLDER, currentIdentity, stampDifferences } from './pglite-prepare.js'
@@ -105,26 +105,31 @@ describeNoPostgres('preparing the embedded database while no database is chosen'
     await expectWorkingDatabase(t)
   })
 
-  it('is used when persistent_data/pglite is a mount point: copied into it, since a mount point cannot be replaced', SLOW, async (ctx) => {
+  // tmpfs: an empty mount point; ext4: one holding lost+found, as a formatted volume arrives.
+  const mounts = { tmpfs: (ctx: TestContext, at: string) => mountedForTest(ctx, ['-t', 'tmpfs', '-o', 'size=200m', 'tmpfs'], at), ext4: ext4ForTest }
+
+  it.for(Object.entries(mounts))('is used when persistent_data/pglite is a mount point (%s): copied into it, since a mount point cannot be replaced', SLOW, async ([, mount], ctx) => {
     const t = await preparedApp()
-    const mounted = await mountedForTest(ctx, ['-t', 'tmpfs', '-o', 'size=200m', 'tmpfs'], join(t.dataDir, 'pglite'))
+    const mounted = await mount(ctx, join(t.dataDir, 'pglite'))
+    const before = await readdir(mounted)
     const res = await postSetup(t, 'pglite')
     expect(res.statusCode, res.body).toBe(200)
     expect(logged(t, 'using the embedded database prepared in the background')).toBe(true)
     expect(logged(t, 'creating a fresh one')).toBe(false)
-    expect(await readdir(mounted)).toContain('PG_VERSION')
+    expect(await readdir(mounted)).toEqual(expect.arrayContaining(['PG_VERSION', ...before]))
     expect(await exists(stagingOf(t))).toBe(false)
     await expectWorkingDatabase(t)
   })
 
-  it('on a mount point, a prepared folder that does not open is emptied out of it and a fresh database created there', SLOW, async (ctx) => {
+  it.for(Object.entries(mounts))('on a mount point (%s), a prepared folder that does not open is emptied out of it and a fresh database created there', SLOW, async ([, mount], ctx) => {
     const t = await preparedApp()
-    const mounted = await mountedForTest(ctx, ['-t', 'tmpfs', '-o', 'size=200m', 'tmpfs'], join(t.dataDir, 'pglite'))
+    const mounted = await mount(ctx, join(t.dataDir, 'pglite'))
+    const before = await readdir(mounted)
     await writeFile(join(stagingOf(t), 'data', 'global', 'pg_control'), 'not a control file')
     const res = await postSetup(t, 'pglite')
     expect(res.statusCode, res.body).toBe(200)
     expect(logged(t, 'the embedded database prepared in the background did not open')).toBe(true)
-    expect(await readdir(mounted)).toContain('PG_VERSION')
+    expect(await readdir(mounted)).toEqual(expect.arrayContaining(['PG_VERSION', ...before]))
     await expectWorkingDatabase(t)
   })
 

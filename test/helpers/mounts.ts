@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process'
-import { mkdir, rm } from 'node:fs/promises'
+import { mkdir, rm, writeFile, truncate } from 'node:fs/promises'
+import { join } from 'node:path'
 import { onTestFinished, type TestContext } from 'vitest'
 import { tempDir } from './app.js'
 
@@ -22,4 +23,21 @@ export async function mountedForTest(ctx: TestContext, options: string[], at?: s
     await rm(dir, { recursive: true, force: true })
   })
   return dir
+}
+
+/**
+ * A fresh ext4 file system (a sparse 200 MB image on a loop device) mounted on the folder `at`, as a
+ * volume formatted by mkfs arrives: holding lost+found. Skips the test where mkfs.ext4 or loop
+ * mounts are not available.
+ */
+export async function ext4ForTest(ctx: TestContext, at: string): Promise<string> {
+  const image = join(await tempDir('groundwork-ext4-'), 'volume.img')
+  await writeFile(image, '')
+  await truncate(image, 200 * 1024 * 1024)
+  try {
+    execFileSync('mkfs.ext4', ['-q', '-F', image], { stdio: 'pipe' })
+  } catch (error) {
+    ctx.skip(`cannot make an ext4 file system here (${String(error).split('\n')[0]})`)
+  }
+  return mountedForTest(ctx, ['-o', 'loop', image], at)
 }

@@ -1,10 +1,10 @@
 import { readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { expect, it } from 'vitest'
+import { expect, it, type TestContext } from 'vitest'
 import { describePostgres, exists, tempDir } from '../../../test/helpers/app.js'
 import { databaseForTest } from '../../../test/helpers/postgres-apps.js'
 import { dbCli } from '../../../test/helpers/cli.js'
-import { mountedForTest } from '../../../test/helpers/mounts.js'
+import { ext4ForTest, mountedForTest } from '../../../test/helpers/mounts.js'
 import { closedPort } from '../../../test/helpers/network.js'
 import { entryIn, runTs, waitFor } from '../../../test/helpers/processes.js'
 import { digestPglite } from '../../../test/helpers/transfer-data.js'
@@ -52,20 +52,24 @@ describePostgres('db transfer --to pglite into the installation\'s own folder', 
     expect(await exists(join(dir, building))).toBe(false)
     expect(await exists(copy)).toBe(false)
   })
-  it('into a pglite folder that is a mount point: refused before copying anything, saying what to do instead', async (ctx) => {
+  // tmpfs: an empty mount point; ext4: one holding lost+found, as a formatted volume arrives.
+  const mounts = { tmpfs: (ctx: TestContext, at: string) => mountedForTest(ctx, ['-t', 'tmpfs', '-o', 'size=100m', 'tmpfs'], at), ext4: ext4ForTest }
+
+  it.for(Object.entries(mounts))('into a pglite folder that is a mount point (%s): refused before copying anything, saying what to do instead', async ([, mount], ctx) => {
     const database = await databaseForTest()
     const dir = await tempDir()
     const env = { ...database.env, PERSISTENT_DATA_DIR: dir }
     await writeSelection(dir, { type: 'postgresql', selectedAt: new Date().toISOString(), version: SELECTION_VERSION })
     expect((await dbCli(env, ['up'])).code).toBe(EXIT.ok)
-    const mounted = await mountedForTest(ctx, ['-t', 'tmpfs', '-o', 'size=100m', 'tmpfs'], join(dir, 'pglite'))
+    const mounted = await mount(ctx, join(dir, 'pglite'))
+    const before = await readdir(mounted)
 
     const run = await dbCli(env, ['transfer', '--to', 'pglite'])
     expect(run.code).toBe(EXIT.failed)
     expect(run.err).toContain(`${mounted} is a mount point`)
     expect(run.err).toContain(`build the copy with --data-dir <other folder>, then, with the server stopped, "cp -a <other folder>/. ${mounted}/"`)
     expect(run.out).not.toContain('copying')
-    expect(await readdir(mounted)).toEqual([])
+    expect(await readdir(mounted)).toEqual(before)
     expect((await readdir(dir)).filter((name) => name.includes('transfer'))).toEqual([])
     expect(await selectionIn(dir)).toBe('postgresql')
   })

@@ -4,7 +4,7 @@ import type { Config } from '../../core/config.js'
 import { removeIfInterrupted } from '../../core/interrupt-cleanup.js'
 import { describeConnectionError } from '../connection-errors.js'
 import { databaseError } from '../errors.js'
-import { isMountPoint } from '../persistent-data.js'
+import { isEmptyDataFolder, isMountPoint } from '../persistent-data.js'
 import { acquirePgliteLock, type PgliteLock } from '../pglite-lock.js'
 import { describeTarget, resolvePostgresSettings } from '../postgres-settings.js'
 import { SELECTION_FILE, SELECTION_VERSION, readSelection, selectionPath, writeSelection } from '../selection-file.js'
@@ -19,7 +19,7 @@ export function lockPathOf(dataDir: string): string {
 
 /** An existing PGlite folder, under the server's lock: fails with database_locked while the server holds it. */
 export async function openPgliteSource(dataDir: string): Promise<Session> {
-  if (await isMissingOrEmpty(dataDir)) {
+  if (await isEmptyDataFolder(dataDir)) {
     throw transferError('transfer_refused', `There is no embedded database in ${dataDir} to copy. Check PERSISTENT_DATA_DIR.`)
   }
   const lock = await acquirePgliteLock(lockPathOf(dataDir), dataDir)
@@ -44,7 +44,7 @@ export async function openPostgres(config: Config): Promise<Session> {
  * transfer interrupted at any point leaves `dataDir` as it was (missing or empty).
  */
 export async function openFreshPglite(dataDir: string): Promise<{ session: Session; finish(): Promise<void>; discard(): Promise<void> }> {
-  if (!(await isMissingOrEmpty(dataDir))) {
+  if (!(await isEmptyDataFolder(dataDir))) {
     throw transferError('transfer_refused', `${dataDir} is not empty: a copy goes only into a new embedded database. Move that folder away, or give another one with --data-dir.`)
   }
   if (await isMountPoint(dataDir)) {
@@ -121,13 +121,4 @@ export async function switchSelection(persistentDataDir: string, type: DatabaseT
   }
   await writeSelection(persistentDataDir, { type, selectedAt: new Date().toISOString(), version: SELECTION_VERSION })
   return { backup }
-}
-
-export async function isMissingOrEmpty(dir: string): Promise<boolean> {
-  try {
-    return (await readdir(dir)).length === 0
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return true
-    throw error
-  }
 }
