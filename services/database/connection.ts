@@ -10,7 +10,7 @@ import type { FastifyBaseLogger } from 'fastify'
 import type { Config, DatabaseType } from '../core/config.js'
 import { ServiceError, driverError, isServiceError, messageOf } from '../core/errors.js'
 import { describeConnectionError } from './connection-errors.js'
-import { fileSystemCode, isEmptyDataFolder, isPersistentDataProblem, removeDataFolder, unwritable } from './persistent-data.js'
+import { fileSystemCode, isEmptyDataFolder, isMountPoint, isPersistentDataProblem, removeDataFolder, unwritable } from './persistent-data.js'
 import { acquirePgliteLock } from './pglite-lock.js'
 import { createPgliteDataDir, pgliteStartParams } from './pglite-create.js'
 import type { PreparedSource } from './pglite-prepare.js'
@@ -121,7 +121,10 @@ async function openPglite(config: Config, log: FastifyBaseLogger, prepared: Prep
     if (createdFresh) await removeDataFolder(dataDir)
     await lock.release()
     // A migration that failed in the creating process keeps its own code (migration_failed, …).
-    throw isServiceError(error) ? error : pgliteOpenError(config, dataDir, createdFresh, error)
+    if (isServiceError(error)) throw error
+    // A volume mounted on the folder itself is the disk to name, not PERSISTENT_DATA_DIR's.
+    const mounted = await isMountPoint(dataDir).catch(() => false)
+    throw pgliteOpenError(config, dataDir, createdFresh, error, mounted ? `${dataDir} (a volume mounted on the embedded database's own folder)` : undefined)
   }
   const opened = client
   const maintenance = new EmbeddedMaintenance(opened, config.pglite.maintenanceIntervalS * 1000, log)
@@ -283,8 +286,8 @@ function closeFailedPglite(client: PGlite): void {
   }
 }
 
-function pgliteOpenError(config: Config, dataDir: string, createdFresh: boolean, error: unknown): ServiceError {
-  if (isPersistentDataProblem(error)) return unwritable(config.persistentDataDir, dataDir, error)
+function pgliteOpenError(config: Config, dataDir: string, createdFresh: boolean, error: unknown, where?: string): ServiceError {
+  if (isPersistentDataProblem(error)) return unwritable(config.persistentDataDir, dataDir, error, where)
   const cause = fileSystemCode(error) ?? messageOf(error)
   return createdFresh
     ? databaseError('database_error', `Could not create the embedded database in ${dataDir}: ${cause}. The unfinished folder was removed; nothing was recorded.`, { cause: error })

@@ -61,22 +61,24 @@ export function isPersistentDataProblem(error: unknown): boolean {
   return ['ENOSPC', 'EDQUOT', 'EROFS', 'EACCES', 'EPERM'].includes(fileSystemCode(error) ?? '')
 }
 
-/** Why a write under PERSISTENT_DATA_DIR failed for want of space ("the disk that holds … is full (ENOSPC)"), or null for any other cause. */
-export function outOfSpace(dataDir: string, cause: unknown): string | null {
+/**
+ * Why a write under PERSISTENT_DATA_DIR failed for want of space ("the disk that holds … is full
+ * (ENOSPC)"), or null for any other cause. `where` names the folder when it is not PERSISTENT_DATA_DIR
+ * itself (a volume mounted on the embedded database's folder).
+ */
+export function outOfSpace(dataDir: string, cause: unknown, where = `${dataDir} (PERSISTENT_DATA_DIR)`): string | null {
   const code = fileSystemCode(cause)
-  const where = `${dataDir} (PERSISTENT_DATA_DIR)`
   if (code === 'ENOSPC') return `the disk that holds ${where} is full (ENOSPC)`
   if (code === 'EDQUOT') return `${where} is over its disk quota (EDQUOT)`
   return null
 }
 
-/** A file under PERSISTENT_DATA_DIR could not be created or written: say which, why, and what to change. */
-export function unwritable(dataDir: string, what: string, cause: unknown): ServiceError {
+/** A file under PERSISTENT_DATA_DIR could not be created or written: say which, why, and what to change (`where`: see outOfSpace). */
+export function unwritable(dataDir: string, what: string, cause: unknown, where = `${dataDir} (PERSISTENT_DATA_DIR)`): ServiceError {
   const code = fileSystemCode(cause)
-  const where = `${dataDir} (PERSISTENT_DATA_DIR)`
   const writable = 'It must be a writable folder for the user running the server'
   const end = 'then try again. Nothing was recorded.'
-  const why = outOfSpace(dataDir, cause)
+  const why = outOfSpace(dataDir, cause, where)
   if (why) {
     return databaseError(
       'persistent_data_full',

@@ -133,6 +133,18 @@ describeNoPostgres('preparing the embedded database while no database is chosen'
     await expectWorkingDatabase(t)
   })
 
+  it('on a mount point too small for the database: the copy fails, the mount is emptied, and the setup answers 507 persistent_data_full', SLOW, async (ctx) => {
+    const t = await preparedApp()
+    const mounted = await mountedForTest(ctx, ['-t', 'tmpfs', '-o', 'size=10m', 'tmpfs'], join(t.dataDir, 'pglite'))
+    const res = await postSetup(t, 'pglite')
+    expect(res.statusCode, res.body).toBe(507)
+    // The full disk named is the volume on the folder, not PERSISTENT_DATA_DIR's.
+    expect(res.json()).toMatchObject({ error: 'persistent_data_full', message: expect.stringContaining(`the disk that holds ${mounted} (a volume mounted on the embedded database's own folder) is full (ENOSPC)`) })
+    expect(logged(t, 'the embedded database prepared in the background cannot be used (ENOSPC)')).toBe(true)
+    expect(await readdir(mounted)).toEqual([])
+    expect(t.app.database.status()).toMatchObject({ configured: false, setup_in_progress: false })
+  })
+
   it("is used even when PGlite's engine could not be compiled ahead: the setup opens it on PGlite's own", SLOW, async () => {
     vi.spyOn(globalThis.WebAssembly, 'compile').mockRejectedValueOnce(new RangeError('WebAssembly.compile(): Out of memory'))
     const t = await preparedApp()
