@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import type { Readable } from 'node:stream'
 import { PGlite } from '@electric-sql/pglite'
 import { removeIfInterrupted } from '../core/interrupt-cleanup.js'
+import { secretsHeld, type SecretsHeld } from '../settings/secrets-held.js'
 import { archiveFolder, unpackArchive } from './embedded-archive.js'
 import { databaseError } from './errors.js'
 import { isPersistentDataProblem, outOfSpace, unwritable } from './persistent-data.js'
@@ -88,6 +89,8 @@ async function removeAbandoned(folder: string): Promise<void> {
 export interface ArchiveCheck {
   migrations: number
   counts: TableCount[]
+  /** The settings key it was written with and how many encrypted values need it: the key is not in the archive. */
+  secrets: SecretsHeld
 }
 
 /**
@@ -134,7 +137,7 @@ export async function checkUnpacked(folder: string, expected?: TableCount[]): Pr
         throw new Error(`its row counts differ from the database it was taken from (${detail})`)
       }
     }
-    return { migrations: applied.rows[0]?.n ?? 0, counts }
+    return { migrations: applied.rows[0]?.n ?? 0, counts, secrets: await secretsHeld(pgliteQuery(client)) }
   } finally {
     await client.close().catch(() => undefined)
   }

@@ -3,7 +3,8 @@ import { PGlite } from '@electric-sql/pglite'
 import { sql } from 'drizzle-orm'
 import pg from 'pg'
 import pino from 'pino'
-import type { Database } from '../../services/database/connection.js'
+import { loadConfig } from '../../services/core/config.js'
+import { openConnection, type Database } from '../../services/database/connection.js'
 import { rowsOf } from '../../services/database/results.js'
 import { instance } from '../../services/database/schema.js'
 import { definitionModules } from '../../services/settings/definitions/index.js'
@@ -20,6 +21,23 @@ export async function settingsOn(db: Database, dataDir: string, type: string): P
   const service = new SettingsService(() => db, buildRegistry(definitionModules), { log, encryption: await loadEncryptionKey(null, dataDir, log), databaseType: () => type })
   await service.start(db)
   return service
+}
+
+/**
+ * The settings service on the installation `env` describes, as a server would start it: its
+ * selected database (DB_TYPE, else the embedded one), its PERSISTENT_DATA_DIR's key file
+ * (generated there if missing). Closed when `use` returns.
+ */
+export async function withSettingsIn<T>(env: Record<string, string>, use: (settings: SettingsService) => Promise<T>): Promise<T> {
+  const config = loadConfig({ LOG_LEVEL: 'silent', ...env })
+  const type = config.dbType ?? 'pglite'
+  const connection = await openConnection(type, config, pino({ level: 'silent' }))
+  try {
+    connection.started()
+    return await use(await settingsOn(connection.db, config.persistentDataDir, type))
+  } finally {
+    await connection.close()
+  }
 }
 
 /**

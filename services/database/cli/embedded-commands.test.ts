@@ -1,10 +1,11 @@
-import { mkdir, readdir, truncate, writeFile } from 'node:fs/promises'
+import { copyFile, mkdir, readdir, truncate, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { exists, tempDir, TEST_ADMIN_TOKEN } from '../../../test/helpers/app.js'
 import { dbCli } from '../../../test/helpers/cli.js'
 import { REAL_TAGS } from '../../../test/helpers/migrations.js'
 import { seedPgliteSetup, withPgliteFolder as withFolder } from '../../../test/helpers/pglite-template.js'
+import { SMTP_PASSWORD, withSettingsIn } from '../../../test/helpers/transfer-data.js'
 import { EXIT } from './command.js'
 
 async function embeddedInstallation(): Promise<{ dir: string; env: Record<string, string> }> {
@@ -69,6 +70,38 @@ describe('db status, verify, backup and restore on a stopped embedded database',
     expect(await withFolder(dir, async (client) => (await client.query(`select count(*)::int as n from kv_entries`)).rows)).toEqual([{ n: 0 }])
     const kept = (await readdir(dir)).find((name) => name.startsWith('pglite.before-restore-'))!
     expect(await exists(join(dir, kept, 'PG_VERSION'))).toBe(true)
+  })
+
+  it("backup and restore say where the encrypted settings' key is, which never travels in a backup", async () => {
+    const { env, dir } = await embeddedInstallation()
+    await withSettingsIn(env, (settings) => settings.set('smtp.password', SMTP_PASSWORD))
+    const file = join(dir, 'copy.tar.gz')
+    const saved = await dbCli(env, ['backup', file])
+    expect(saved.code, saved.err).toBe(EXIT.ok)
+    expect(saved.out).toContain(`the backup holds 1 encrypted setting, and not the key that reads it: keep a copy of the key file ${join(dir, 'encryption.key')} apart from the backup`)
+
+    // A new machine: no key there yet. The restore says what to copy before the server starts (which would generate another).
+    const fresh = await tempDir()
+    const freshEnv = { PERSISTENT_DATA_DIR: fresh, DB_TYPE: 'pglite' }
+    const freshKey = join(fresh, 'encryption.key')
+    const restored = await dbCli(freshEnv, ['restore', file])
+    expect(restored.code, restored.err).toBe(EXIT.ok)
+    expect(restored.out).toContain(
+      `which this installation does not have (ENCRYPTION_SECRET is not set and ${freshKey} does not exist). Before starting the server, copy encryption.key from the installation the backup came from to ${freshKey} (mode 0600), or set the ENCRYPTION_SECRET it used. A server started without it generates a key of its own, and then the 1 encrypted setting it holds cannot be read`,
+    )
+    expect(await exists(freshKey)).toBe(false)
+
+    // Another key: named as another, with what to change.
+    const other = await dbCli({ ...freshEnv, ENCRYPTION_SECRET: 'y'.repeat(40) }, ['restore', file])
+    expect(other.code, other.err).toBe(EXIT.ok)
+    expect(other.out).toMatch(/which is not this installation's \(id \w{16}, from ENCRYPTION_SECRET\)\. Before starting the server, set ENCRYPTION_SECRET to the one it used/)
+
+    // The key file copied over, as the warning says: the restore finds it matching, and the secret reads back.
+    await copyFile(join(dir, 'encryption.key'), freshKey)
+    const matched = await dbCli(freshEnv, ['restore', file])
+    expect(matched.out).toContain(`its 1 encrypted setting can be read with this installation's key (the key file ${freshKey})`)
+    expect(matched.out).not.toContain('warning')
+    expect(await withSettingsIn(freshEnv, (settings) => settings.get('smtp.password'))).toBe(SMTP_PASSWORD)
   })
 
   it('restore of a file that is not a backup exits 1 and leaves the database as it was', async () => {

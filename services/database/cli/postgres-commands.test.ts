@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process'
-import { readdir } from 'node:fs/promises'
+import { copyFile, readdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { describe, expect, it } from 'vitest'
@@ -9,6 +9,7 @@ import { dbCli } from '../../../test/helpers/cli.js'
 import { closedPort } from '../../../test/helpers/network.js'
 import { entryIn, ROOT, runTs, waitFor } from '../../../test/helpers/processes.js'
 import { REAL_TAGS } from '../../../test/helpers/migrations.js'
+import { SMTP_PASSWORD, withSettingsIn } from '../../../test/helpers/transfer-data.js'
 import { loadConfig } from '../../core/config.js'
 import { EXIT } from './command.js'
 import { postgresUrl } from './commands/url.js'
@@ -103,11 +104,13 @@ describePostgres('db backup and restore on PostgreSQL', () => {
     const env = { ...source.env, DB_TYPE: 'postgresql', PERSISTENT_DATA_DIR: dataDir }
     expect((await dbCli(env, ['up'])).code).toBe(EXIT.ok)
     await source.query(`insert into kv_entries (key, value) select 'k' || g, jsonb_build_object('n', g, 'text', 'héllo ✓') from generate_series(1, 500) g`)
+    await withSettingsIn(env, (settings) => settings.set('smtp.password', SMTP_PASSWORD))
 
     const file = `${dataDir}/copy.groundwork.gz`
     const backup = await dbCli(env, ['backup', file])
     expect(backup.code).toBe(EXIT.ok)
     expect(backup.out).toMatch(/rows in \d+ tables, read back and checked/)
+    expect(backup.out).toContain(`the backup holds 1 encrypted setting, and not the key that reads it: keep a copy of the key file ${dataDir}/encryption.key apart from the backup`)
     const again = await dbCli(env, ['backup', file])
     expect(again.code).toBe(EXIT.failed)
     expect(again.err).toContain(`${file} already exists`)
@@ -116,6 +119,8 @@ describePostgres('db backup and restore on PostgreSQL', () => {
     const targetEnv = { ...target.env, DB_TYPE: 'postgresql', PERSISTENT_DATA_DIR: await tempDir() }
     const restore = await dbCli(targetEnv, ['restore', file])
     expect(restore.code).toBe(EXIT.ok)
+    // Restored where the key is not: said, with what to copy before the server starts.
+    expect(restore.out).toContain(`which this installation does not have (ENCRYPTION_SECRET is not set and ${targetEnv.PERSISTENT_DATA_DIR}/encryption.key does not exist). Before starting the server, copy encryption.key`)
     const digest = `select count(*)::int as n, md5(string_agg(key || value::text, ',' order by key)) as sum from kv_entries`
     expect(await target.query(digest)).toEqual(await source.query(digest))
     expect(await target.query('select id from instance')).toEqual(await source.query('select id from instance'))
@@ -128,8 +133,10 @@ describePostgres('db backup and restore on PostgreSQL', () => {
 
     // The same file loads into a new embedded database too: a local copy of production.
     const embeddedEnv = { DB_TYPE: 'pglite', PERSISTENT_DATA_DIR: await tempDir() }
+    await copyFile(`${dataDir}/encryption.key`, `${embeddedEnv.PERSISTENT_DATA_DIR}/encryption.key`)
     const intoPglite = await dbCli(embeddedEnv, ['restore', file])
     expect(intoPglite.code, intoPglite.err).toBe(EXIT.ok)
+    expect(intoPglite.out).toContain("its 1 encrypted setting can be read with this installation's key")
     const status = JSON.parse((await dbCli(embeddedEnv, ['status', '--json'])).out)
     expect(status.tables).toContainEqual({ table: 'public.kv_entries', rows: 500 })
   })

@@ -2,13 +2,13 @@ import { sql } from 'drizzle-orm'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Config } from '../../core/config.js'
 import { isServiceError, messageOf } from '../../core/errors.js'
-import { readEncryptionKey } from '../../settings/encryption-key.js'
-import { KEY_META } from '../../settings/initialize.js'
-import type { KeyIdentity } from '../../settings/cipher.js'
+import { secretsHeld } from '../../settings/secrets-held.js'
 import { ourTableNames } from '../../setup-wizard/our-tables.js'
 import type { Database } from '../connection.js'
 import { inspectMigrations, readMigrations } from '../migrator.js'
 import { rowsOf } from '../results.js'
+import { drizzleQuery } from '../table-stats.js'
+import { compareKey } from './settings-key.js'
 
 /** Everything `db verify` finds wrong with a database, one sentence each; empty when all is well. */
 export async function verifyDatabase(db: Database, config: Config, log: FastifyBaseLogger): Promise<string[]> {
@@ -46,25 +46,18 @@ async function tableProblems(db: Database): Promise<string[]> {
 }
 
 async function keyProblems(db: Database, config: Config, log: FastifyBaseLogger): Promise<string[]> {
-  const [present] = rowsOf<{ yes: boolean }>(await db.execute(sql`select to_regclass('settings_meta') is not null as yes`))
-  if (!present?.yes) return []
-  const [row] = rowsOf<{ value: string }>(await db.execute(sql`select value from settings_meta where name = ${KEY_META}`))
-  if (!row) return [] // the settings service has not started on this database yet: nothing recorded to compare
-  const recorded = JSON.parse(row.value) as KeyIdentity
-  let key
-  try {
-    key = await readEncryptionKey(config.encryptionSecret, config.persistentDataDir, log)
-  } catch (error) {
-    return [`settings key: ${messageOf(error)}`]
-  }
-  if (!key) {
+  const { recorded } = await secretsHeld(drizzleQuery(db))
+  if (!recorded) return [] // the settings service has not started on this database yet: nothing recorded to compare
+  const comparison = await compareKey(config, recorded, log)
+  if (comparison.kind === 'unusable') return [`settings key: ${comparison.message}`]
+  if (comparison.kind === 'missing') {
     return [
       `settings key: the database's encrypted settings were written with key ${recorded.kid}, but neither ENCRYPTION_SECRET nor ${config.persistentDataDir}/encryption.key is there: restore the key file from a backup, or set ENCRYPTION_SECRET to the secret in use`,
     ]
   }
-  if (key.fingerprint !== recorded.fingerprint) {
-    const from = key.source === 'environment' ? 'ENCRYPTION_SECRET' : key.file
-    return [`settings key: the key from ${from} (id ${key.kid}) is not the one the database recorded (id ${recorded.kid}): the encrypted settings cannot be read with it; use the key or secret that wrote them`]
+  if (comparison.kind === 'differs') {
+    const from = comparison.key.source === 'environment' ? 'ENCRYPTION_SECRET' : comparison.key.file
+    return [`settings key: the key from ${from} (id ${comparison.key.kid}) is not the one the database recorded (id ${recorded.kid}): the encrypted settings cannot be read with it; use the key or secret that wrote them`]
   }
   return []
 }

@@ -6,9 +6,12 @@ import { pgliteLockPath } from '../../connection.js'
 import { pgliteLockHolder } from '../../pglite-lock.js'
 import { stat } from 'node:fs/promises'
 import { writeLogicalBackup } from '../../transfer/logical-backup.js'
+import { drizzleQuery } from '../../table-stats.js'
+import { secretsHeld } from '../../../settings/secrets-held.js'
 import { CliError, EXIT, type Command, type ExitCode } from '../command.js'
 import type { CliContext } from '../context.js'
-import { defaultBackupPath, describeBackup, fromPglite, writeVerifiedBackup } from '../embedded-backup.js'
+import { defaultBackupPath, describeBackup, fromPglite, writeVerifiedBackup, type WrittenBackup } from '../embedded-backup.js'
+import { backupKeyNote } from '../settings-key.js'
 import { downloadBackup } from '../server-client.js'
 
 export const backup: Command = {
@@ -33,17 +36,23 @@ export const backup: Command = {
     const holder = await pgliteLockHolder(pgliteLockPath(context.config))
     if (holder) {
       context.print(`the server (${holder.who}) holds the embedded database: asking it for the copy`)
-      context.print(describeBackup(await writeVerifiedBackup(file, (temp) => downloadBackup(context.config, temp))))
+      await printBackup(context, await writeVerifiedBackup(file, (temp) => downloadBackup(context.config, temp)))
       return EXIT.ok
     }
     const connection = await context.openSelected()
     try {
-      context.print(describeBackup(await writeVerifiedBackup(file, fromPglite(connection.pglite!))))
+      await printBackup(context, await writeVerifiedBackup(file, fromPglite(connection.pglite!)))
     } finally {
       await connection.close()
     }
     return EXIT.ok
   },
+}
+
+async function printBackup(context: CliContext, written: WrittenBackup): Promise<void> {
+  context.print(describeBackup(written))
+  const note = await backupKeyNote(context.config, written.secrets, context.log)
+  if (note) context.print(note)
 }
 
 async function logicalBackup(context: CliContext, file: string): Promise<ExitCode> {
@@ -52,6 +61,8 @@ async function logicalBackup(context: CliContext, file: string): Promise<ExitCod
   try {
     const written = await writeLogicalBackup(connection.db, file, { migrationsFolder: context.config.migrationsFolder, parts: [...PARTS, ...pluginParts(await loadPlugins(context.config))] })
     context.print(`wrote ${file} (${(written.bytes / 1024 / 1024).toFixed(1)} MB): ${written.rows} rows in ${written.tables} tables, read back and checked`)
+    const note = await backupKeyNote(context.config, await secretsHeld(drizzleQuery(connection.db)), context.log)
+    if (note) context.print(note)
     return EXIT.ok
   } finally {
     await connection.close()

@@ -7,9 +7,12 @@ import { pgliteLockHolder } from '../../pglite-lock.js'
 import { PARTS } from '../../transfer/parts.js'
 import { restoreLogicalBackup } from '../../transfer/logical-backup.js'
 import { isLogicalBackup } from '../../transfer/backup-file.js'
+import { drizzleQuery } from '../../table-stats.js'
+import { secretsHeld } from '../../../settings/secrets-held.js'
 import { CliError, EXIT, type Command } from '../command.js'
 import type { CliContext } from '../context.js'
 import { restoreEmbedded } from '../embedded-restore.js'
+import { restoreKeyNote } from '../settings-key.js'
 
 export const restore: Command = {
   name: 'restore',
@@ -31,13 +34,16 @@ export const restore: Command = {
     // A logical backup (from PostgreSQL, or of the embedded database) loads into either kind.
     if (type === 'postgresql' || (await isLogicalBackup(file))) {
       if (type === 'pglite') await refuseWhileHeld(context)
+      let keyNote: string | null
       const connection = await context.openSelected({ create: true })
       try {
         const restored = await restoreLogicalBackup(file, connection.db, { migrationsFolder: context.config.migrationsFolder, parts: [...PARTS, ...pluginParts(await loadPlugins(context.config))] })
         context.print(`restored ${file} into ${connection.description}: ${restored.rows} rows in ${restored.tables} tables, checked`)
+        keyNote = await restoreKeyNote(context.config, await secretsHeld(drizzleQuery(connection.db)), context.log)
       } finally {
         await connection.close()
       }
+      if (keyNote) context.print(keyNote)
       context.print('start the server: it applies any newer migrations at startup')
       return EXIT.ok
     }
@@ -47,6 +53,8 @@ export const restore: Command = {
     const rows = restored.counts.reduce((sum, count) => sum + (count.rows ?? 0), 0)
     context.print(`restored ${file}: ${restored.migrations} migrations, ${rows} rows in ${restored.counts.length} tables`)
     if (restored.previous) context.print(`the folder in use before is kept as ${restored.previous}; delete it once the restored database works`)
+    const keyNote = await restoreKeyNote(context.config, restored.secrets, context.log)
+    if (keyNote) context.print(keyNote)
     context.print('start the server: it applies any newer migrations at startup')
     return EXIT.ok
   },

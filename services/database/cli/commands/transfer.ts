@@ -2,7 +2,6 @@ import { isAbsolute, join, resolve } from 'node:path'
 import { pgliteDataDir } from '../../connection.js'
 import { readMigrations } from '../../migrator.js'
 import { SELECTION_FILE } from '../../selection-file.js'
-import { ENCRYPTION_KEY_FILE } from '../../../settings/encryption-key.js'
 import { loadPlugins } from '../../../plugins/loader.js'
 import { pluginParts } from '../../../plugins/transfer-part.js'
 import { PARTS } from '../../transfer/parts.js'
@@ -11,6 +10,7 @@ import { begin, pgliteSession, type Session } from '../../transfer/sessions.js'
 import { planTransfer, transfer, type TransferOptions, type TransferPlan } from '../../transfer/transfer.js'
 import { CliError, EXIT, type Command } from '../command.js'
 import type { CliContext } from '../context.js'
+import { keySource } from '../settings-key.js'
 import { progressPrinter } from './transfer-progress.js'
 
 export const transferCommand: Command = {
@@ -144,6 +144,6 @@ async function printPlan(context: CliContext, source: Session, target: Session, 
 
 function printKeyNote(context: CliContext) {
   context.print(
-    `encrypted settings are copied as they are: their key is not in the database. Keep using the same ${context.config.encryptionSecret ? 'ENCRYPTION_SECRET' : `key file ${join(context.config.persistentDataDir, ENCRYPTION_KEY_FILE)}`} with the new database`,
+    `encrypted settings are copied as they are: their key is not in the database. Keep using ${keySource(context.config)} with the new database`,
   )
 }
