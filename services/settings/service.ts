@@ -193,7 +193,7 @@ export class SettingsService {
     if (row.value === null) return null
     const key = this.key()
     if (!isEnvelope(row.value) || row.value.kid !== key.kid) {
-      if (isEnvelope(row.value)) throw this.mismatchError(row.value.kid)
+      if (isEnvelope(row.value)) throw this.foreignValueError(definition.key, row.value.kid)
       throw settingsError('encrypted_value_unreadable', `The stored value of ${definition.key} is not an encrypted value. Set it again (PUT /api/settings/${definition.key}).`)
     }
     try {
@@ -258,8 +258,13 @@ export class SettingsService {
     )
   }
 
-  private mismatchError(kid: string) {
-    return settingsError('encryption_key_mismatch', this.mismatch ?? this.mismatchMessage(kid))
+  /** A value written with another key than this server's, which is the one the database records (key() checked that). */
+  private foreignValueError(settingKey: string, kid: string) {
+    return settingsError(
+      'encryption_key_mismatch',
+      `The stored value of ${settingKey} was written with another encryption key (id ${kid}) than this server's (id ${this.encryption!.kid}, the one the database records), so it cannot be read here. ` +
+        `Set it again (PUT /api/settings/${settingKey}) or clear it (DELETE); if another instance wrote it, give every instance the same ENCRYPTION_SECRET.`,
+    )
   }
 }
 

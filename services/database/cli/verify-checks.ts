@@ -2,13 +2,14 @@ import { sql } from 'drizzle-orm'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Config } from '../../core/config.js'
 import { isServiceError, messageOf } from '../../core/errors.js'
+import { countForeignEncrypted } from '../../settings/repository.js'
 import { secretsHeld } from '../../settings/secrets-held.js'
 import { ourTableNames } from '../../setup-wizard/our-tables.js'
 import type { Database } from '../connection.js'
 import { inspectMigrations, readMigrations } from '../migrator.js'
 import { rowsOf } from '../results.js'
 import { drizzleQuery } from '../table-stats.js'
-import { compareKey } from './settings-key.js'
+import { compareKey } from './key-notes.js'
 
 /** Everything `db verify` finds wrong with a database, one sentence each; empty when all is well. */
 export async function verifyDatabase(db: Database, config: Config, log: FastifyBaseLogger): Promise<string[]> {
@@ -58,6 +59,10 @@ async function keyProblems(db: Database, config: Config, log: FastifyBaseLogger)
   if (comparison.kind === 'differs') {
     const from = comparison.key.source === 'environment' ? 'ENCRYPTION_SECRET' : comparison.key.file
     return [`settings key: the key from ${from} (id ${comparison.key.kid}) is not the one the database recorded (id ${recorded.kid}): the encrypted settings cannot be read with it; use the key or secret that wrote them`]
+  }
+  const stranded = await countForeignEncrypted(db, recorded.kid)
+  if (stranded > 0) {
+    return [`settings key: ${stranded} encrypted setting${stranded === 1 ? ' was' : 's were'} written with another key than the one recorded (id ${recorded.kid}) and cannot be read: set ${stranded === 1 ? 'it' : 'them'} again (PUT /api/settings/<key>) or clear ${stranded === 1 ? 'it' : 'them'} (DELETE)`]
   }
   return []
 }

@@ -11,7 +11,7 @@ import { secretsHeld } from '../../../settings/secrets-held.js'
 import { CliError, EXIT, type Command, type ExitCode } from '../command.js'
 import type { CliContext } from '../context.js'
 import { defaultBackupPath, describeBackup, fromPglite, writeVerifiedBackup, type WrittenBackup } from '../embedded-backup.js'
-import { backupKeyNote } from '../settings-key.js'
+import { backupKeyNote } from '../key-notes.js'
 import { downloadBackup } from '../server-client.js'
 
 export const backup: Command = {

@@ -12,7 +12,7 @@ import { secretsHeld } from '../../../settings/secrets-held.js'
 import { CliError, EXIT, type Command } from '../command.js'
 import type { CliContext } from '../context.js'
 import { restoreEmbedded } from '../embedded-restore.js'
-import { restoreKeyNote } from '../settings-key.js'
+import { restoreKeyNote } from '../key-notes.js'
 
 export const restore: Command = {
   name: 'restore',

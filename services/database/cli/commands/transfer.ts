@@ -10,7 +10,7 @@ import { begin, pgliteSession, type Session } from '../../transfer/sessions.js'
 import { planTransfer, transfer, type TransferOptions, type TransferPlan } from '../../transfer/transfer.js'
 import { CliError, EXIT, type Command } from '../command.js'
 import type { CliContext } from '../context.js'
-import { keySource } from '../settings-key.js'
+import { keySource } from '../key-notes.js'
 import { progressPrinter } from './transfer-progress.js'
 
 export const transferCommand: Command = {
