@@ -10,7 +10,7 @@ import type { FastifyBaseLogger } from 'fastify'
 import type { Config, DatabaseType } from '../core/config.js'
 import { ServiceError, driverError, isServiceError, messageOf } from '../core/errors.js'
 import { describeConnectionError } from './connection-errors.js'
-import { fileSystemCode, isEmptyDataFolder, isMountPoint, isPersistentDataProblem, removeDataFolder, unwritable } from './persistent-data.js'
+import { fileSystemCode, isEmptyDataFolder, isPersistentDataProblem, mountedDataDisk, removeDataFolder, unwritable } from './persistent-data.js'
 import { acquirePgliteLock } from './pglite-lock.js'
 import { createPgliteDataDir, pgliteStartParams } from './pglite-create.js'
 import type { PreparedSource } from './pglite-prepare.js'
@@ -55,6 +55,8 @@ export interface DatabaseConnection {
   readonly migratedAtCreation: string[]
   /** The embedded database's own instance (backups, the admin socket); null for PostgreSQL. */
   readonly pglite: PGlite | null
+  /** What a full-disk message names when it is not PERSISTENT_DATA_DIR: a volume mounted on the pglite folder itself. */
+  readonly disk?: string
   ping(timeoutMs: number): Promise<void>
   /**
    * Calls `handler` with each NOTIFY payload on `channel`, and with null when the listening
@@ -123,9 +125,9 @@ async function openPglite(config: Config, log: FastifyBaseLogger, prepared: Prep
     // A migration that failed in the creating process keeps its own code (migration_failed, …).
     if (isServiceError(error)) throw error
     // A volume mounted on the folder itself is the disk to name, not PERSISTENT_DATA_DIR's.
-    const mounted = await isMountPoint(dataDir).catch(() => false)
-    throw pgliteOpenError(config, dataDir, createdFresh, error, mounted ? `${dataDir} (a volume mounted on the embedded database's own folder)` : undefined)
+    throw pgliteOpenError(config, dataDir, createdFresh, error, await mountedDataDisk(dataDir))
   }
+  const disk = await mountedDataDisk(dataDir)
   const opened = client
   const maintenance = new EmbeddedMaintenance(opened, config.pglite.maintenanceIntervalS * 1000, log)
   const db = guardTransactions(drizzlePglite({ client: skipUnusedParsers(reuseStatements(opened, () => !opened.yielding)), schema }) as Database, opened, ['query', 'exec', 'transaction'])
@@ -140,6 +142,7 @@ async function openPglite(config: Config, log: FastifyBaseLogger, prepared: Prep
     createdFresh,
     migratedAtCreation,
     pglite: opened,
+    disk,
     onTrouble: () => undefined,
     started: () => {
       opened.stopYielding()

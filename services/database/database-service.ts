@@ -134,7 +134,7 @@ export class DatabaseService {
    * on the embedded database, persistent_data_full (507) for a full disk. Undefined for any other error.
    */
   queryError(error: unknown, method: string): ServiceError | undefined {
-    if (this.type === 'pglite') return embeddedDiskFull(this.config.persistentDataDir, error)
+    if (this.type === 'pglite') return embeddedDiskFull(this.config.persistentDataDir, error, this.connection?.disk)
     if (this.type !== 'postgresql') return undefined
     const { postgres } = this.config
     const { target } = resolvePostgresSettings(postgres)

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto'
 import { readdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it, type TestContext } from 'vitest'
-import { AUTH, buildTestApp, exists, type TestApp } from '../../test/helpers/app.js'
+import { AUTH, buildTestApp, exists, tempDir, type TestApp } from '../../test/helpers/app.js'
 import { eventually } from '../../test/helpers/apps.js'
 import { mountedForTest } from '../../test/helpers/mounts.js'
 import { openFilesUnder } from '../../test/helpers/processes.js'
@@ -61,6 +61,16 @@ describe('an embedded setup on a full disk, with the background preparation on',
   }, 180_000)
 })
 
+/** Random values (they do not compress) put until a write is refused; returns that answer and how many went in. */
+async function fillUntilRefused(t: TestApp): Promise<{ res: Awaited<ReturnType<TestApp['app']['inject']>>; stored: number }> {
+  const big = () => randomBytes(600_000).toString('base64')
+  const put = (key: string) => t.app.inject({ method: 'PUT', url: `/api/kv/${key}`, headers: AUTH, payload: { value: big() } })
+  let res = await put('big-0')
+  let stored = 0
+  while (res.statusCode === 200 && stored < 100) res = await put(`big-${++stored}`)
+  return { res, stored }
+}
+
 describe('the embedded database once its disk is full', () => {
   it('answers a write that needs space 507 persistent_data_full, keeps serving reads, and takes big writes again once the volume has room', async (ctx) => {
     // The database takes ~40 MB: ~30 MB left for values.
@@ -68,11 +78,7 @@ describe('the embedded database once its disk is full', () => {
     expect((await setup(t)).statusCode).toBe(200)
     const kv = (method: 'GET' | 'PUT' | 'DELETE', key: string, value?: unknown) => t.app.inject({ method, url: `/api/kv/${key}`, headers: AUTH, ...(value === undefined ? {} : { payload: { value } }) })
     expect((await kv('PUT', 'small', 1)).statusCode).toBe(200)
-    // Random text does not compress: each value takes its size on the disk.
-    const big = () => randomBytes(600_000).toString('base64')
-    let res = await kv('PUT', 'big-0', big())
-    let stored = 0
-    while (res.statusCode === 200 && stored < 100) res = await kv('PUT', `big-${++stored}`, big())
+    const { res, stored } = await fillUntilRefused(t)
     expect(stored).toBeGreaterThan(0)
     expect(res.statusCode, res.body).toBe(507)
     expect(res.json()).toEqual({
@@ -86,7 +92,19 @@ describe('the embedded database once its disk is full', () => {
     // Deleting values does not help at once: their space is reusable only after a VACUUM, which
     // itself needs a little room on the disk. The volume's owner gives it more.
     execFileSync('mount', ['-o', 'remount,size=80m', dataDir])
-    expect((await kv('PUT', `big-${stored}`, big())).statusCode).toBe(200)
+    expect((await kv('PUT', `big-${stored}`, randomBytes(600_000).toString('base64'))).statusCode).toBe(200)
+  }, 180_000)
+
+  it('names the volume mounted on the pglite folder itself as the full disk, not PERSISTENT_DATA_DIR', async (ctx) => {
+    const dataDir = await tempDir()
+    const mounted = await mountedForTest(ctx, ['-t', 'tmpfs', '-o', 'size=55m', 'tmpfs'], join(dataDir, 'pglite'))
+    const t = await buildTestApp({}, { dataDir })
+    apps.push(t)
+    await t.ready()
+    expect((await setup(t)).statusCode).toBe(200)
+    const { res } = await fillUntilRefused(t)
+    expect(res.statusCode, res.body).toBe(507)
+    expect(res.json().message).toContain(`the disk that holds ${mounted} (a volume mounted on the embedded database's own folder) is full (could not `)
   }, 180_000)
 })
 

@@ -29,6 +29,14 @@ export async function isMountPoint(dir: string): Promise<boolean> {
   return own !== null && own.dev !== (await stat(dirname(dir))).dev
 }
 
+/**
+ * The disk a full-disk message about the embedded database's folder `dataDir` names: a volume
+ * mounted on that folder itself when there is one, else undefined (PERSISTENT_DATA_DIR's, the default).
+ */
+export async function mountedDataDisk(dataDir: string): Promise<string | undefined> {
+  return (await isMountPoint(dataDir).catch(() => false)) ? `${dataDir} (a volume mounted on the embedded database's own folder)` : undefined
+}
+
 /** What mkfs puts at the top of an ext2/3/4 file system, so in a volume mounted on the folder itself. */
 const LOST_AND_FOUND = 'lost+found'
 
@@ -108,12 +116,12 @@ export function unwritable(dataDir: string, what: string, cause: unknown, where 
  * answers SQLSTATE 53100, "could not extend file … No space left on device"), or undefined for
  * any other error. The database keeps running: the statement changed nothing, and what needs no new room still works.
  */
-export function embeddedDiskFull(dataDir: string, wrapped: unknown): ServiceError | undefined {
+export function embeddedDiskFull(dataDir: string, wrapped: unknown, where = `${dataDir} (PERSISTENT_DATA_DIR)`): ServiceError | undefined {
   const error = driverError(wrapped)
   if ((error as { code?: unknown } | null)?.code !== '53100') return undefined
   return databaseError(
     'persistent_data_full',
-    `The embedded database could not write: the disk that holds ${dataDir} (PERSISTENT_DATA_DIR) is full (${messageOf(error)}). The statement changed nothing, and queries that need no new room still work. Free some space or give the volume more, then try again.`,
+    `The embedded database could not write: the disk that holds ${where} is full (${messageOf(error)}). The statement changed nothing, and queries that need no new room still work. Free some space or give the volume more, then try again.`,
     { cause: error },
   )
 }
