@@ -57,6 +57,8 @@ export interface DatabaseConnection {
   readonly pglite: PGlite | null
   /** What a full-disk message names when it is not PERSISTENT_DATA_DIR: a volume mounted on the pglite folder itself. */
   readonly disk?: string
+  /** The token this opening wrote in the embedded database's lock file (see BACKUP_LOCK_HEADER). */
+  readonly lockToken?: string
   ping(timeoutMs: number): Promise<void>
   /**
    * Calls `handler` with each NOTIFY payload on `channel`, and with null when the listening
@@ -143,6 +145,7 @@ async function openPglite(config: Config, log: FastifyBaseLogger, prepared: Prep
     migratedAtCreation,
     pglite: opened,
     disk,
+    lockToken: lock.token,
     onTrouble: () => undefined,
     started: () => {
       opened.stopYielding()

@@ -143,14 +143,23 @@ export class DatabaseService {
     return unavailableError(error, facts, method !== 'GET' && method !== 'HEAD')
   }
 
-  /** A consistent copy of the embedded database the server holds, as a stream of its archive (GET /api/db/backup). */
-  async snapshotEmbedded(): Promise<StreamedSnapshot> {
+  /**
+   * A consistent copy of the embedded database the server holds, as a stream of its archive (GET
+   * /api/db/backup). `lock`: the token of the lock file of the database the caller wants, when it knows it.
+   */
+  async snapshotEmbedded(lock?: string): Promise<StreamedSnapshot> {
     const connection = this.connection
     if (!connection || this.phase !== 'ready') throw databaseError('database_not_ready', this.notReadyMessage())
     if (!connection.pglite) {
       throw databaseError(
         'backup_unsupported',
         'This server uses PostgreSQL: back it up with "npm run db -- backup" (a logical dump of our schemas), not through the server.',
+      )
+    }
+    if (lock !== undefined && lock !== connection.lockToken) {
+      throw databaseError(
+        'backup_wrong_database',
+        `This server holds the embedded database in ${connection.description}, and the backup asked for is of another one (its lock file names another holder): the request reached another installation's server. Ask the server of that installation (its HOST and PORT). Nothing was copied.`,
       )
     }
     return streamSnapshot(connection.pglite, this.config.persistentDataDir)

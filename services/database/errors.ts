@@ -7,6 +7,8 @@ export const databaseError = defineErrors({
   setup_in_progress: 409,
   selection_file_invalid: 409,
   backup_unsupported: 409,
+  /** GET /api/db/backup named (by its lock) an embedded database this server does not hold: another installation's server answered. */
+  backup_wrong_database: 409,
   migrations_out_of_order: 500,
   migration_failed: 500,
   migrations_missing: 500,

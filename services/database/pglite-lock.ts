@@ -23,6 +23,8 @@ interface Owner {
 
 export interface PgliteLock {
   readonly path: string
+  /** This holder's random id, written in the lock file: names which opening of which folder holds it. */
+  readonly token: string
   release(): Promise<void>
 }
 
@@ -50,15 +52,18 @@ export interface LockHolder {
   pid: number | null
   /** "process 123 on this machine (running since …)", for messages. */
   who: string
+  /** The holder's id from the lock file, when it can be read (pgliteLockHolder): a server asked for this database can prove it holds it. */
+  token?: string
 }
 
 /** Who holds the lock, without taking it: null when nobody does (no lock file, or its owner is provably gone). */
 export async function pgliteLockHolder(path: string): Promise<LockHolder | null> {
-  if (heldHere.has(path)) return { pid: process.pid, who: 'this same process' }
   const current = await readOwner(path)
+  if (heldHere.has(path)) return { pid: process.pid, who: 'this same process', ...(current === 'gone' || current === 'unreadable' ? {} : { token: current.token }) }
   if (current === 'gone') return null
   const verdict = await staleness(path, current)
-  return verdict === 'stale' ? null : { pid: current === 'unreadable' ? null : current.pid, who: verdict }
+  if (verdict === 'stale') return null
+  return current === 'unreadable' ? { pid: null, who: verdict } : { pid: current.pid, who: verdict, token: current.token }
 }
 
 /**
@@ -209,6 +214,7 @@ function held(path: string, owner: Owner): PgliteLock {
   let released = false
   return {
     path,
+    token: owner.token,
     async release() {
       if (released) return
       released = true

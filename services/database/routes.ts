@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { DATABASE_TYPES } from '../core/config.js'
 import { coreError, isServiceError, type ServiceError } from '../core/errors.js'
 import { errorResponses } from '../core/http/schemas.js'
-import { BACKUP_COUNTS_HEADER, BackupArchive, SetupRequest, SetupResponse, DatabaseStatusBody } from './schemas.js'
+import { BACKUP_COUNTS_HEADER, BACKUP_LOCK_HEADER, BackupArchive, SetupRequest, SetupResponse, DatabaseStatusBody } from './schemas.js'
 
 const routes: FastifyPluginAsyncTypebox = async (app) => {
   const { database } = app
@@ -28,13 +28,16 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         operationId: 'backUpEmbeddedDatabase',
         tags: ['database'],
         summary: 'A consistent copy of the embedded database, as a gzipped tar (what "npm run db -- backup" saves)',
-        description: `Only for the embedded database. The ${BACKUP_COUNTS_HEADER} header holds our tables' row counts in that very copy, to check it against.`,
+        description:
+          `Only for the embedded database. The ${BACKUP_COUNTS_HEADER} header holds our tables' row counts in that very copy, to check it against. ` +
+          `A ${BACKUP_LOCK_HEADER} request header (the token in persistent_data/pglite.lock) makes sure the server that answers holds that very database: another one answers 409 backup_wrong_database before copying anything.`,
         security: [{ adminToken: [] }],
         response: { 200: BackupArchive, ...errorResponses(401, 409, 429, 503) },
       },
     },
-    async (_request, reply) => {
-      const { archive, bytes, counts } = await database.snapshotEmbedded()
+    async (request, reply) => {
+      const lock = request.headers[BACKUP_LOCK_HEADER]
+      const { archive, bytes, counts } = await database.snapshotEmbedded(typeof lock === 'string' ? lock : undefined)
       reply.header('content-type', 'application/gzip')
       reply.header('content-length', bytes)
       reply.header(BACKUP_COUNTS_HEADER, JSON.stringify(counts))

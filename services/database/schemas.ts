@@ -74,5 +74,11 @@ export type SetupResult = Static<typeof SetupResponse>
 /** The response header of GET /api/db/backup with the row counts of the copy, as JSON [{table, rows}]. */
 export const BACKUP_COUNTS_HEADER = 'x-groundwork-row-counts'
 
+/**
+ * The request header of GET /api/db/backup naming the database wanted: the token of its PGlite lock
+ * file (pglite.lock). A server that does not hold that lock answers backup_wrong_database.
+ */
+export const BACKUP_LOCK_HEADER = 'x-groundwork-lock'
+
 /** Sent as a stream; the document says what the bytes are. */
 export const BackupArchive = Type.Unsafe<Readable>({ type: 'string', format: 'binary', description: 'the data folder as a gzipped tar, in the layout of PGlite dumpDataDir' })

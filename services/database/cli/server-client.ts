@@ -7,7 +7,9 @@ import type { ReadableStream as WebReadableStream } from 'node:stream/web'
 import type { Config } from '../../core/config.js'
 import { ADMIN_TOKEN_FILE } from '../../admin-auth/admin-token.js'
 import type { DatabaseStatus } from '../schemas.js'
-import { BACKUP_COUNTS_HEADER } from '../schemas.js'
+import { BACKUP_COUNTS_HEADER, BACKUP_LOCK_HEADER } from '../schemas.js'
+import { pgliteDataDir } from '../connection.js'
+import type { LockHolder } from '../pglite-lock.js'
 import type { TableCount } from '../table-stats.js'
 import { CliError } from './command.js'
 
@@ -45,18 +47,32 @@ export async function adminToken(config: Config): Promise<string> {
   throw new CliError(`The server holds the database, and asking it needs the admin token: set ADMIN_TOKEN as the server has it, or run this where ${path} is readable.`)
 }
 
-/** Streams GET /api/db/backup into `file`; returns the row counts the server read in that copy. */
-export async function downloadBackup(config: Config, file: string): Promise<TableCount[]> {
+/**
+ * Streams GET /api/db/backup into `file`; returns the row counts the server read in that copy.
+ * `holder` is who the lock file names: the server at HOST:PORT must be that one, or it refuses.
+ */
+export async function downloadBackup(config: Config, file: string, holder: LockHolder): Promise<TableCount[]> {
   const url = `${serverBaseUrl(config)}/api/db/backup`
   const token = await adminToken(config)
   let response: Response
   try {
-    response = await fetch(url, { headers: { authorization: `Bearer ${token}` } })
+    response = await fetch(url, { headers: { authorization: `Bearer ${token}`, ...(holder.token ? { [BACKUP_LOCK_HEADER]: holder.token } : {}) } })
   } catch (error) {
     throw new CliError(`The server holds the database but does not answer at ${url} (${(error as Error).message}). Check HOST and PORT match the server's, or stop the server and back up directly.`)
   }
   if (!response.ok || !response.body) {
-    const body = (await response.json().catch(() => null)) as { message?: string } | null
+    const body = (await response.json().catch(() => null)) as { error?: string; message?: string } | null
+    if (body?.error === 'backup_wrong_database') {
+      throw new CliError(
+        `The server answering at ${serverBaseUrl(config)} is another installation's: it does not hold ${pgliteDataDir(config)}, which ${holder.who} holds. Set PORT (and HOST) to where this installation's server listens, then run the backup again. Nothing was written.`,
+      )
+    }
+    if (response.status === 401) {
+      const from = config.adminToken ? 'ADMIN_TOKEN' : join(config.persistentDataDir, ADMIN_TOKEN_FILE)
+      throw new CliError(
+        `The server at ${serverBaseUrl(config)} refused this installation's admin token (from ${from}): either it is another installation's server (set PORT and HOST to where the server of ${pgliteDataDir(config)} listens), or it was started with another ADMIN_TOKEN (set the same one here). Nothing was written.`,
+      )
+    }
     throw new CliError(`The server refused the backup (HTTP ${response.status}): ${body?.message ?? response.statusText}`)
   }
   const counts = JSON.parse(response.headers.get(BACKUP_COUNTS_HEADER) ?? '[]') as TableCount[]

@@ -1,10 +1,12 @@
+import { readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { expect, it, describe } from 'vitest'
 import { sql } from 'drizzle-orm'
-import { TEST_ADMIN_TOKEN } from '../../../test/helpers/app.js'
+import { AUTH, TEST_ADMIN_TOKEN } from '../../../test/helpers/app.js'
 import { startedAppForTest } from '../../../test/helpers/apps.js'
 import { dbCli } from '../../../test/helpers/cli.js'
 import { rowsOf } from '../results.js'
+import { BACKUP_LOCK_HEADER } from '../schemas.js'
 import { EXIT } from './command.js'
 
 describe('db commands while the server holds the embedded database', () => {
@@ -33,6 +35,41 @@ describe('db commands while the server holds the embedded database', () => {
     expect(verify.code).toBe(EXIT.failed)
     expect(verify.err).toContain('stop the server')
     expect((await dbCli(env, ['restore', file])).err).toContain('stop the server first')
+  })
+
+  it("backup refuses the copy of another installation's server answering at PORT, and writes nothing", async () => {
+    // Two installations on one machine sharing an ADMIN_TOKEN: the CLI of the second is pointed at the first's port.
+    const first = await startedAppForTest({}, { seedPglite: true })
+    const second = await startedAppForTest({}, { seedPglite: true })
+    const firstPort = new URL(await first.app.listen({ host: '127.0.0.1', port: 0 })).port
+    const secondPort = new URL(await second.app.listen({ host: '127.0.0.1', port: 0 })).port
+    const env = { PERSISTENT_DATA_DIR: second.dataDir, ADMIN_TOKEN: TEST_ADMIN_TOKEN }
+    const file = join(second.dataDir, 'copy.tar.gz')
+
+    const wrong = await dbCli({ ...env, PORT: firstPort }, ['backup', file])
+    expect(wrong.code).toBe(EXIT.failed)
+    expect(wrong.err).toContain(`The server answering at http://127.0.0.1:${firstPort} is another installation's: it does not hold ${join(second.dataDir, 'pglite')}`)
+    expect(wrong.err).toContain('Nothing was written.')
+    expect(await readdir(second.dataDir)).not.toContainEqual(expect.stringContaining('copy.tar.gz'))
+    // Each with a token of its own, the first server refuses the second's: said as such.
+    const otherToken = await dbCli({ ...env, PORT: firstPort, ADMIN_TOKEN: 'another-admin-token-'.repeat(2) }, ['backup', file])
+    expect(otherToken.code).toBe(EXIT.failed)
+    expect(otherToken.err).toContain(`The server at http://127.0.0.1:${firstPort} refused this installation's admin token (from ADMIN_TOKEN): either it is another installation's server`)
+
+    const right = await dbCli({ ...env, PORT: secondPort }, ['backup', file])
+    expect(right.code, right.err).toBe(EXIT.ok)
+  })
+
+  it('GET /api/db/backup with the lock token of another database answers 409 backup_wrong_database before copying', async () => {
+    const t = await startedAppForTest({}, { seedPglite: true })
+    const backup = (lock: string) => t.app.inject({ method: 'GET', url: '/api/db/backup', headers: { ...AUTH, [BACKUP_LOCK_HEADER]: lock } })
+    const refused = await backup('0123456789abcdef')
+    expect(refused.statusCode).toBe(409)
+    expect(refused.json()).toMatchObject({ error: 'backup_wrong_database', message: expect.stringContaining(`This server holds the embedded database in ${join(t.dataDir, 'pglite')}`) })
+    const { token } = JSON.parse(await readFile(join(t.dataDir, 'pglite.lock'), 'utf8')) as { token: string }
+    const served = await backup(token)
+    expect(served.statusCode).toBe(200)
+    expect(served.headers['content-type']).toBe('application/gzip')
   })
 
   it('the backup endpoint is for the admin only', async () => {

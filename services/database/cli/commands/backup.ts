@@ -36,7 +36,7 @@ export const backup: Command = {
     const holder = await pgliteLockHolder(pgliteLockPath(context.config))
     if (holder) {
       context.print(`the server (${holder.who}) holds the embedded database: asking it for the copy`)
-      await printBackup(context, await writeVerifiedBackup(file, (temp) => downloadBackup(context.config, temp)))
+      await printBackup(context, await writeVerifiedBackup(file, (temp) => downloadBackup(context.config, temp, holder)))
       return EXIT.ok
     }
     const connection = await context.openSelected()
