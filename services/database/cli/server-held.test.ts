@@ -2,7 +2,9 @@ import { readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { expect, it, describe } from 'vitest'
 import { sql } from 'drizzle-orm'
-import { AUTH, TEST_ADMIN_TOKEN } from '../../../test/helpers/app.js'
+import { AUTH, tempDir, TEST_ADMIN_TOKEN } from '../../../test/helpers/app.js'
+import { closedPort } from '../../../test/helpers/network.js'
+import { seedPgliteSetup } from '../../../test/helpers/pglite-template.js'
 import { startedAppForTest } from '../../../test/helpers/apps.js'
 import { dbCli } from '../../../test/helpers/cli.js'
 import { rowsOf } from '../results.js'
@@ -58,6 +60,24 @@ describe('db commands while the server holds the embedded database', () => {
 
     const right = await dbCli({ ...env, PORT: secondPort }, ['backup', file])
     expect(right.code, right.err).toBe(EXIT.ok)
+  })
+
+  it("status leaves out the answer of another installation's server at PORT, and says why", async () => {
+    const first = await startedAppForTest({}, { seedPglite: true })
+    const port = new URL(await first.app.listen({ host: '127.0.0.1', port: 0 })).port
+    await first.app.getDb().execute(sql`insert into kv_entries (key, value) values ('first', '1')`)
+    // A second installation, stopped: its lock is free, so the embedded server at PORT is not its own.
+    const dir = await tempDir()
+    await seedPgliteSetup(dir)
+    const stopped = await dbCli({ PERSISTENT_DATA_DIR: dir, PORT: port }, ['status', '--json'])
+    const report = JSON.parse(stopped.out)
+    expect(report.server).toMatchObject({ running: false, phase: null, other: expect.stringContaining(`holds an embedded database, and this installation's is held by no process (${join(dir, 'pglite.lock')} is free)`) })
+    expect(report).toMatchObject({ counts_from: 'database', location: join(dir, 'pglite') })
+    expect(report.tables).toContainEqual({ table: 'public.kv_entries', rows: 0 })
+    expect((await dbCli({ PERSISTENT_DATA_DIR: dir, PORT: port }, ['status'])).out).toContain(`server:      not this installation's at http://127.0.0.1:${port}: the server answering there holds an embedded database`)
+    // An installation on PostgreSQL: the embedded server at PORT is not its own either.
+    const onPostgres = await dbCli({ PERSISTENT_DATA_DIR: await tempDir(), PORT: port, DB_TYPE: 'postgresql', DATABASE_URL: `postgresql://nobody@127.0.0.1:${await closedPort()}/none` }, ['status', '--json'])
+    expect(JSON.parse(onPostgres.out).server.other).toContain('uses the embedded database, and this installation selects PostgreSQL')
   })
 
   it('GET /api/db/backup with the lock token of another database answers 409 backup_wrong_database before copying', async () => {

@@ -6,6 +6,7 @@ import { pgliteDataDir, pgliteLockPath } from '../connection.js'
 import { inspectMigrations, readMigrations, type MigrationState } from '../migrator.js'
 import { pgliteLockHolder } from '../pglite-lock.js'
 import { countOurTables, databaseSizeBytes, drizzleQuery, type TableCount } from '../table-stats.js'
+import type { DatabaseStatus } from '../schemas.js'
 import type { CliContext } from './context.js'
 import { fetchServerStatus, serverBaseUrl } from './server-client.js'
 
@@ -15,7 +16,11 @@ export interface StatusReport {
   selected_at: string | null
   /** The folder or user@host:port/database; never a password. */
   location: string | null
-  server: { running: boolean; url: string; phase: string | null }
+  /**
+   * `running`: this installation's server answers at `url`. `other`: why the server that answered
+   * there cannot be this installation's ("uses …", "holds …"; its answer is then left out), else null.
+   */
+  server: { running: boolean; url: string; phase: string | null; other: string | null }
   migrations: MigrationState | null
   last_error: { code: string; message: string } | null
   size_bytes: number | null
@@ -29,13 +34,17 @@ export interface StatusReport {
 export async function statusReport(context: CliContext): Promise<StatusReport> {
   const { config } = context
   const choice = await readChoice(config)
-  const server = await fetchServerStatus(config)
+  const answered = await fetchServerStatus(config)
+  const type = choice.kind === 'chosen' ? choice.type : null
+  const holder = type === 'pglite' ? await pgliteLockHolder(pgliteLockPath(config)) : null
+  const other = answered && type ? notThisInstallation(answered, type, holder === null, pgliteLockPath(config)) : null
+  const server = other ? null : answered
   const report: StatusReport = {
     type: null,
     source: null,
     selected_at: null,
     location: null,
-    server: { running: server !== null, url: serverBaseUrl(config), phase: server?.phase ?? null },
+    server: { running: server !== null, url: serverBaseUrl(config), phase: server?.phase ?? null, other },
     migrations: server?.migrations ?? null,
     last_error: server?.last_error ? { code: server.last_error.code, message: server.last_error.message } : null,
     size_bytes: null,
@@ -50,7 +59,6 @@ export async function statusReport(context: CliContext): Promise<StatusReport> {
   if (choice.type === 'pglite') {
     const dataDir = pgliteDataDir(config)
     report.location = dataDir
-    const holder = await pgliteLockHolder(pgliteLockPath(config))
     if (holder) {
       report.counts_note = `${holder.who} holds the embedded database (the server: only one process may open it); ${server ? 'the rest comes from the server' : `and no server answers at ${report.server.url}`}`
       return report
@@ -62,6 +70,21 @@ export async function statusReport(context: CliContext): Promise<StatusReport> {
   }
   await readFromDatabase(context, config, report)
   return report
+}
+
+/**
+ * Why the server that answered at HOST:PORT cannot be the one of this installation, which selects
+ * `type`; null when it may be. Only what its public status proves: the kind it uses, and an
+ * embedded database it holds while this installation's lock file is free.
+ */
+function notThisInstallation(server: DatabaseStatus, type: DatabaseType, lockFree: boolean, lockPath: string): string | null {
+  if (server.type !== null && server.type !== type) {
+    return `uses the ${server.type === 'pglite' ? 'embedded' : 'PostgreSQL'} database, and this installation selects ${type === 'pglite' ? 'the embedded one' : 'PostgreSQL'}: another installation's server (set PORT and HOST to where this installation's listens), or this installation's, not restarted since a transfer switched the database (restart it)`
+  }
+  if (type === 'pglite' && server.type === 'pglite' && server.phase === 'ready' && lockFree) {
+    return `holds an embedded database, and this installation's is held by no process (${lockPath} is free): another installation's server (set PORT and HOST to where this installation's listens)`
+  }
+  return null
 }
 
 async function readFromDatabase(context: CliContext, config: Config, report: StatusReport): Promise<void> {
@@ -98,7 +121,9 @@ export function formatStatus(report: StatusReport): string[] {
   const row = (label: string, value: string) => lines.push(`${`${label}:`.padEnd(12)} ${value}`)
   row('database', report.type ? `${report.type} (${report.source === 'environment' ? 'DB_TYPE' : 'db.selection.json'}${report.selected_at ? `, selected ${report.selected_at}` : ''})` : 'none selected')
   if (report.location) row('location', report.location)
-  row('server', report.server.running ? `running at ${report.server.url} (${report.server.phase})` : `not running at ${report.server.url}`)
+  const { server } = report
+  if (server.other) row('server', `not this installation's at ${server.url}: the server answering there ${server.other}`)
+  else row('server', server.running ? `running at ${server.url} (${server.phase})` : `not running at ${server.url}`)
   const m = report.migrations
   row('migrations', m ? `${m.applied} of ${m.total} applied; pending: ${m.pending.join(', ') || 'none'}; changed: ${m.changed.join(', ') || 'none'}; unknown: ${m.unknown}` : 'unknown')
   row('last error', report.last_error ? `${report.last_error.code}: ${report.last_error.message}` : 'none')

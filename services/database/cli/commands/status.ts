@@ -7,7 +7,9 @@ export const status: Command = {
   details: [
     'Asks the running server (GET /api/db/status at HOST:PORT) when one answers. The size and row',
     'counts are read from the database, except while the server holds the embedded one: then they',
-    'are reported as unavailable. Exits 1 only when neither the server nor the database could answer.',
+    'are reported as unavailable. A server at HOST:PORT that cannot be this installation\'s (it uses the',
+    'other kind of database, or holds an embedded one while this installation\'s lock is free) is named',
+    'as another\'s and its answer left out. Exits 1 only when neither the server nor the database could answer.',
   ].join('\n'),
   options: { json: { type: 'boolean', description: 'print one JSON object, for scripts' } },
   async run(context, args) {
