@@ -4,6 +4,7 @@ import { loadConfig, type Config, type DatabaseType } from '../../core/config.js
 import { loggerOptions } from '../../core/logger.js'
 import { readChoice } from '../choice.js'
 import { stat } from 'node:fs/promises'
+import { resolve } from 'node:path'
 import { openConnection, pgliteDataDir, type DatabaseConnection } from '../connection.js'
 import { SELECTION_FILE } from '../selection-file.js'
 import { CliError } from './command.js'
@@ -16,6 +17,13 @@ export interface CliContext {
   print(line: string): void
   /** True when stdout is a terminal: progress bars and colours are allowed. */
   interactive: boolean
+  /**
+   * The folder the user ran the command from: `npm run` moves to the project's folder and keeps the
+   * user's in INIT_CWD. Paths typed on the command line are resolved from here (resolvePath).
+   */
+  userDirectory: string
+  /** A path typed on the command line, made absolute from userDirectory. */
+  resolvePath(path: string): string
   /** The database this installation uses, the same way the server chooses it. */
   selectedType(): Promise<DatabaseType>
   /**
@@ -27,6 +35,7 @@ export interface CliContext {
 
 export function createContext(env: NodeJS.ProcessEnv = process.env): CliContext {
   const config = loadConfig(env)
+  const userDirectory = env.INIT_CWD || process.cwd()
   // Library code logs through pino; the CLI keeps those lines on stderr so stdout stays for results.
   const level = config.logLevel === 'info' ? 'warn' : config.logLevel
   const log = pino(loggerOptions(level, process.stderr.isTTY === true) as pino.LoggerOptions, pino.destination(2)) as FastifyBaseLogger
@@ -35,6 +44,8 @@ export function createContext(env: NodeJS.ProcessEnv = process.env): CliContext 
     log,
     print: (line) => void process.stdout.write(`${line}\n`),
     interactive: process.stdout.isTTY === true,
+    userDirectory,
+    resolvePath: (path) => resolve(userDirectory, path),
     async selectedType() {
       const choice = await readChoice(config)
       if (choice.kind === 'invalid') throw new CliError(choice.message)

@@ -50,11 +50,15 @@ describe('db status, verify, backup and restore on a stopped embedded database',
   })
 
   it('backup writes a checked archive that restore brings back, keeping the folder it replaces', async () => {
-    const { env, dir } = await embeddedInstallation()
-    const file = join(dir, 'copy.tar.gz')
-    const saved = await dbCli(env, ['backup', file])
+    const { env: installation, dir } = await embeddedInstallation()
+    // Run through npm from a folder of the user's own (npm run moves to the project's, and keeps this one in INIT_CWD).
+    const here = await tempDir()
+    const env = { ...installation, INIT_CWD: here }
+    const file = join(here, 'copy.tar.gz')
+    const saved = await dbCli(env, ['backup', 'copy.tar.gz'])
     expect(saved.code, saved.err).toBe(EXIT.ok)
-    expect(saved.out).toMatch(/backup written to .*copy\.tar\.gz .*checked: 3 migrations/)
+    expect(saved.out).toContain(`backup written to ${file} (`)
+    expect(saved.out).toMatch(/checked: 3 migrations/)
     expect(await dbCli(env, ['backup', file])).toMatchObject({ code: EXIT.failed, err: expect.stringContaining('already exists') })
 
     await withFolder(dir, (client) => client.exec(`insert into kv_entries (key, value) values ('after-backup', '1')`))
@@ -62,8 +66,9 @@ describe('db status, verify, backup and restore on a stopped embedded database',
     const interrupted = join(dir, 'pglite.restoring-2026-01-01T00-00-00Z')
     await mkdir(interrupted)
     await writeFile(join(interrupted, 'PG_VERSION'), '18')
-    const restored = await dbCli(env, ['restore', file])
+    const restored = await dbCli(env, ['restore', 'copy.tar.gz'])
     expect(restored.code, restored.err).toBe(EXIT.ok)
+    expect(restored.out).toContain(`restored ${file}:`)
     expect(restored.out).toMatch(/kept as .*pglite\.before-restore-/)
     expect(restored.out).toContain(`removed ${interrupted}, left by a restore that was interrupted`)
     expect(await exists(interrupted)).toBe(false)

@@ -26,11 +26,11 @@ export function libpqEnvironment(postgres: PostgresConfig): Record<string, strin
  * it (and SIGQUIT) meanwhile, as a shell does for the program it waits on. Ended by Node's default
  * instead, it took the session with it, and with the embedded database the socket psql talked to.
  */
-export function runPsql(args: string[], env: Record<string, string>, psql = 'psql'): Promise<number> {
+export function runPsql(args: string[], env: Record<string, string>, psql = 'psql', cwd?: string): Promise<number> {
   const ignore = () => undefined
   for (const signal of TERMINAL_SIGNALS) process.on(signal, ignore)
   return new Promise<number>((resolve, reject) => {
-    const child = spawn(psql, args, { stdio: 'inherit', env: { ...process.env, ...env } })
+    const child = spawn(psql, args, { stdio: 'inherit', env: { ...process.env, ...env }, cwd })
     child.once('error', (error: NodeJS.ErrnoException) => {
       reject(
         error.code === 'ENOENT'

@@ -1,7 +1,6 @@
 import { loadPlugins } from '../../../plugins/loader.js'
 import { pluginParts } from '../../../plugins/transfer-part.js'
 import { PARTS } from '../../transfer/parts.js'
-import { resolve } from 'node:path'
 import { pgliteLockPath } from '../../connection.js'
 import { pgliteLockHolder } from '../../pglite-lock.js'
 import { stat } from 'node:fs/promises'
@@ -31,8 +30,8 @@ export const backup: Command = {
   positionals: [{ name: 'file', required: false, description: 'where to write the backup (embedded: a .tar.gz; PostgreSQL: a .groundwork.gz); must not exist' }],
   async run(context, args) {
     const type = await context.selectedType()
-    if (type === 'postgresql') return logicalBackup(context, resolve(args.positionals[0] ?? defaultBackupPath(context.config, type)))
-    const file = resolve(args.positionals[0] ?? defaultBackupPath(context.config, type))
+    const file = context.resolvePath(args.positionals[0] ?? defaultBackupPath(context.config, type))
+    if (type === 'postgresql') return logicalBackup(context, file)
     const holder = await pgliteLockHolder(pgliteLockPath(context.config))
     if (holder) {
       context.print(`the server (${holder.who}) holds the embedded database: asking it for the copy`)

@@ -1,5 +1,4 @@
 import { stat } from 'node:fs/promises'
-import { resolve } from 'node:path'
 import { loadPlugins } from '../../../plugins/loader.js'
 import { pluginParts } from '../../../plugins/transfer-part.js'
 import { pgliteLockPath } from '../../connection.js'
@@ -29,7 +28,7 @@ export const restore: Command = {
   positionals: [{ name: 'file', required: true, description: 'a backup made by "npm run db -- backup"' }],
   async run(context, args) {
     const type = await context.selectedType()
-    const file = resolve(args.positionals[0]!)
+    const file = context.resolvePath(args.positionals[0]!)
     if (!(await stat(file).catch(() => null))?.isFile()) throw new CliError(`${file} is not a file: give the path of a backup made by "npm run db -- backup". Nothing was changed.`)
     // A logical backup (from PostgreSQL, or of the embedded database) loads into either kind.
     if (type === 'postgresql' || (await isLogicalBackup(file))) {

@@ -25,7 +25,7 @@ export const shell: Command = {
     const psqlArgs = typeof args.values.command === 'string' ? ['-c', args.values.command] : []
     const psql = typeof args.values.psql === 'string' ? args.values.psql : undefined
     const type = await context.selectedType()
-    const code = type === 'postgresql' ? await runPsql(psqlArgs, libpqEnvironment(context.config.postgres), psql) : await embeddedShell(context, psqlArgs, psql)
+    const code = type === 'postgresql' ? await runPsql(psqlArgs, libpqEnvironment(context.config.postgres), psql, context.userDirectory) : await embeddedShell(context, psqlArgs, psql)
     return code === 0 ? EXIT.ok : EXIT.failed
   },
 }
@@ -40,7 +40,7 @@ async function embeddedShell(context: CliContext, psqlArgs: string[], psql: stri
       throw new CliError(`The embedded database is in use by ${holder.who}, which serves no admin socket (${file}). Restart the server with DB_ADMIN_SOCKET=true to reach it with psql, or stop it and run the shell again.`)
     }
     context.log.warn(`connected through the server's admin socket: while this psql session is inside a transaction, the server's own queries wait`)
-    return runPsql(psqlArgs, socketEnv(directory), psql)
+    return runPsql(psqlArgs, socketEnv(directory), psql, context.userDirectory)
   }
   const connection = await context.openSelected()
   // A private folder under the system temp folder: short enough for a socket path, and only ours (0700).
@@ -48,7 +48,7 @@ async function embeddedShell(context: CliContext, psqlArgs: string[], psql: stri
   try {
     const server = await serveOverSocket(connection.pglite!, join(directory, `.s.PGSQL.${SOCKET_PORT}`))
     try {
-      return await runPsql(psqlArgs, socketEnv(directory), psql)
+      return await runPsql(psqlArgs, socketEnv(directory), psql, context.userDirectory)
     } finally {
       await server.close()
     }

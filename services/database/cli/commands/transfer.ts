@@ -1,4 +1,4 @@
-import { isAbsolute, join, resolve } from 'node:path'
+import { join } from 'node:path'
 import { pgliteDataDir } from '../../connection.js'
 import { readMigrations } from '../../migrator.js'
 import { SELECTION_FILE } from '../../selection-file.js'
@@ -88,7 +88,7 @@ async function toPostgres(context: CliContext, options: TransferOptions, dryRun:
 
 async function toPglite(context: CliContext, options: TransferOptions, dryRun: boolean, dataDirOption: string | undefined) {
   const { config } = context
-  const dataDir = dataDirOption === undefined ? pgliteDataDir(config) : isAbsolute(dataDirOption) ? dataDirOption : resolve(dataDirOption)
+  const dataDir = dataDirOption === undefined ? pgliteDataDir(config) : context.resolvePath(dataDirOption)
   const source = await openPostgres(config)
   try {
     if (dryRun) {
