@@ -88,6 +88,8 @@ async function removeAbandoned(folder: string): Promise<void> {
 
 export interface ArchiveCheck {
   migrations: number
+  /** The applied migrations' journal times (created_at, the `when` of their files), oldest first. */
+  appliedAt: number[]
   counts: TableCount[]
   /** The settings key it was written with and how many encrypted values need it: the key is not in the archive. */
   secrets: SecretsHeld
@@ -128,7 +130,7 @@ export async function checkUnpacked(folder: string, expected?: TableCount[]): Pr
   try {
     const journal = await client.query<{ present: boolean }>(`select to_regclass('drizzle.__drizzle_migrations') is not null as present`)
     if (!journal.rows[0]?.present) throw new Error('it has no migrations journal (drizzle.__drizzle_migrations): it is not a database of this application')
-    const applied = await client.query<{ n: number }>('select count(*)::int as n from drizzle.__drizzle_migrations')
+    const applied = await client.query<{ created_at: string | number }>('select created_at from drizzle.__drizzle_migrations order by created_at')
     const counts = await countOurTables(pgliteQuery(client))
     if (expected) {
       const differ = expected.filter((want) => counts.find((got) => got.table === want.table)?.rows !== want.rows)
@@ -137,7 +139,8 @@ export async function checkUnpacked(folder: string, expected?: TableCount[]): Pr
         throw new Error(`its row counts differ from the database it was taken from (${detail})`)
       }
     }
-    return { migrations: applied.rows[0]?.n ?? 0, counts, secrets: await secretsHeld(pgliteQuery(client)) }
+    const appliedAt = applied.rows.map((row) => Number(row.created_at))
+    return { migrations: appliedAt.length, appliedAt, counts, secrets: await secretsHeld(pgliteQuery(client)) }
   } finally {
     await client.close().catch(() => undefined)
   }

@@ -109,6 +109,21 @@ describe('db status, verify, backup and restore on a stopped embedded database',
     expect(await withSettingsIn(freshEnv, (settings) => settings.get('smtp.password'))).toBe(SMTP_PASSWORD)
   })
 
+  it('restore of a backup from a newer version (migrations this build does not have) exits 1 and leaves the database as it was', async () => {
+    const newer = await embeddedInstallation()
+    await withFolder(newer.dir, (client) => client.exec(`insert into drizzle.__drizzle_migrations (hash, created_at) values ('from-a-newer-build', 9999999999999)`))
+    const file = join(newer.dir, 'newer.tar.gz')
+    expect((await dbCli(newer.env, ['backup', file])).code).toBe(EXIT.ok)
+
+    const { env, dir } = await embeddedInstallation()
+    await withFolder(dir, (client) => client.exec(`insert into kv_entries (key, value) values ('kept', '1')`))
+    const { code, err } = await dbCli(env, ['restore', file])
+    expect(code, err).toBe(EXIT.failed)
+    expect(err).toContain(`cannot be restored: it was taken from a database migrated by a newer version of groundwork (1 migration this build does not have, ${REAL_TAGS.length + 1} in the backup, ${REAL_TAGS.length} here): restore it with that version, or a newer one. Nothing was changed.`)
+    expect((await readdir(dir)).filter((name) => name.startsWith('pglite'))).toEqual(['pglite'])
+    expect(await withFolder(dir, async (client) => (await client.query(`select key from kv_entries`)).rows)).toEqual([{ key: 'kept' }])
+  })
+
   it('restore of a file that is not a backup exits 1 and leaves the database as it was', async () => {
     const { env, dir } = await embeddedInstallation()
     await withFolder(dir, (client) => client.exec(`insert into kv_entries (key, value) values ('kept', '1')`))

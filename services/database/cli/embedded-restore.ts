@@ -5,6 +5,7 @@ import { messageOf } from '../../core/errors.js'
 import { removeIfInterrupted } from '../../core/interrupt-cleanup.js'
 import { pgliteDataDir, pgliteLockPath } from '../connection.js'
 import { unpackArchive } from '../embedded-archive.js'
+import { readMigrations } from '../migrator.js'
 import { isMountPoint } from '../persistent-data.js'
 import { checkUnpacked, type ArchiveCheck } from '../embedded-snapshot.js'
 import { acquirePgliteLock } from '../pglite-lock.js'
@@ -48,6 +49,7 @@ export async function restoreEmbedded(config: Config, file: string): Promise<Res
       await mkdir(fresh)
       await unpackArchive(file, fresh)
       check = await checkUnpacked(fresh)
+      await refuseNewerBuild(check, config)
     } catch (error) {
       const unchanged = leftovers.length > 0 ? `The database was not changed (removed first: ${leftovers.join(', ')}, left by a restore that was interrupted).` : 'Nothing was changed.'
       throw new CliError(`${file} cannot be restored: ${(error as Error).message}. ${unchanged}`)
@@ -80,6 +82,17 @@ export async function restoreEmbedded(config: Config, file: string): Promise<Res
     forget()
     await rm(fresh, { recursive: true, force: true })
     await lock.release()
+  }
+}
+
+/** A database migrated by a newer build than this one: restored, this build's server would run on a schema it does not know. */
+async function refuseNewerBuild(check: ArchiveCheck, config: Config): Promise<void> {
+  const known = new Set((await readMigrations(config.migrationsFolder)).map((file) => file.when))
+  const unknown = check.appliedAt.filter((when) => !known.has(when)).length
+  if (unknown > 0) {
+    throw new Error(
+      `it was taken from a database migrated by a newer version of groundwork (${unknown} migration${unknown === 1 ? '' : 's'} this build does not have, ${check.migrations} in the backup, ${known.size} here): restore it with that version, or a newer one`,
+    )
   }
 }
 
