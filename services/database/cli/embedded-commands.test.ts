@@ -1,4 +1,4 @@
-import { copyFile, mkdir, readdir, truncate, writeFile } from 'node:fs/promises'
+import { copyFile, mkdir, readdir, readFile, truncate, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { exists, tempDir, TEST_ADMIN_TOKEN } from '../../../test/helpers/app.js'
@@ -85,12 +85,15 @@ describe('db status, verify, backup and restore on a stopped embedded database',
     expect(saved.code, saved.err).toBe(EXIT.ok)
     expect(saved.out).toContain(`the backup holds 1 encrypted setting, and not the key that reads it: keep a copy of the key file ${join(dir, 'encryption.key')} apart from the backup`)
 
-    // A new machine: no key there yet. The restore says what to copy before the server starts (which would generate another).
+    // A new machine: nothing chosen there, and no key yet. Restoring an embedded backup chooses the
+    // embedded database, and says what to copy before the server starts (which would generate another key).
     const fresh = await tempDir()
-    const freshEnv = { PERSISTENT_DATA_DIR: fresh, DB_TYPE: 'pglite' }
+    const freshEnv = { PERSISTENT_DATA_DIR: fresh }
     const freshKey = join(fresh, 'encryption.key')
     const restored = await dbCli(freshEnv, ['restore', file])
     expect(restored.code, restored.err).toBe(EXIT.ok)
+    expect(restored.out).toContain(`this installation had no database chosen: the embedded database is now chosen (${join(fresh, 'db.selection.json')}), as the setup wizard would`)
+    expect(JSON.parse(await readFile(join(fresh, 'db.selection.json'), 'utf8'))).toMatchObject({ type: 'pglite' })
     expect(restored.out).toContain(
       `which this installation does not have (ENCRYPTION_SECRET is not set and ${freshKey} does not exist). Before starting the server, copy encryption.key from the installation the backup came from to ${freshKey} (mode 0600), or set the ENCRYPTION_SECRET it used. A server started without it generates a key of its own, and then the 1 encrypted setting it holds cannot be read`,
     )

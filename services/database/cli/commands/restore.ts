@@ -12,6 +12,9 @@ import { CliError, EXIT, type Command } from '../command.js'
 import type { CliContext } from '../context.js'
 import { restoreEmbedded } from '../embedded-restore.js'
 import { restoreKeyNote } from '../key-notes.js'
+import { readChoice } from '../../choice.js'
+import { selectionPath, SELECTION_VERSION, writeSelection } from '../../selection-file.js'
+import { messageOf } from '../../../core/errors.js'
 
 export const restore: Command = {
   name: 'restore',
@@ -27,11 +30,15 @@ export const restore: Command = {
   ].join('\n'),
   positionals: [{ name: 'file', required: true, description: 'a backup made by "npm run db -- backup"' }],
   async run(context, args) {
-    const type = await context.selectedType()
     const file = context.resolvePath(args.positionals[0]!)
     if (!(await stat(file).catch(() => null))?.isFile()) throw new CliError(`${file} is not a file: give the path of a backup made by "npm run db -- backup". Nothing was changed.`)
+    const logical = await isLogicalBackup(file)
+    // An embedded backup restores into the embedded database only: on an installation that has
+    // chosen nothing yet (a new machine), restoring one is choosing it.
+    const newInstallation = !logical && (await readChoice(context.config)).kind === 'none'
+    const type = newInstallation ? 'pglite' : await context.selectedType()
     // A logical backup (from PostgreSQL, or of the embedded database) loads into either kind.
-    if (type === 'postgresql' || (await isLogicalBackup(file))) {
+    if (type === 'postgresql' || logical) {
       if (type === 'pglite') await refuseWhileHeld(context)
       let keyNote: string | null
       const connection = await context.openSelected({ create: true })
@@ -52,11 +59,25 @@ export const restore: Command = {
     const rows = restored.counts.reduce((sum, count) => sum + (count.rows ?? 0), 0)
     context.print(`restored ${file}: ${restored.migrations} migrations, ${rows} rows in ${restored.counts.length} tables`)
     if (restored.previous) context.print(`the folder in use before is kept as ${restored.previous}; delete it once the restored database works`)
+    if (newInstallation) await selectEmbedded(context)
     const keyNote = await restoreKeyNote(context.config, restored.secrets, context.log)
     if (keyNote) context.print(keyNote)
     context.print('start the server: it applies any newer migrations at startup')
     return EXIT.ok
   },
+}
+
+/** Records the choice the wizard would: the restored embedded database is this installation's from now on. */
+async function selectEmbedded(context: CliContext): Promise<void> {
+  const { persistentDataDir } = context.config
+  try {
+    await writeSelection(persistentDataDir, { type: 'pglite', selectedAt: new Date().toISOString(), version: SELECTION_VERSION })
+  } catch (error) {
+    throw new CliError(
+      `The backup was restored, but this installation had no database chosen and ${selectionPath(persistentDataDir)} could not be written (${messageOf(error)}): start the server with DB_TYPE=pglite, or open /setup and choose Embedded (it takes the restored folder as it is).`,
+    )
+  }
+  context.print(`this installation had no database chosen: the embedded database is now chosen (${selectionPath(persistentDataDir)}), as the setup wizard would`)
 }
 
 async function refuseWhileHeld(context: CliContext): Promise<void> {
