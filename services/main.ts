@@ -1,6 +1,7 @@
 import closeWithGrace from 'close-with-grace'
 import { buildApp } from './app.js'
 import { ConfigError, loadConfig } from './core/config.js'
+import { persistentDataDirProblem } from './database/persistent-data.js'
 
 let config
 try {
@@ -9,6 +10,12 @@ try {
   if (!(error instanceof ConfigError)) throw error
   // The logger is configured from this config, so a bad config is reported on stderr directly.
   process.stderr.write(`${error.message}\nFix these environment variables and start again.\n`)
+  process.exit(1)
+}
+
+const dataDirProblem = await persistentDataDirProblem(config.persistentDataDir)
+if (dataDirProblem) {
+  process.stderr.write(`${dataDirProblem}\n`)
   process.exit(1)
 }
 

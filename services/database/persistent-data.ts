@@ -20,6 +20,27 @@ export function fileSystemCode(error: unknown): string | null {
 }
 
 /**
+ * Why PERSISTENT_DATA_DIR cannot hold this installation's state, checked once at startup (the
+ * server's and the CLI's): a file where the folder, or one above it, should be. Null when it is a
+ * folder, or missing with folders above it (it is created when first needed). Reported as it is,
+ * every later read of a file under it would fail with ENOTDIR and name that file instead.
+ */
+export async function persistentDataDirProblem(dataDir: string): Promise<string | null> {
+  const fix = 'Set PERSISTENT_DATA_DIR to a folder (it is created if missing), or move that file away, then try again.'
+  for (let dir = dataDir; ; dir = dirname(dir)) {
+    const found = await stat(dir).catch((error: NodeJS.ErrnoException) => (error.code === 'ENOENT' || error.code === 'ENOTDIR' ? null : error))
+    if (found instanceof Error) return null // unreadable: the first write there says why, with its path
+    if (found?.isDirectory()) return null
+    if (found) {
+      return dir === dataDir
+        ? `PERSISTENT_DATA_DIR (${dataDir}) is a file, not a folder. ${fix}`
+        : `PERSISTENT_DATA_DIR (${dataDir}) cannot be a folder: ${dir}, above it, is a file. ${fix}`
+    }
+    if (dirname(dir) === dir) return null
+  }
+}
+
+/**
  * Whether `dir` is a mount point (a volume or disk mounted on the folder itself, e.g. a volume at
  * persistent_data/pglite rather than at persistent_data): its device differs from its parent's. Such
  * a folder cannot be renamed or removed (EBUSY), only its contents can. False when it does not exist.

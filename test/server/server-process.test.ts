@@ -1,4 +1,4 @@
-import { readFile, stat } from 'node:fs/promises'
+import { readFile, stat, writeFile } from 'node:fs/promises'
 import { request, Agent } from 'node:http'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest'
@@ -105,5 +105,20 @@ describe('the server process on the embedded database', { timeout: 60_000 }, () 
     const bad = runTs('services/server.ts', { PERSISTENT_DATA_DIR: await tempDir(), PORT: 'http' })
     expect((await bad.exited).code).toBe(1)
     expect(bad.output()).toContain('PORT: expected a whole number from 0 to 65535, got "http"')
+  })
+
+  it('refuses to start when PERSISTENT_DATA_DIR, or a folder above it, is a file, saying which', async () => {
+    const file = join(await tempDir(), 'not-a-folder')
+    await writeFile(file, 'x')
+    for (const [dataDir, said] of [
+      [file, `PERSISTENT_DATA_DIR (${file}) is a file, not a folder.`],
+      [join(file, 'data'), `PERSISTENT_DATA_DIR (${join(file, 'data')}) cannot be a folder: ${file}, above it, is a file.`],
+    ]) {
+      const server = runTs('services/server.ts', { PERSISTENT_DATA_DIR: dataDir!, PORT: '0' })
+      expect((await server.exited).code).toBe(1)
+      expect(server.output()).toContain(said)
+      // Before, the token file's ENOTDIR ended it, or with ADMIN_TOKEN it served a selection file "invalid".
+      expect(server.output()).not.toContain('ENOTDIR')
+    }
   })
 })

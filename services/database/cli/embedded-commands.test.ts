@@ -186,6 +186,16 @@ describe('db status, verify, backup and restore on a stopped embedded database',
     expect(await readdir(join(dir, 'backups'))).toHaveLength(1)
   })
 
+  it('says PERSISTENT_DATA_DIR is a file, not a folder, before any command runs', async () => {
+    const file = join(await tempDir(), 'not-a-folder')
+    await writeFile(file, 'x')
+    for (const command of ['status', 'backup', 'restore']) {
+      const { code, err } = await dbCli({ PERSISTENT_DATA_DIR: file, DB_TYPE: 'pglite' }, command === 'restore' ? [command, file] : [command])
+      expect(code, command).toBe(EXIT.failed)
+      expect(err, command).toContain(`PERSISTENT_DATA_DIR (${file}) is a file, not a folder. Set PERSISTENT_DATA_DIR to a folder`)
+    }
+  })
+
   it('says the folder does not exist instead of creating one', async () => {
     const dir = await tempDir()
     const env = { PERSISTENT_DATA_DIR: dir, DB_TYPE: 'pglite' }

@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util'
 import { ConfigError } from '../../core/config.js'
 import { isServiceError, messageOf } from '../../core/errors.js'
+import { persistentDataDirProblem } from '../persistent-data.js'
 import { CliError, EXIT, type Command, type ExitCode } from './command.js'
 import { createContext, type CliContext } from './context.js'
 import { COMMANDS } from './commands/index.js'
@@ -57,7 +58,10 @@ export async function runCli(argv: string[], io: CliIo = processIo, commands: Co
   }
 
   try {
-    return await command.run(io.context(), parsed)
+    const context = io.context()
+    const problem = await persistentDataDirProblem(context.config.persistentDataDir)
+    if (problem) throw new CliError(problem)
+    return await command.run(context, parsed)
   } catch (error) {
     io.err(`${failureText(command, error)}\n`)
     return error instanceof CliError ? error.exitCode : EXIT.failed
