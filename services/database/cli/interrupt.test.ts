@@ -20,7 +20,8 @@ async function embeddedInstallation(): Promise<{ dir: string; env: Record<string
   return { dir, env: { PERSISTENT_DATA_DIR: dir, ADMIN_TOKEN: TEST_ADMIN_TOKEN, LOG_LEVEL: 'silent', PORT: String(await closedPort()) } }
 }
 
-describe('an interrupted db command removes what it had half written', () => {
+// Each test runs the CLI as two or three processes that open PGlite: ~10 s alone, three times that on a loaded machine.
+describe('an interrupted db command removes what it had half written', { timeout: 90_000 }, () => {
   it('db backup stopped with Ctrl-C while it checks its copy: no temp file, no check folder, no backup, exit 130', async () => {
     const { dir, env } = await embeddedInstallation()
     const running = runTs('services/database/cli/main.ts', env, ['backup', join(dir, 'copy.tar.gz')])
