@@ -1,6 +1,6 @@
-import { createInterface } from 'node:readline/promises'
 import { join } from 'node:path'
-import { loadEncryptionKey, ENCRYPTION_KEY_FILE } from '../../../settings/encryption-key.js'
+import { createInterface } from 'node:readline/promises'
+import { ENCRYPTION_KEY_FILE, loadEncryptionKey } from '../../../settings/encryption-key.js'
 import { resetRecordedKey } from '../../../settings/key-reset.js'
 import { secretsHeld } from '../../../settings/secrets-held.js'
 import { drizzleQuery } from '../../table-stats.js'
