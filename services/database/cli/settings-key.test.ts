@@ -1,11 +1,15 @@
-import { rm } from 'node:fs/promises'
+import { rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import pino from 'pino'
 import { describe, expect, it } from 'vitest'
 import { describePostgres, exists, tempDir } from '../../../test/helpers/app.js'
 import { dbCli } from '../../../test/helpers/cli.js'
 import { seedPgliteSetup, withPgliteFolder } from '../../../test/helpers/pglite-template.js'
 import { databaseForTest } from '../../../test/helpers/postgres-apps.js'
 import { SMTP_PASSWORD, withSettingsIn } from '../../../test/helpers/transfer-data.js'
+import { loadConfig } from '../../core/config.js'
+import { resetRecordedKey } from '../../settings/key-reset.js'
+import { openConnection } from '../connection.js'
 import { EXIT } from './command.js'
 
 const RECORDED = `select value::json->>'kid' as kid from settings_meta where name = 'encryption_key'`
@@ -59,6 +63,20 @@ describe('db settings-key reset on the embedded database', () => {
     expect((await dbCli(env, ['settings-key', 'reset'])).out).toContain("the database records this installation's key")
   })
 
+  it('refuses, changing nothing, when the key file here is damaged', async () => {
+    const dir = await tempDir()
+    await seedPgliteSetup(dir)
+    const env = { PERSISTENT_DATA_DIR: dir }
+    await withSettingsIn(env, (settings) => settings.set('smtp.password', SMTP_PASSWORD))
+    const kid = await recordedKid(dir)
+    await writeFile(join(dir, 'encryption.key'), 'not a key\n')
+    const { code, err } = await dbCli(env, ['settings-key', 'reset', '--confirm', kid])
+    expect(code).toBe(EXIT.failed)
+    expect(err).toContain(`The settings encryption key file ${join(dir, 'encryption.key')} is damaged`)
+    expect(err).toContain('Nothing was changed.')
+    expect(await recordedKid(dir)).toBe(kid)
+  })
+
   it('refuses an unknown action as wrong usage', async () => {
     const dir = await tempDir()
     const { code, err } = await dbCli({ PERSISTENT_DATA_DIR: dir, DB_TYPE: 'pglite' }, ['settings-key', 'rotate'])
@@ -86,5 +104,14 @@ describePostgres('db settings-key reset on PostgreSQL', () => {
     expect((await dbCli(withSecret, ['verify'])).out).toContain('1 encrypted setting was written with another key than the one recorded')
     const [after] = await database.query<{ kid: string }>(RECORDED)
     expect(after!.kid).not.toBe(kid)
+
+    // The recorded key changed since the command read it (another reset, a server): refused, nothing changed.
+    const connection = await openConnection('postgresql', loadConfig({ ...withSecret, LOG_LEVEL: 'silent' }), pino({ level: 'silent' }))
+    try {
+      await expect(resetRecordedKey(connection.db, { kid: 'ffffffffffffffff', fingerprint: 'x' }, kid)).rejects.toThrow(`the database records key id ${after!.kid} now, not ${kid}: something changed it meanwhile. Nothing was changed`)
+    } finally {
+      await connection.close()
+    }
+    expect((await database.query<{ kid: string }>(RECORDED))[0]!.kid).toBe(after!.kid)
   })
 })
