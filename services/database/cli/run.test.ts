@@ -1,10 +1,12 @@
+import { tmpdir } from 'node:os'
 import { describe, expect, it } from 'vitest'
 import { ConfigError } from '../../core/config.js'
 import { CliError, EXIT, type Command } from './command.js'
 import type { CliContext } from './context.js'
 import { runCli, type CliIo } from './run.js'
 
-function harness(context: () => CliContext = () => ({}) as CliContext) {
+// runCli checks the context's PERSISTENT_DATA_DIR before a command runs: the system temp folder passes.
+function harness(context: () => CliContext = () => ({ config: { persistentDataDir: tmpdir() } }) as CliContext) {
   const out: string[] = []
   const err: string[] = []
   const io: CliIo = { out: (t) => void out.push(t), err: (t) => void err.push(t), context }
