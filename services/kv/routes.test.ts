@@ -54,6 +54,22 @@ describeEachKind('the KV HTTP API', (_kind, app) => {
       expect((await get(k, '?path=c.5')).json()).toEqual({ key: k, value: 5 })
     })
 
+    it("refuses GET's ?path= and ?part= on PUT and DELETE, and any other query, changing nothing", async () => {
+      const k = key()
+      const value = { a: { b: 1 }, c: 2 }
+      expect((await put(k, { value })).statusCode).toBe(200)
+      // Ignored, ?path= replaced the whole value with 2, and DELETE removed the whole key.
+      const putAtQueryPath = await inject({ method: 'PUT', url: url(k, '?path=a.b'), headers: json, payload: JSON.stringify({ value: 2 }) })
+      expect(putAtQueryPath.statusCode).toBe(400)
+      expect(putAtQueryPath.json()).toEqual({ error: 'invalid_request', message: 'PUT takes the path in its JSON body, {"value": …, "path": "a.b"}; ?path= and ?part= are for GET. Nothing was written.' })
+      const deleteAtQueryPart = await inject({ method: 'DELETE', url: url(k, '?part=a&part=b'), headers: AUTH })
+      expect(deleteAtQueryPart.statusCode).toBe(400)
+      expect(deleteAtQueryPart.json().message).toContain('DELETE removes a whole key and takes no path')
+      const unknown = await inject({ method: 'PUT', url: url(k, '?overwrite=false'), headers: json, payload: JSON.stringify({ value: 3 }) })
+      expect(unknown.json()).toMatchObject({ error: 'invalid_request', message: expect.stringContaining('unknown field "overwrite"') })
+      expect((await get(k)).json()).toEqual({ key: k, value })
+    })
+
     it('reads names that hold dots with repeated ?part= parameters', async () => {
       const k = key()
       await put(k, { value: 1, path: ['x.y', ''] })

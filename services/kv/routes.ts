@@ -34,6 +34,12 @@ const SetBody = Type.Object(
   },
   { additionalProperties: false },
 )
+/**
+ * PUT and DELETE take no query string. ?path= and ?part= (GET's) are named only to be refused with
+ * their own message: ignored, they would let the whole value be replaced or removed.
+ */
+const PathOrPart = Type.Optional(Type.Union([Type.String(), Type.Array(Type.String())]))
+const WriteQuery = Type.Object({ path: PathOrPart, part: PathOrPart }, { additionalProperties: false })
 const ListQuery = Type.Object(
   {
     prefix: Type.Optional(Type.String({ description: 'Only keys starting with this text, taken literally' })),
@@ -123,11 +129,17 @@ const routes: FastifyPluginAsyncTypebox<{ service: KvService }> = async (app, { 
         description: 'Answers with the whole stored value after the write.',
         security,
         params: KeyParams,
+        querystring: WriteQuery,
         body: SetBody,
         response: { 200: Entry, ...errorResponses(400, 401, 409, 413, 429, 503, 507) },
       },
     },
-    async (request) => ({ key: request.params.key, value: await service.set(request.params.key, request.body.value, request.body.path) }),
+    async (request) => {
+      if (request.query.path !== undefined || request.query.part !== undefined) {
+        throw coreError('invalid_request', 'PUT takes the path in its JSON body, {"value": …, "path": "a.b"}; ?path= and ?part= are for GET. Nothing was written.')
+      }
+      return { key: request.params.key, value: await service.set(request.params.key, request.body.value, request.body.path) }
+    },
   )
 
   app.delete(
@@ -139,10 +151,14 @@ const routes: FastifyPluginAsyncTypebox<{ service: KvService }> = async (app, { 
         summary: 'Remove a key and its value',
         security,
         params: KeyParams,
+        querystring: WriteQuery,
         response: { 204: Type.Null({ description: 'Removed' }), ...errorResponses(400, 401, 404, 409, 429, 503) },
       },
     },
     async (request, reply) => {
+      if (request.query.path !== undefined || request.query.part !== undefined) {
+        throw coreError('invalid_request', 'DELETE removes a whole key and takes no path (?path= and ?part= are for GET): to remove a part of the value, PUT the value without it. Nothing was removed.')
+      }
       await service.delete(request.params.key)
       return reply.code(204).send(null)
     },
