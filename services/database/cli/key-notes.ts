@@ -37,6 +37,15 @@ function settingsCount(values: number): string {
 }
 
 /**
+ * Encrypted values written with another key than the one the database records: what verify and
+ * settings-key reset say about them ("N encrypted settings were written with another key …").
+ */
+export function strandedValues(count: number, than: string): string {
+  const them = count === 1 ? 'it' : 'them'
+  return `${settingsCount(count)} ${count === 1 ? 'was' : 'were'} written with another key than ${than} and cannot be read: set ${them} again (PUT /api/settings/<key>), or clear ${them} (DELETE)`
+}
+
+/**
  * Printed after a backup that holds encrypted values: the key that reads them is not in it, and a
  * backup restored without it keeps them unreadable. Null when there is nothing to say.
  */

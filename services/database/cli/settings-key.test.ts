@@ -47,7 +47,7 @@ describe('db settings-key reset on the embedded database', () => {
     const reset = await dbCli(env, ['settings-key', 'reset', '--confirm', kid])
     expect(reset.code, reset.err).toBe(EXIT.ok)
     expect(reset.out).toMatch(new RegExp(`the database now records the settings key id (\\w{16}) \\(the key file ${keyFile}\\) in place of ${kid}: encrypted settings can be set again`))
-    expect(reset.out).toContain('1 encrypted setting was written with another key and cannot be read with this one: set it again')
+    expect(reset.out).toContain('1 encrypted setting was written with another key than this one and cannot be read: set it again (PUT /api/settings/<key>), or clear it (DELETE)')
     expect(await exists(keyFile)).toBe(true)
 
     // verify now names the value left behind, and the server's own service reads it as such, and writes again.

@@ -9,7 +9,7 @@ import type { Database } from '../connection.js'
 import { inspectMigrations, readMigrations } from '../migrator.js'
 import { rowsOf } from '../results.js'
 import { drizzleQuery } from '../table-stats.js'
-import { compareKey } from './key-notes.js'
+import { compareKey, strandedValues } from './key-notes.js'
 
 /** Everything `db verify` finds wrong with a database, one sentence each; empty when all is well. */
 export async function verifyDatabase(db: Database, config: Config, log: FastifyBaseLogger): Promise<string[]> {
@@ -62,7 +62,7 @@ async function keyProblems(db: Database, config: Config, log: FastifyBaseLogger)
   }
   const stranded = await countForeignEncrypted(db, recorded.kid)
   if (stranded > 0) {
-    return [`settings key: ${stranded} encrypted setting${stranded === 1 ? ' was' : 's were'} written with another key than the one recorded (id ${recorded.kid}) and cannot be read: set ${stranded === 1 ? 'it' : 'them'} again (PUT /api/settings/<key>) or clear ${stranded === 1 ? 'it' : 'them'} (DELETE)`]
+    return [`settings key: ${strandedValues(stranded, `the one recorded (id ${recorded.kid})`)}`]
   }
   return []
 }

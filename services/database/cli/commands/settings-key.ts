@@ -5,7 +5,7 @@ import { resetRecordedKey } from '../../../settings/key-reset.js'
 import { secretsHeld } from '../../../settings/secrets-held.js'
 import { drizzleQuery } from '../../table-stats.js'
 import { CliError, EXIT, type Command } from '../command.js'
-import { compareKey, keySource } from '../key-notes.js'
+import { compareKey, keySource, strandedValues } from '../key-notes.js'
 
 export const settingsKey: Command = {
   name: 'settings-key',
@@ -42,9 +42,13 @@ export const settingsKey: Command = {
       if (comparison.kind === 'unusable') throw new CliError(`${comparison.message} Nothing was changed.`)
       const file = join(config.persistentDataDir, ENCRYPTION_KEY_FILE)
       const replacement = comparison.kind === 'differs' ? `this installation's key (id ${comparison.key.kid}, from ${keySource(config)})` : `a new key (generated into ${file})`
-      const stranded = values === 0 ? 'It holds no encrypted value.' : values === 1
-          ? 'The one encrypted value it holds stays as it is, unreadable until set again (readable again if that key turns up).'
-          : `The ${values} encrypted values it holds stay as they are, unreadable until set again (readable again if that key turns up).`
+      const kept = 'unreadable until set again (readable again if that key turns up)'
+      const stranded =
+        values === 0
+          ? 'It holds no encrypted value.'
+          : values === 1
+            ? `The one encrypted value it holds stays as it is, ${kept}.`
+            : `The ${values} encrypted values it holds stay as they are, ${kept}.`
       const what = `The database's encrypted settings were written with key id ${recorded.kid}. This makes it record ${replacement} instead. ${stranded}`
       const confirm = await confirmation(args.values.confirm as string | undefined, what, recorded.kid)
       if (confirm !== recorded.kid) throw new CliError(`"${confirm}" is not the key id the database records (${recorded.kid}): nothing was changed.`, EXIT.usage)
@@ -57,7 +61,7 @@ export const settingsKey: Command = {
       }
       context.print(`the database now records the settings key id ${key.kid} (${keySource(config)}) in place of ${reset.previous.kid}: encrypted settings can be set again`)
       if (reset.stranded > 0) {
-        context.print(`${reset.stranded} encrypted setting${reset.stranded === 1 ? ' was' : 's were'} written with another key and cannot be read with this one: set ${reset.stranded === 1 ? 'it' : 'them'} again (PUT /api/settings/<key>), or clear ${reset.stranded === 1 ? 'it' : 'them'} (DELETE)`)
+        context.print(strandedValues(reset.stranded, 'this one'))
       }
       if (key.source === 'file') context.print(`back up ${file} apart from the database's backups: it is the only copy of this key`)
       if (connection.type === 'postgresql') {
