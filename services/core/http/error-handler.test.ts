@@ -1,4 +1,5 @@
 import Fastify from 'fastify'
+import { Type } from 'typebox'
 import { describe, expect, it } from 'vitest'
 import { defineErrors } from '../errors.js'
 import { registerErrorHandling } from './error-handler.js'
@@ -43,5 +44,30 @@ describe('the error handler and translators', () => {
     const res = await app.inject({ method: 'GET', url: '/fail' })
     expect(res.statusCode).toBe(409)
     expect(shown).toHaveLength(0)
+  })
+
+  it('says which values a union of constants accepts, once, wherever it is; other unions keep their own messages', async () => {
+    const app = Fastify({ logger: false, ajv: { customOptions: { removeAdditional: false, coerceTypes: false } } })
+    registerErrorHandling(app)
+    const state = Type.Union([Type.Literal('created'), Type.Literal('failed')])
+    app.post('/union', {
+      schema: {
+        querystring: Type.Object({ state: Type.Optional(state) }),
+        body: Type.Object({ nested: Type.Object({ state }), either: Type.Optional(Type.Union([Type.String(), Type.Number()])) }),
+      },
+    }, async () => ({ ok: true }))
+    await app.ready()
+
+    const query = await app.inject({ method: 'POST', url: '/union?state=bogus', payload: { nested: { state: 'failed' } } })
+    expect(query.statusCode).toBe(400)
+    expect(query.json()).toEqual({ error: 'invalid_request', message: 'Invalid querystring: querystring.state must be one of: created, failed.' })
+
+    const body = await app.inject({ method: 'POST', url: '/union', payload: { nested: { state: 'bogus' } } })
+    expect(body.json().message).toBe('Invalid body: body.nested.state must be one of: created, failed.')
+
+    const mixed = await app.inject({ method: 'POST', url: '/union', payload: { nested: { state: 'created' }, either: true } })
+    expect(mixed.json().message).toBe('Invalid body: body.either must be string; body.either must be number; body.either must match a schema in anyOf.')
+
+    expect((await app.inject({ method: 'POST', url: '/union?state=created', payload: { nested: { state: 'failed' } } })).json()).toEqual({ ok: true })
   })
 })

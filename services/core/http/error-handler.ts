@@ -59,13 +59,26 @@ export function registerErrorHandling(app: FastifyInstance): (translate: ErrorTr
 
 function validationMessage(error: FastifyError): string {
   const context = error.validationContext ?? 'request'
-  const parts = (error.validation ?? []).map((issue) => {
+  const issues = error.validation ?? []
+  // A union of constants (TypeBox's Type.Union of Type.Literal) fails as one "must be equal to
+  // constant" per branch and then "must match a schema in anyOf": say it as the list it is.
+  const folded = new Map<string, unknown[]>()
+  for (const issue of issues) {
+    if (issue.keyword !== 'anyOf') continue
+    const branches = issues.filter((other) => other.schemaPath.startsWith(`${issue.schemaPath}/`))
+    if (branches.length > 0 && branches.every((branch) => branch.keyword === 'const' && branch.instancePath === issue.instancePath)) {
+      folded.set(issue.schemaPath, branches.map((branch) => (branch.params as { allowedValue: unknown }).allowedValue))
+    }
+  }
+  const parts = issues.flatMap((issue) => {
     const field = issue.instancePath ? `${context}${issue.instancePath.replace(/\//g, '.')}` : context
     const params = issue.params as Record<string, unknown>
-    if (issue.keyword === 'enum') return `${field} must be one of: ${(params.allowedValues as unknown[]).join(', ')}`
-    if (issue.keyword === 'additionalProperties') return `${field} has an unknown field "${String(params.additionalProperty)}"`
-    if (issue.keyword === 'required') return `${field} is missing the field "${String(params.missingProperty)}"`
-    return `${field} ${issue.message ?? 'is invalid'}`
+    if (issue.keyword === 'anyOf' && folded.has(issue.schemaPath)) return [`${field} must be one of: ${folded.get(issue.schemaPath)!.join(', ')}`]
+    if (issue.keyword === 'const' && [...folded.keys()].some((anyOf) => issue.schemaPath.startsWith(`${anyOf}/`))) return []
+    if (issue.keyword === 'enum') return [`${field} must be one of: ${(params.allowedValues as unknown[]).join(', ')}`]
+    if (issue.keyword === 'additionalProperties') return [`${field} has an unknown field "${String(params.additionalProperty)}"`]
+    if (issue.keyword === 'required') return [`${field} is missing the field "${String(params.missingProperty)}"`]
+    return [`${field} ${issue.message ?? 'is invalid'}`]
   })
   return `Invalid ${context}: ${parts.join('; ')}.`
 }
