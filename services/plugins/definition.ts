@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core'
 import type { Job } from 'pg-boss'
 import type { JobDefinition } from '../jobs/definition.js'
-import type { Json, SettingType, ValueOfType } from '../settings/definition.js'
+import type { SettingDefinition, ValueOfType } from '../settings/definition.js'
 
 /** What a plugin's id must look like: it names a PostgreSQL schema, a role and a URL segment. */
 // No "__": job queue names (plugins.<id>.<job>) reserve it for dead-letter queues.
@@ -19,14 +19,9 @@ export type PluginTables = Record<string, unknown>
 export type PluginDatabase<T extends PluginTables = PluginTables> = PgDatabase<PgQueryResultHKT, T>
 
 /** One setting of a plugin; its key becomes `plugins.<id>.<name>`. */
-export interface PluginSettingDefinition {
+export interface PluginSettingDefinition extends Omit<SettingDefinition, 'key'> {
   /** lower_snake_case, unique within the plugin */
   name: string
-  type: SettingType
-  default: Json
-  description: string
-  encrypted: boolean
-  required: boolean
 }
 
 /** The plugin's settings group: shown and edited through /api/settings like ours, as group `plugins.<id>`. */

@@ -81,6 +81,12 @@ describeEachKind(
       const put = await app().app.inject({ method: 'PUT', url: '/api/settings/plugins.notes.retention_days', headers: AUTH, payload: { value: 30 } })
       expect(put.statusCode).toBe(200)
       expect(await app().app.plugins.context('notes').settings.get('retention_days')).toBe(30)
+      // make_interval(days => 1.5) fails, and a million days is out of range: the prune would fail every day.
+      for (const value of [1.5, 1e6]) {
+        const refused = await app().app.inject({ method: 'PUT', url: '/api/settings/plugins.notes.retention_days', headers: AUTH, payload: { value } })
+        expect(refused.json()).toMatchObject({ error: 'invalid_setting_value', message: 'plugins.notes.retention_days: expected a whole number from 0 to 36500' })
+      }
+      expect(await app().app.plugins.context('notes').settings.get('retention_days')).toBe(30)
       await app().app.getDb().execute(sql`insert into plugin_notes.notes (title, created_at) values ('ancient', now() - interval '40 days')`)
       const pruned = await app().app.inject({ method: 'POST', url: '/api/plugins/notes/prune', headers: AUTH })
       expect(pruned.json()).toEqual({ removed: 1 })

@@ -12,7 +12,17 @@ export interface SettingDefinition {
   description: string
   encrypted: boolean
   required: boolean
+  /** A number's bounds, both included; `integer`: whole numbers only. */
+  min?: number
+  max?: number
+  integer?: boolean
+  /** A string's form; '' stays allowed where the setting is not required (it means "not set"). */
+  format?: SettingFormat
 }
+
+/** `url`: an absolute http:// or https:// address. */
+export const SETTING_FORMATS = ['url'] as const
+export type SettingFormat = (typeof SETTING_FORMATS)[number]
 
 export interface SettingsGroupDefinition<S extends readonly SettingDefinition[] = readonly SettingDefinition[]> {
   id: string

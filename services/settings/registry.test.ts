@@ -63,6 +63,34 @@ describe('settings definitions', () => {
     expect(() => buildRegistry(modules)).toThrow(/module "mail", key "mail.a": .*\n.*module "mail", key "other.b"/)
   })
 
+  it('rejects constraints that do not fit the type, contradict each other or refuse their own default', () => {
+    expect(problems({
+      mail: group([
+        setting({ key: 'mail.host', min: 1 }),
+        setting({ key: 'mail.port', type: 'number', default: 587, min: 10, max: 1 }),
+        setting({ key: 'mail.tls', type: 'boolean', default: false, format: 'url' }),
+        setting({ key: 'mail.url', format: 'uri' as never }),
+        setting({ key: 'mail.timeout', type: 'number', default: 1.5, integer: true, max: Number.POSITIVE_INFINITY }),
+        setting({ key: 'mail.retries', type: 'number', default: 0, min: 1 }),
+        setting({ key: 'mail.link', default: 'example.com', format: 'url' }),
+      ]),
+    })).toEqual([
+      'module "mail", key "mail.host": min, max and integer apply to numbers only, and this setting is a string',
+      'module "mail", key "mail.port": min (10) is greater than max (1)',
+      'module "mail", key "mail.tls": format applies to strings only, and this setting is a boolean',
+      'module "mail", key "mail.url": format "uri" is not one of url',
+      'module "mail", key "mail.timeout": max must be a finite number',
+      'module "mail", key "mail.retries": the default 0 does not fit its own constraints: expected a number of at least 1',
+      'module "mail", key "mail.link": the default "example.com" does not fit its own constraints: expected an absolute http:// or https:// address such as https://groundwork.example.com, or "" for none',
+    ])
+  })
+
+  it('ships the SMTP port and the public address with constraints that refuse what would break them', () => {
+    const registry = buildRegistry(definitionModules)
+    expect(registry.byKey.get('smtp.port')).toMatchObject({ integer: true, min: 1, max: 65535 })
+    expect(registry.byKey.get('general.public_url')).toMatchObject({ format: 'url' })
+  })
+
   it('orders groups by sort_order', () => {
     const registry = buildRegistry({ b: { ...group([], 'b'), sort_order: 2 }, a: { ...group([], 'a'), sort_order: 1 } })
     expect(registry.groups.map((g) => g.id)).toEqual(['a', 'b'])

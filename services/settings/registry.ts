@@ -1,4 +1,4 @@
-import { SETTING_TYPES, type Json, type SettingDefinition, type SettingType, type SettingsGroupDefinition } from './definition.js'
+import { SETTING_FORMATS, SETTING_TYPES, type Json, type SettingDefinition, type SettingType, type SettingsGroupDefinition } from './definition.js'
 
 export interface RegisteredGroup extends Omit<SettingsGroupDefinition, 'settings'> {
   module: string
@@ -51,6 +51,11 @@ export function buildRegistry(modules: Record<string, SettingsGroupDefinition>):
         problems.push(`${at}: an encrypted setting must have the default null`)
       } else if (setting.default !== null && !matchesType(setting.type, setting.default)) {
         problems.push(`${at}: the default ${JSON.stringify(setting.default)} is not ${article(setting.type)}`)
+      } else {
+        const declared = constraintDeclarationProblems(setting)
+        for (const problem of declared) problems.push(`${at}: ${problem}`)
+        const misfit = declared.length === 0 && setting.default !== null ? constraintProblem(setting, setting.default) : null
+        if (misfit) problems.push(`${at}: the default ${JSON.stringify(setting.default)} does not fit its own constraints: ${misfit}`)
       }
       if (typeof setting.encrypted !== 'boolean' || typeof setting.required !== 'boolean') problems.push(`${at}: "encrypted" and "required" must be true or false`)
       if (typeof setting.description !== 'string') problems.push(`${at}: needs a description`)
@@ -75,6 +80,41 @@ export function matchesType(type: SettingType, value: unknown): value is Json {
     case 'json':
       return value !== undefined && isJson(value)
   }
+}
+
+/** Why a value of the right type is still refused by the setting's min, max, integer or format; never repeats the value. */
+export function constraintProblem(setting: SettingDefinition, value: Json): string | null {
+  if (setting.type === 'number' && typeof value === 'number') {
+    const { min, max, integer } = setting
+    if ((integer && !Number.isInteger(value)) || (min !== undefined && value < min) || (max !== undefined && value > max)) {
+      const range = min !== undefined && max !== undefined ? ` from ${min} to ${max}` : min !== undefined ? ` of at least ${min}` : max !== undefined ? ` of at most ${max}` : ''
+      return `expected ${integer ? 'a whole number' : 'a number'}${range}`
+    }
+  }
+  if (setting.type === 'string' && typeof value === 'string' && setting.format === 'url' && !(value === '' && !setting.required) && !isHttpUrl(value)) {
+    return `expected an absolute http:// or https:// address such as https://groundwork.example.com${setting.required ? '' : ', or "" for none'}`
+  }
+  return null
+}
+
+function isHttpUrl(value: string): boolean {
+  if (value !== value.trim() || !URL.canParse(value)) return false
+  const url = new URL(value)
+  return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== ''
+}
+
+function constraintDeclarationProblems(setting: SettingDefinition): string[] {
+  const problems: string[] = []
+  const { min, max, integer, format } = setting
+  const numeric = min !== undefined || max !== undefined || integer !== undefined
+  if (numeric && setting.type !== 'number') problems.push(`min, max and integer apply to numbers only, and this setting is ${article(setting.type)}`)
+  if (min !== undefined && !Number.isFinite(min)) problems.push('min must be a finite number')
+  if (max !== undefined && !Number.isFinite(max)) problems.push('max must be a finite number')
+  if (Number.isFinite(min) && Number.isFinite(max) && min! > max!) problems.push(`min (${min}) is greater than max (${max})`)
+  if (integer !== undefined && typeof integer !== 'boolean') problems.push('integer must be true or false')
+  if (format !== undefined && setting.type !== 'string') problems.push(`format applies to strings only, and this setting is ${article(setting.type)}`)
+  else if (format !== undefined && !(SETTING_FORMATS as readonly string[]).includes(format)) problems.push(`format "${String(format)}" is not one of ${SETTING_FORMATS.join(', ')}`)
+  return problems
 }
 
 export function article(type: SettingType): string {

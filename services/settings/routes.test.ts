@@ -82,6 +82,28 @@ function behaves(start: () => Promise<TestApp>, dump: (t: TestApp) => Promise<st
     expect((await call(t, 'GET', '/api/settings/smtp.port')).json()).toMatchObject({ value: 587 })
   })
 
+  it("refuses a value of the right type outside the setting's constraints, saying what it accepts, and keeps the stored one", async () => {
+    const t = await start()
+    for (const value of [70000, 0, 25.5]) {
+      const res = await call(t, 'PUT', '/api/settings/smtp.port', { value })
+      expect(res.statusCode).toBe(400)
+      expect(res.json()).toEqual({ error: 'invalid_setting_value', message: 'smtp.port: expected a whole number from 1 to 65535', key: 'smtp.port', expected_type: 'number' })
+    }
+    expect((await call(t, 'PUT', '/api/settings/smtp.port', { value: 65535 })).statusCode).toBe(200)
+    for (const value of ['groundwork.example.com', 'ftp://example.com', ' https://example.com', 'https://']) {
+      const res = await call(t, 'PUT', '/api/settings/general.public_url', { value })
+      expect(res.statusCode, value).toBe(400)
+      expect(res.json().message).toBe('general.public_url: expected an absolute http:// or https:// address such as https://groundwork.example.com, or "" for none')
+    }
+    expect((await call(t, 'PUT', '/api/settings/general.public_url', { value: 'http://10.0.0.5:3000/gw/' })).statusCode).toBe(200)
+    expect((await call(t, 'PUT', '/api/settings/general.public_url', { value: '' })).statusCode).toBe(200)
+
+    const many = await call(t, 'PATCH', '/api/settings', { values: { 'smtp.host': 'mail.example.com', 'smtp.port': 1e6 } })
+    expect(many.json()).toMatchObject({ error: 'invalid_setting_value', errors: [{ key: 'smtp.port', message: 'expected a whole number from 1 to 65535' }] })
+    expect(await t.app.settings.get('smtp.port')).toBe(65535)
+    expect(await t.app.settings.get('smtp.host')).toBe('')
+  })
+
   it('writes several values all or nothing', async () => {
     const t = await start()
     const bad = await call(t, 'PATCH', '/api/settings', { values: { 'smtp.host': 'mail.example.com', 'smtp.secure': 'yes', 'smtp.password': 7 } })

@@ -7,7 +7,7 @@ import type { definitionModules } from './definitions/index.js'
 import type { EncryptionKey } from './encryption-key.js'
 import { settingsError } from './errors.js'
 import { KEY_META, initializeSettings } from './initialize.js'
-import { article, matchesType, type Registry } from './registry.js'
+import { article, constraintProblem, matchesType, type Registry } from './registry.js'
 import { bumpGeneration, claimMeta, countForeignEncrypted, writeSetting, type SettingRow } from './repository.js'
 import type { SettingView, SettingsList } from './schemas.js'
 
@@ -231,7 +231,7 @@ export class SettingsService {
     if (value === null) return definition.required ? `this setting is required: expected ${article(definition.type)}, not null` : null
     if (!matchesType(definition.type, value)) return `expected ${article(definition.type)}, got ${describeType(value)}`
     if (definition.required && definition.type === 'string' && value === '') return 'this setting is required: expected a non-empty string'
-    return null
+    return constraintProblem(definition, value)
   }
 
   private definition(key: string): Definition {

@@ -21,6 +21,7 @@ export default defineSettingsGroup({
       description: 'The address people use to reach this installation (e.g. https://groundwork.example.com), for links in e-mails. Empty: not known.',
       encrypted: false,
       required: false,
+      format: 'url',
     },
   ],
 })
