@@ -8,6 +8,8 @@ import type { SettingDefinition, ValueOfType } from '../settings/definition.js'
 /** What a plugin's id must look like: it names a PostgreSQL schema, a role and a URL segment. */
 // No "__": job queue names (plugins.<id>.<job>) reserve it for dead-letter queues.
 export const PLUGIN_ID = /^(?!.*__)[a-z][a-z0-9_]{1,30}$/
+/** PLUGIN_ID in words, for messages. */
+export const PLUGIN_ID_RULE = '2 to 31 characters: a-z first, then a-z, 0-9, _, never "__"'
 
 /** A plugin's tables: the exports of its schema module (`import * as tables from './schema.js'`). */
 export type PluginTables = Record<string, unknown>

@@ -3,7 +3,7 @@ import { driverError, messageOf } from '../core/errors.js'
 import type { Database } from '../database/connection.js'
 import { lockMigrations } from '../database/migrator.js'
 import { rowsOf } from '../database/results.js'
-import { PLUGIN_ID, pluginRoleName, pluginSchemaName } from './definition.js'
+import { PLUGIN_ID, PLUGIN_ID_RULE, pluginRoleName, pluginSchemaName } from './definition.js'
 import { pluginError } from './errors.js'
 
 export interface DropResult {
@@ -21,7 +21,7 @@ export interface DropResult {
  * transaction under the migration lock: if the schema cannot go, nothing goes.
  */
 export async function dropPlugin(db: Database, id: string, options: { confirm: string; installed: readonly string[] }): Promise<DropResult> {
-  if (!PLUGIN_ID.test(id)) throw pluginError('plugin_not_found', `"${id}" is not a plugin id (${PLUGIN_ID}).`)
+  if (!PLUGIN_ID.test(id)) throw pluginError('plugin_not_found', `"${id}" is not a plugin id: an id is ${PLUGIN_ID_RULE}, as in plugin_<id>.`)
   if (options.installed.includes(id)) {
     throw pluginError('plugin_still_installed', `Plugin "${id}" is installed: remove its folder plugins/${id}/ (or its package from PLUGINS) and restart first, or its next start would recreate what this removes.`)
   }

@@ -1,7 +1,7 @@
 import { is } from 'drizzle-orm'
 import { PgTable, getTableConfig } from 'drizzle-orm/pg-core'
 import { SETTING_TYPES } from '../settings/definition.js'
-import { PLUGIN_ID, pluginSchemaName, type PluginDefinition } from './definition.js'
+import { PLUGIN_ID, PLUGIN_ID_RULE, pluginSchemaName, type PluginDefinition } from './definition.js'
 
 const NAME = /^[a-z][a-z0-9_]*$/
 
@@ -19,7 +19,7 @@ export function validatePlugin(value: unknown, source: PluginSource): string[] {
   const plugin = value as Partial<PluginDefinition>
   const problems: string[] = []
   if (typeof plugin.id !== 'string' || !PLUGIN_ID.test(plugin.id)) {
-    problems.push(`${at}: id ${JSON.stringify(plugin.id)} must match ${PLUGIN_ID} (2 to 31 characters: a-z first, then a-z, 0-9, _, never "__"), since it names a PostgreSQL schema, a role and job queues`)
+    problems.push(`${at}: id ${JSON.stringify(plugin.id)} must match ${PLUGIN_ID} (${PLUGIN_ID_RULE}), since it names a PostgreSQL schema, a role and job queues`)
     return problems
   }
   const name = `plugin "${plugin.id}" (${at})`

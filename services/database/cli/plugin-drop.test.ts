@@ -15,6 +15,11 @@ describe('npm run db -- plugin drop', () => {
     const installed = await dbCli(env, ['plugin', 'drop', 'notes', '--confirm', 'notes'])
     expect(installed).toMatchObject({ code: 1, err: expect.stringContaining('Plugin "notes" is installed: remove its folder plugins/notes/') })
     expect(await dbCli(env, ['plugin', 'remove', 'x'])).toMatchObject({ code: 2, err: expect.stringContaining('the only one is "drop"') })
+    // Told before the prompt and before the database is opened (no selection here: opening it would fail otherwise).
+    expect(await dbCli(env, ['plugin', 'drop', 'Bad-ID', '--confirm', 'Bad-ID'])).toMatchObject({
+      code: 2,
+      err: expect.stringContaining('db plugin: "Bad-ID" is not a plugin id: an id is 2 to 31 characters: a-z first, then a-z, 0-9, _, never "__"'),
+    })
   })
 
   for (const kind of KINDS) {

@@ -1,5 +1,5 @@
 import { createInterface } from 'node:readline/promises'
-import { pluginSchemaName } from '../../../plugins/definition.js'
+import { PLUGIN_ID, PLUGIN_ID_RULE, pluginSchemaName } from '../../../plugins/definition.js'
 import { dropPlugin } from '../../../plugins/drop.js'
 import { loadPlugins } from '../../../plugins/loader.js'
 import { CliError, EXIT, type Command } from '../command.js'
@@ -22,6 +22,7 @@ export const plugin: Command = {
   async run(context, args) {
     const [action, id] = args.positionals as [string, string]
     if (action !== 'drop') throw new CliError(`db plugin: unknown action "${action}"; the only one is "drop": npm run db -- plugin drop <id>`, EXIT.usage)
+    if (!PLUGIN_ID.test(id)) throw new CliError(`db plugin: "${id}" is not a plugin id: an id is ${PLUGIN_ID_RULE}, as in the schema plugin_<id> that GET /api/db/status lists as orphaned.`, EXIT.usage)
     const installed = (await loadPlugins(context.config)).map((loaded) => loaded.definition.id)
     if (installed.includes(id)) {
       throw new CliError(`Plugin "${id}" is installed: remove its folder plugins/${id}/ (or its package from PLUGINS) and restart the server first, or its next start would recreate what this removes. Nothing was changed.`)
