@@ -34,7 +34,7 @@ export const backup: Command = {
     if (type === 'postgresql') return logicalBackup(context, file)
     const holder = await pgliteLockHolder(pgliteLockPath(context.config))
     if (holder) {
-      context.print(`the server (${holder.who}) holds the embedded database: asking it for the copy`)
+      context.print(`the server, ${holder.who}, holds the embedded database: asking it for the copy`)
       await printBackup(context, await writeVerifiedBackup(file, (temp) => downloadBackup(context.config, temp, holder)))
       return EXIT.ok
     }
