@@ -1,6 +1,7 @@
 import closeWithGrace from 'close-with-grace'
 import { buildApp } from './app.js'
 import { ConfigError, loadConfig } from './core/config.js'
+import { listenFailure } from './core/http/listen-failure.js'
 import { persistentDataDirProblem } from './database/persistent-data.js'
 
 let config
@@ -35,7 +36,7 @@ closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {
 try {
   await app.listen({ port: config.port, host: config.host })
 } catch (error) {
-  app.log.fatal({ err: error }, `could not listen on ${config.host}:${config.port}; set PORT or HOST to a free address`)
+  app.log.fatal({ err: error }, listenFailure(error, config.host, config.port))
   await app.close()
   process.exit(1)
 }

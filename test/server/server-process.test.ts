@@ -1,5 +1,6 @@
 import { readFile, stat, writeFile } from 'node:fs/promises'
 import { request, Agent } from 'node:http'
+import { createServer, type AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest'
 import { exists, tempDir } from '../helpers/app.js'
@@ -105,6 +106,16 @@ describe('the server process on the embedded database', { timeout: 60_000 }, () 
     const bad = runTs('services/server.ts', { PERSISTENT_DATA_DIR: await tempDir(), PORT: 'http' })
     expect((await bad.exited).code).toBe(1)
     expect(bad.output()).toContain('PORT: expected a whole number from 0 to 65535, got "http"')
+  })
+
+  it('says another process holds its port, and to set PORT, then exits 1', async () => {
+    const taken = createServer()
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve))
+    onTestFinished(() => void taken.close())
+    const port = (taken.address() as AddressInfo).port
+    const server = runTs('services/server.ts', { PERSISTENT_DATA_DIR: await tempDir(), PORT: String(port), HOST: '127.0.0.1' })
+    expect((await server.exited).code).toBe(1)
+    expect(server.output()).toContain(`could not listen on 127.0.0.1:${port}: another process is already listening there (another groundwork?). Stop it, or set PORT to a free port`)
   })
 
   it('refuses to start when PERSISTENT_DATA_DIR, or a folder above it, is a file, saying which', async () => {
