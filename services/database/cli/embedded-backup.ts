@@ -12,8 +12,13 @@ export function timestamp(date = new Date()): string {
 }
 
 export function defaultBackupPath(config: Config, type: DatabaseType): string {
+  return join(config.persistentDataDir, 'backups', defaultBackupName(type))
+}
+
+/** `<kind>-<timestamp>.<ext>`, as backupNamePattern() in backup-retention.ts recognises it. */
+export function defaultBackupName(type: DatabaseType): string {
   // PGlite's backup is its data folder (tar.gz); PostgreSQL's is our logical format (gzipped COPY frames).
-  return join(config.persistentDataDir, 'backups', `${type}-${timestamp()}.${type === 'pglite' ? 'tar.gz' : 'groundwork.gz'}`)
+  return `${type}-${timestamp()}.${type === 'pglite' ? 'tar.gz' : 'groundwork.gz'}`
 }
 
 export interface WrittenBackup extends ArchiveCheck {

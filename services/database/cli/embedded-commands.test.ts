@@ -77,6 +77,32 @@ describe('db status, verify, backup and restore on a stopped embedded database',
     expect(await exists(join(dir, kept, 'PG_VERSION'))).toBe(true)
   })
 
+  it('backup into a folder with --keep removes the oldest embedded backups there, and nothing else', async () => {
+    const { env } = await embeddedInstallation()
+    const folder = await tempDir()
+    const untouched = ['notes.txt', 'pglite-old.tar.gz', 'pglite-2026-03-01T00-00-00Z.tar.gz.partial', 'postgresql-2020-01-01T00-00-00Z.groundwork.gz']
+    for (const name of [...untouched, 'pglite-2026-01-01T00-00-00Z.tar.gz', 'pglite-2026-02-01T00-00-00Z.tar.gz', 'pglite-2026-03-01T00-00-00Z.tar.gz']) await writeFile(join(folder, name), 'x')
+    await mkdir(join(folder, 'pglite-2020-01-01T00-00-00Z.tar.gz')) // named like one, but a folder: not a backup
+    untouched.push('pglite-2020-01-01T00-00-00Z.tar.gz')
+
+    // Usage errors come first, before the database is read; nothing written or removed.
+    for (const [args, said] of [
+      [['backup', folder, '--keep', '0'], '--keep must be a whole number from 1'],
+      [['backup', folder, '--keep', 'all'], '--keep must be a whole number from 1'],
+      [['backup', join(folder, 'mine.tar.gz'), '--keep', '2'], `--keep counts the backups named pglite-<timestamp>.tar.gz in a folder, and mine.tar.gz is not named that way: give its folder instead (${folder})`],
+    ] as const) {
+      expect(await dbCli(env, [...args])).toMatchObject({ code: EXIT.usage, err: expect.stringContaining(said) })
+    }
+    expect((await readdir(folder)).length).toBe(untouched.length + 3)
+
+    const saved = await dbCli(env, ['backup', folder, '--keep', '2'])
+    expect(saved.code, saved.err).toBe(EXIT.ok)
+    const written = /backup written to (\S+) \(/.exec(saved.out)![1]!
+    expect(written).toMatch(new RegExp(`^${folder}/pglite-\\d{4}-\\d\\d-\\d\\dT\\d\\d-\\d\\d-\\d\\dZ\\.tar\\.gz$`))
+    expect(saved.out).toContain(`--keep 2: removed the 2 oldest from ${folder} (pglite-2026-02-01T00-00-00Z.tar.gz, pglite-2026-01-01T00-00-00Z.tar.gz); 2 backups of this kind kept`)
+    expect((await readdir(folder)).sort()).toEqual([...untouched, 'pglite-2026-03-01T00-00-00Z.tar.gz', written.slice(folder.length + 1)].sort())
+  })
+
   it("backup and restore say where the encrypted settings' key is, which never travels in a backup", async () => {
     const { env, dir } = await embeddedInstallation()
     await withSettingsIn(env, (settings) => settings.set('smtp.password', SMTP_PASSWORD))

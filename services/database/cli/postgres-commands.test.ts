@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process'
-import { copyFile, readdir } from 'node:fs/promises'
+import { copyFile, readdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { describe, expect, it } from 'vitest'
@@ -114,6 +114,15 @@ describePostgres('db backup and restore on PostgreSQL', () => {
     const again = await dbCli(env, ['backup', file])
     expect(again.code).toBe(EXIT.failed)
     expect(again.err).toContain(`${file} already exists`)
+
+    // Into a folder with --keep 1: the older logical backup goes, the embedded one of the same folder stays.
+    const folder = await tempDir()
+    await writeFile(`${folder}/postgresql-2026-01-01T00-00-00Z.groundwork.gz`, 'x')
+    await writeFile(`${folder}/pglite-2026-01-01T00-00-00Z.tar.gz`, 'x')
+    const kept = await dbCli(env, ['backup', folder, '--keep', '1'])
+    expect(kept.code, kept.err).toBe(EXIT.ok)
+    expect(kept.out).toContain(`--keep 1: removed the oldest from ${folder} (postgresql-2026-01-01T00-00-00Z.groundwork.gz); 1 backup of this kind kept`)
+    expect((await readdir(folder)).sort()).toEqual(['pglite-2026-01-01T00-00-00Z.tar.gz', expect.stringMatching(/^postgresql-\d{4}-.*Z\.groundwork\.gz$/)])
 
     const target = await databaseForTest()
     const targetEnv = { ...target.env, DB_TYPE: 'postgresql', PERSISTENT_DATA_DIR: await tempDir() }
