@@ -8,7 +8,7 @@ import type { EncryptionKey } from './encryption-key.js'
 import { settingsError } from './errors.js'
 import { KEY_META, initializeSettings } from './initialize.js'
 import { article, constraintProblem, matchesType, type Registry } from './registry.js'
-import { bumpGeneration, claimMeta, countForeignEncrypted, writeSetting, type SettingRow } from './repository.js'
+import { bumpGeneration, claimMeta, countForeignEncrypted, currentGeneration, writeSetting, type SettingRow } from './repository.js'
 import type { SettingView, SettingsList } from './schemas.js'
 
 type Definition = SettingDefinition & { group_id: string }
@@ -32,6 +32,8 @@ export interface SettingsServiceOptions {
 /** The application's settings: definitions from code, values in the database, secrets encrypted. No HTTP here. */
 export class SettingsService {
   private mismatch: string | null = null
+  /** The settings generation at which the key was last found not to match (undefined: not read yet); see recheckMismatch(). */
+  private mismatchSeenAt: string | null | undefined = undefined
   /** Encrypted values another key wrote, as the last key check found them. */
   private foreign: string | null = null
   private encryption: EncryptionKey | null = null
@@ -60,6 +62,7 @@ export class SettingsService {
       log.warn({ orphaned: result.orphaned }, `stored settings without a definition (kept, listed as orphaned in GET /api/settings): ${result.orphaned.join(', ')}`)
     }
     this.mismatch = result.recorded.fingerprint === encryption.fingerprint ? null : this.mismatchMessage(result.recorded.kid)
+    this.mismatchSeenAt = undefined
     if (this.mismatch) log.error({ file: encryption.file, keyId: encryption.kid, expectedKeyId: result.recorded.kid }, this.mismatch)
     this.cache.reset(this.options.databaseType() !== 'pglite')
   }
@@ -79,10 +82,7 @@ export class SettingsService {
     const recorded = JSON.parse(await claimMeta(db, KEY_META, JSON.stringify({ kid: encryption.kid, fingerprint: encryption.fingerprint }))) as KeyIdentity
     const unreadable = await countForeignEncrypted(db, encryption.kid)
     const mismatch = recorded.fingerprint === encryption.fingerprint ? null : this.mismatchMessage(recorded.kid)
-    const foreign =
-      unreadable === 0
-        ? null
-        : `${unreadable} encrypted setting${unreadable === 1 ? ' was' : 's were'} written with another encryption key than this server's (key id ${encryption.kid}), so ${unreadable === 1 ? 'it' : 'they'} cannot be read here. Give every instance the same ENCRYPTION_SECRET, or set ${unreadable === 1 ? 'that setting' : 'those settings'} again (PUT /api/settings/<key>).`
+    const foreign = this.foreignMessage(unreadable, encryption.kid)
     const { log } = this.options
     if (mismatch !== this.mismatch) {
       if (mismatch) log.error({ keyId: encryption.kid, expectedKeyId: recorded.kid }, mismatch)
@@ -99,6 +99,7 @@ export class SettingsService {
   async get(key: string): Promise<Json>
   async get(key: string): Promise<Json> {
     const definition = this.definition(key)
+    if (definition.encrypted) await this.recheckMismatch()
     const row = await this.row(key)
     if (!row) return definition.default
     return definition.encrypted ? this.decrypt(definition, row) : (row.value as Json)
@@ -131,6 +132,7 @@ export class SettingsService {
   /** One setting as the API shows it; `reveal` decrypts an encrypted value. */
   async describe(key: string, options: { reveal?: boolean } = {}): Promise<SettingView> {
     const definition = this.definition(key)
+    if (definition.encrypted && options.reveal === true) await this.recheckMismatch()
     return this.view(definition, await this.row(key), options.reveal === true)
   }
 
@@ -166,6 +168,7 @@ export class SettingsService {
   }
 
   private async write(writes: [Definition, Json][]): Promise<SettingView[]> {
+    if (writes.some(([definition, value]) => definition.encrypted && value !== null)) await this.recheckMismatch()
     const records = writes.map(([definition, value]) => this.encode(definition, value))
     if (records.length === 0) return []
     const rows = await this.getDb().transaction(async (tx) => {
@@ -178,7 +181,16 @@ export class SettingsService {
       return written
     })
     this.cache.invalidate()
+    // Setting or clearing a value another key wrote may leave none: GET /api/db/status says so at once.
+    if (this.foreign !== null && this.encryption !== null && writes.some(([definition]) => definition.encrypted)) {
+      this.foreign = this.foreignMessage(await countForeignEncrypted(this.getDb(), this.encryption.kid), this.encryption.kid)
+    }
     return rows.map((row, i) => this.view(writes[i]![0], row, false))
+  }
+
+  private foreignMessage(unreadable: number, kid: string): string | null {
+    if (unreadable === 0) return null
+    return `${unreadable} encrypted setting${unreadable === 1 ? ' was' : 's were'} written with another encryption key than this server's (key id ${kid}), so ${unreadable === 1 ? 'it' : 'they'} cannot be read here. Give every instance the same ENCRYPTION_SECRET, or set ${unreadable === 1 ? 'that setting' : 'those settings'} again (PUT /api/settings/<key>).`
   }
 
   private encode(definition: Definition, value: Json) {
@@ -201,6 +213,19 @@ export class SettingsService {
     } catch (error) {
       throw settingsError('encrypted_value_unreadable', `The stored value of ${definition.key} failed authentication: it was altered in the database. Set it again (PUT /api/settings/${definition.key}).`, { cause: error })
     }
+  }
+
+  /**
+   * While the key does not match, a settings write anywhere may have changed that (`npm run db --
+   * settings-key reset` recording this key, a restore): before an encrypted setting is refused,
+   * the recorded key is read again, once per settings generation. Nothing while the key matches.
+   */
+  private async recheckMismatch(): Promise<void> {
+    if (this.mismatch === null || this.encryption === null) return
+    const generation = await currentGeneration(this.getDb())
+    if (generation === this.mismatchSeenAt) return
+    await this.checkEncryptionKey()
+    this.mismatchSeenAt = generation
   }
 
   private key(evenIfMismatched = false): EncryptionKey {

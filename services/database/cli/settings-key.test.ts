@@ -2,7 +2,7 @@ import { rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import pino from 'pino'
 import { describe, expect, it } from 'vitest'
-import { describePostgres, exists, tempDir } from '../../../test/helpers/app.js'
+import { AUTH, buildTestApp, describePostgres, exists, tempDir } from '../../../test/helpers/app.js'
 import { dbCli } from '../../../test/helpers/cli.js'
 import { seedPgliteSetup, withPgliteFolder } from '../../../test/helpers/pglite-template.js'
 import { databaseForTest } from '../../../test/helpers/postgres-apps.js'
@@ -86,7 +86,7 @@ describe('db settings-key reset on the embedded database', () => {
 })
 
 describePostgres('db settings-key reset on PostgreSQL', () => {
-  it('records the ENCRYPTION_SECRET now in use, and says every instance must be restarted', async () => {
+  it('records the ENCRYPTION_SECRET now in use; a running instance with that secret takes it up without a restart', async () => {
     const database = await databaseForTest()
     const env = { ...database.env, DB_TYPE: 'postgresql', PERSISTENT_DATA_DIR: await tempDir() }
     expect((await dbCli(env, ['up'])).code).toBe(EXIT.ok)
@@ -94,14 +94,34 @@ describePostgres('db settings-key reset on PostgreSQL', () => {
     const [before] = await database.query<{ kid: string }>(RECORDED)
     const kid = before!.kid
 
-    // The instances now share an ENCRYPTION_SECRET (the generated key file is no longer used).
+    // The instances now share an ENCRYPTION_SECRET (the generated key file is no longer used). One already runs with it and refuses secrets.
     const withSecret = { ...env, ENCRYPTION_SECRET: 'z'.repeat(40) }
-    const reset = await dbCli(withSecret, ['settings-key', 'reset', '--confirm', kid])
-    expect(reset.code, reset.err).toBe(EXIT.ok)
-    expect(reset.out).toContain(`(ENCRYPTION_SECRET) in place of ${kid}`)
-    expect(reset.out).toContain('restart every server instance')
-    expect(reset.out).not.toContain('warning')
-    expect((await dbCli(withSecret, ['verify'])).out).toContain('1 encrypted setting was written with another key than the one recorded')
+    const running = await buildTestApp(withSecret, { dataDir: env.PERSISTENT_DATA_DIR })
+    try {
+      await running.ready()
+      const secret = (method: 'GET' | 'PUT') =>
+        running.app.inject({ method, url: `/api/settings/smtp.password${method === 'GET' ? '?reveal=true' : ''}`, headers: AUTH, ...(method === 'PUT' ? { payload: { value: 'new secret' } } : {}) })
+      expect((await secret('PUT')).json()).toMatchObject({ error: 'encryption_key_mismatch' })
+      // Refused again: nothing changed the recorded key.
+      expect((await secret('PUT')).json()).toMatchObject({ error: 'encryption_key_mismatch' })
+
+      const reset = await dbCli(withSecret, ['settings-key', 'reset', '--confirm', kid])
+      expect(reset.code, reset.err).toBe(EXIT.ok)
+      expect(reset.out).toContain(`(ENCRYPTION_SECRET) in place of ${kid}`)
+      expect(reset.out).toContain('running server instances with this key take it up at their next use of an encrypted setting: no restart is needed')
+      expect(reset.out).not.toContain('warning')
+      expect((await dbCli(withSecret, ['verify'])).out).toContain('1 encrypted setting was written with another key than the one recorded')
+
+      // The same process, not restarted: the value written with the lost key is named as such, then set again.
+      expect((await secret('GET')).json()).toMatchObject({ error: 'encryption_key_mismatch', message: expect.stringContaining('written with another') })
+      const settingsStatus = () => running.app.database.status().services.find((service) => service.name === 'settings')
+      expect(settingsStatus()).toMatchObject({ ok: false, problems: [expect.stringContaining('1 encrypted setting was written with another encryption key')] })
+      expect((await secret('PUT')).statusCode).toBe(200)
+      expect((await secret('GET')).json()).toMatchObject({ value: 'new secret' })
+      expect(settingsStatus()).toMatchObject({ ok: true })
+    } finally {
+      await running.close()
+    }
     const [after] = await database.query<{ kid: string }>(RECORDED)
     expect(after!.kid).not.toBe(kid)
 

@@ -18,7 +18,7 @@ export const settingsKey: Command = {
     'so encrypted settings can be set again. The values written with the lost key are kept as they are:',
     'unreadable until set again, readable again if that key turns up. It asks for the lost key id;',
     '--confirm <key id> answers without a prompt (scripts). Embedded database: stop the server first;',
-    'PostgreSQL: restart every instance afterwards.',
+    'PostgreSQL: running instances with this key take it up at their next use of an encrypted setting.',
     'Example: npm run db -- settings-key reset --confirm 854d2e8512784e63',
   ].join('\n'),
   positionals: [{ name: 'action', required: true, description: 'reset (the only action)' }],
@@ -65,7 +65,7 @@ export const settingsKey: Command = {
       }
       if (key.source === 'file') context.print(`back up ${file} apart from the database's backups: it is the only copy of this key`)
       if (connection.type === 'postgresql') {
-        context.print('restart every server instance: each checks the key at its start (or at the daily settings.key-check)')
+        context.print('running server instances with this key take it up at their next use of an encrypted setting: no restart is needed')
         if (key.source === 'file') context.print('warning: ENCRYPTION_SECRET is not set: other instances on this database have keys of their own and will refuse encrypted settings; give every instance the same ENCRYPTION_SECRET, then run this again')
       }
       return EXIT.ok
