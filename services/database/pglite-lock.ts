@@ -154,7 +154,8 @@ async function staleness(path: string, owner: Owner | 'unreadable'): Promise<'st
   return `${who}, last seen ${Math.round(age / 1000)} s ago (taken over after ${STALE_MS / 1000} s without a sign of life)`
 }
 
-function isAlive(pid: number): boolean {
+/** Whether a process with this id runs on this machine (a zombie does not count). */
+export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0)
   } catch (error) {

@@ -2,6 +2,7 @@ import { lstat, readdir, rm } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
 import type { DatabaseType } from '../../core/config.js'
 import { messageOf } from '../../core/errors.js'
+import { isAlive } from '../pglite-lock.js'
 import { CliError, EXIT } from './command.js'
 
 /** The names `db backup` and `db up` give their backups: `<kind>-<UTC timestamp>.<ext>` (timestamp() in embedded-backup.ts). */
@@ -44,4 +45,35 @@ export async function pruneBackups(kept: string, type: DatabaseType, keep: numbe
     }
   }
   return { removed, kept: backups.length - removed.length }
+}
+
+/**
+ * What a backup writes beside its file before it is checked and renamed, with the writer's
+ * process id: the embedded archive `<file>.<pid>.tmp` and its check folder
+ * `<file>.<pid>.tmp.check-XXXXXX` (embedded-backup.ts, embedded-snapshot.ts), the logical backup
+ * `.<file>.<pid>.<8 hex>.tmp` (transfer/logical-backup.ts). Shapes no one else writes.
+ */
+const LEFTOVER = /^(?:.+\.tar\.gz\.(\d+)\.tmp(?:\.check-[A-Za-z0-9]{6})?|\..+\.groundwork\.gz\.(\d+)\.[0-9a-f]{8}\.tmp)$/
+/** Older than this, a leftover of a process that is gone here is abandoned, even in a folder another machine writes to. */
+const ABANDONED_AFTER_MS = 6 * 60 * 60 * 1000
+
+/**
+ * Removes what backups killed outright (kill -9, out of memory: no handler ran) left in `folder`:
+ * files and check folders named as a backup's temporary ones, whose process no longer runs here,
+ * untouched for six hours (a backup from another machine into a shared folder is not ours to
+ * judge by its process id). Returns the names removed; one that cannot be removed is left.
+ */
+export async function removeAbandonedTemps(folder: string, now = Date.now()): Promise<string[]> {
+  const names = await readdir(folder).catch(() => [] as string[])
+  const removed: string[] = []
+  for (const name of names) {
+    const match = LEFTOVER.exec(name)
+    if (!match) continue
+    const pid = Number(match[1] ?? match[2])
+    if (pid === process.pid || isAlive(pid)) continue
+    const info = await lstat(join(folder, name)).catch(() => null)
+    if (!info || info.isSymbolicLink() || now - info.mtimeMs < ABANDONED_AFTER_MS) continue
+    if (await rm(join(folder, name), { recursive: true, force: true }).then(() => true, () => false)) removed.push(name)
+  }
+  return removed
 }

@@ -1,4 +1,5 @@
-import { copyFile, mkdir, readdir, readFile, truncate, writeFile } from 'node:fs/promises'
+import { spawnSync } from 'node:child_process'
+import { copyFile, mkdir, readdir, readFile, truncate, utimes, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { exists, tempDir, TEST_ADMIN_TOKEN } from '../../../test/helpers/app.js'
@@ -101,6 +102,40 @@ describe('db status, verify, backup and restore on a stopped embedded database',
     expect(written).toMatch(new RegExp(`^${folder}/pglite-\\d{4}-\\d\\d-\\d\\dT\\d\\d-\\d\\d-\\d\\dZ\\.tar\\.gz$`))
     expect(saved.out).toContain(`--keep 2: removed the 2 oldest from ${folder} (pglite-2026-02-01T00-00-00Z.tar.gz, pglite-2026-01-01T00-00-00Z.tar.gz); 2 backups of this kind kept`)
     expect((await readdir(folder)).sort()).toEqual([...untouched, 'pglite-2026-03-01T00-00-00Z.tar.gz', written.slice(folder.length + 1)].sort())
+  })
+
+  it('backup removes what backups killed outright left in its folder once their process is gone and six hours have passed', async () => {
+    const { env, dir } = await embeddedInstallation()
+    const folder = join(dir, 'backups')
+    await mkdir(folder)
+    const gone = spawnSync('true').pid! // a process that ran and ended: its id is free
+    const old = new Date(Date.now() - 7 * 60 * 60 * 1000)
+    const abandoned = [
+      `pglite-2026-01-01T00-00-00Z.tar.gz.${gone}.tmp`,
+      `pglite-2026-01-01T00-00-00Z.tar.gz.${gone}.tmp.check-Ab12Cd`,
+      `.postgresql-2026-01-01T00-00-00Z.groundwork.gz.${gone}.deadbeef.tmp`,
+      `copy.tar.gz.${gone}.tmp`,
+    ]
+    const kept = [
+      `pglite-2026-02-01T00-00-00Z.tar.gz.${gone}.tmp`, // recent: maybe another machine's backup into a shared folder
+      `pglite-2026-03-01T00-00-00Z.tar.gz.${process.ppid}.tmp`, // its process still runs (the CLI runs in this one)
+      `notes.${gone}.tmp`,
+    ]
+    for (const name of [...abandoned, ...kept]) {
+      if (name.includes('.check-')) {
+        await mkdir(join(folder, name, 'base'), { recursive: true })
+        await writeFile(join(folder, name, 'base', '1'), 'x')
+      } else {
+        await writeFile(join(folder, name), 'x')
+      }
+      if (name !== kept[0]) await utimes(join(folder, name), old, old)
+    }
+    const saved = await dbCli(env, ['backup'])
+    expect(saved.code, saved.err).toBe(EXIT.ok)
+    const line = saved.out.split('\n').find((text) => text.startsWith('removed what backups killed before they finished left in'))
+    expect(line?.split(': ')[1]?.split(', ').sort()).toEqual([...abandoned].sort())
+    const left = await readdir(folder)
+    expect(left.filter((name) => !/^pglite-.*Z\.tar\.gz$/.test(name)).sort()).toEqual([...kept].sort())
   })
 
   it("backup and restore say where the encrypted settings' key is, which never travels in a backup", async () => {

@@ -9,7 +9,7 @@ import { pgliteLockHolder } from '../../pglite-lock.js'
 import { drizzleQuery } from '../../table-stats.js'
 import { writeLogicalBackup } from '../../transfer/logical-backup.js'
 import { PARTS } from '../../transfer/parts.js'
-import { backupNamePattern, parseKeep, pruneBackups } from '../backup-retention.js'
+import { backupNamePattern, parseKeep, pruneBackups, removeAbandonedTemps } from '../backup-retention.js'
 import { CliError, EXIT, type Command } from '../command.js'
 import type { CliContext } from '../context.js'
 import { defaultBackupName, defaultBackupPath, describeBackup, fromPglite, writeVerifiedBackup, type WrittenBackup } from '../embedded-backup.js'
@@ -30,6 +30,9 @@ export const backup: Command = {
     'one snapshot while the server runs, read back in full before it is kept; "db restore" loads it into',
     'an empty database of either kind. Default file: persistent_data/backups/postgresql-<timestamp>.groundwork.gz.',
     '',
+    'What a backup killed outright (kill -9, out of memory) left in the folder is removed by the next one',
+    'there, once its process is gone and the leftover is six hours old.',
+    '',
     'Given a folder, the backup gets the default name in it. --keep <n> then removes the oldest backups',
     'of this kind in that folder (named as above, "db up"\'s included) once this one is checked, so that',
     'the n newest stay; other files there are left alone. Nightly, keeping two weeks:',
@@ -41,6 +44,8 @@ export const backup: Command = {
     const keep = args.values.keep === undefined ? null : parseKeep(args.values.keep as string)
     const type = await context.selectedType()
     const file = await backupFile(context, type, args.positionals[0], keep)
+    const abandoned = await removeAbandonedTemps(dirname(file))
+    if (abandoned.length > 0) context.print(`removed what backups killed before they finished left in ${dirname(file)}: ${abandoned.join(', ')}`)
     if (type === 'postgresql') await logicalBackup(context, file)
     else await embeddedBackup(context, file)
     if (keep !== null) {
