@@ -8,8 +8,12 @@ export interface RegisteredGroup extends Omit<SettingsGroupDefinition, 'settings
 /** The validated definitions: groups in display order, and every setting by key. */
 export interface Registry {
   groups: readonly RegisteredGroup[]
-  byKey: ReadonlyMap<string, SettingDefinition & { group_id: string }>
+  byKey: ReadonlyMap<string, RegisteredSetting>
 }
+
+/** A definition with its group, and its declared constraints gathered for the API (null: none). */
+export type RegisteredSetting = SettingDefinition & { group_id: string; constraints: SettingConstraints | null }
+export type SettingConstraints = Pick<SettingDefinition, 'min' | 'max' | 'integer' | 'format'>
 
 export class SettingsDefinitionError extends Error {
   constructor(readonly problems: string[]) {
@@ -26,7 +30,7 @@ const GROUP_ID = /^(?!plugins$)[a-z][a-z0-9_]*$|^plugins\.[a-z][a-z0-9_]{1,30}$/
 export function buildRegistry(modules: Record<string, SettingsGroupDefinition>): Registry {
   const problems: string[] = []
   const groups: RegisteredGroup[] = []
-  const byKey = new Map<string, SettingDefinition & { group_id: string }>()
+  const byKey = new Map<string, RegisteredSetting>()
   const groupModule = new Map<string, string>()
   const keyModule = new Map<string, string>()
 
@@ -59,7 +63,7 @@ export function buildRegistry(modules: Record<string, SettingsGroupDefinition>):
       }
       if (typeof setting.encrypted !== 'boolean' || typeof setting.required !== 'boolean') problems.push(`${at}: "encrypted" and "required" must be true or false`)
       if (typeof setting.description !== 'string') problems.push(`${at}: needs a description`)
-      byKey.set(setting.key, { ...setting, group_id: group.id })
+      byKey.set(setting.key, { ...setting, group_id: group.id, constraints: constraintsOf(setting) })
     }
     groups.push({ ...group, module })
   }
@@ -101,6 +105,11 @@ function isHttpUrl(value: string): boolean {
   if (value !== value.trim() || !URL.canParse(value)) return false
   const url = new URL(value)
   return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== ''
+}
+
+function constraintsOf({ min, max, integer, format }: SettingDefinition): SettingConstraints | null {
+  const declared = Object.entries({ min, max, integer, format }).filter(([, value]) => value !== undefined)
+  return declared.length === 0 ? null : (Object.fromEntries(declared) as SettingConstraints)
 }
 
 function constraintDeclarationProblems(setting: SettingDefinition): string[] {

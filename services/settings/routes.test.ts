@@ -56,6 +56,10 @@ function behaves(start: () => Promise<TestApp>, dump: (t: TestApp) => Promise<st
     })
     const smtp = Object.fromEntries(body.groups[1].settings.map((s: { key: string; value: unknown }) => [s.key, s.value]))
     expect(smtp).toMatchObject({ 'smtp.host': '', 'smtp.port': 587, 'smtp.secure': false, 'smtp.username': '', 'smtp.password': null })
+    // Declared constraints are listed, so a form can check a value before sending it; none where none are declared.
+    expect(body.groups[1].settings.find((s: { key: string }) => s.key === 'smtp.port')).toMatchObject({ min: 1, max: 65535, integer: true })
+    expect(body.groups[0].settings[1]).toMatchObject({ key: 'general.public_url', format: 'url' })
+    expect((await call(t, 'GET', '/api/settings/smtp.port')).json()).toMatchObject({ min: 1, max: 65535, integer: true })
   })
 
   it('reads, writes and resets one setting, and answers unknown keys and wrong types', async () => {

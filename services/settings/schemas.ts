@@ -1,6 +1,6 @@
 import { Type, type Static } from 'typebox'
 import { StringEnum } from '../core/http/schemas.js'
-import { SETTING_TYPES } from './definition.js'
+import { SETTING_FORMATS, SETTING_TYPES } from './definition.js'
 
 export const SettingBody = Type.Object(
   {
@@ -12,10 +12,14 @@ export const SettingBody = Type.Object(
     encrypted: Type.Boolean(),
     required: Type.Boolean(),
     is_set: Type.Boolean({ description: 'a value is stored (for an encrypted setting: whether a secret is stored)' }),
+    min: Type.Optional(Type.Number({ description: 'a number: the smallest value accepted (present only when declared)' })),
+    max: Type.Optional(Type.Number({ description: 'a number: the largest value accepted (present only when declared)' })),
+    integer: Type.Optional(Type.Boolean({ description: 'a number: whole numbers only (present only when declared)' })),
+    format: Type.Optional(StringEnum(SETTING_FORMATS, { description: 'a string: url, an absolute http:// or https:// address ("" where not required); present only when declared' })),
   },
   {
     examples: [
-      { key: 'smtp.port', type: 'number', value: 587, default: 587, description: 'SMTP server port.', encrypted: false, required: true, is_set: true },
+      { key: 'smtp.port', type: 'number', value: 587, default: 587, description: 'SMTP server port.', encrypted: false, required: true, is_set: true, min: 1, max: 65535, integer: true },
       { key: 'smtp.password', type: 'string', value: null, default: null, description: 'Password for SMTP authentication.', encrypted: true, required: false, is_set: true },
     ],
   },

@@ -2,16 +2,16 @@ import type { FastifyBaseLogger } from 'fastify'
 import type { Database } from '../database/connection.js'
 import { SettingsCache } from './cache.js'
 import { isEnvelope, open, seal, type KeyIdentity } from './cipher.js'
-import type { Json, SettingDefinition, ValueOfType } from './definition.js'
+import type { Json, ValueOfType } from './definition.js'
 import type { definitionModules } from './definitions/index.js'
 import type { EncryptionKey } from './encryption-key.js'
 import { settingsError } from './errors.js'
 import { KEY_META, initializeSettings } from './initialize.js'
-import { article, constraintProblem, matchesType, type Registry } from './registry.js'
+import { article, constraintProblem, matchesType, type RegisteredSetting, type Registry } from './registry.js'
 import { bumpGeneration, claimMeta, countForeignEncrypted, currentGeneration, writeSetting, type SettingRow } from './repository.js'
 import type { SettingView, SettingsList } from './schemas.js'
 
-type Definition = SettingDefinition & { group_id: string }
+type Definition = RegisteredSetting
 type BuiltIn = (typeof definitionModules)[keyof typeof definitionModules]['settings'][number]
 /** The built-in keys, so other services get typed values. */
 export type SettingKey = BuiltIn['key']
@@ -238,7 +238,7 @@ export class SettingsService {
     const stored = row ? (row.value as Json) : definition.default
     let value: Json = stored
     if (definition.encrypted) value = reveal && row ? this.decrypt(definition, row) : null
-    return {
+    const view: SettingView = {
       key: definition.key,
       type: definition.type,
       value,
@@ -248,6 +248,7 @@ export class SettingsService {
       required: definition.required,
       is_set: stored !== null,
     }
+    return definition.constraints === null ? view : Object.assign(view, definition.constraints)
   }
 
   /** Why a value does not fit; never repeats the value, which may be a secret. */
