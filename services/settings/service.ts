@@ -238,7 +238,9 @@ export class SettingsService {
     const stored = row ? (row.value as Json) : definition.default
     let value: Json = stored
     if (definition.encrypted) value = reveal && row ? this.decrypt(definition, row) : null
-    const view: SettingView = {
+    const constraints = definition.constraints
+    // One shape for every view (undefined fields are left out of the JSON): cheaper than adding them.
+    return {
       key: definition.key,
       type: definition.type,
       value,
@@ -247,8 +249,11 @@ export class SettingsService {
       encrypted: definition.encrypted,
       required: definition.required,
       is_set: stored !== null,
+      min: constraints?.min,
+      max: constraints?.max,
+      integer: constraints?.integer,
+      format: constraints?.format,
     }
-    return definition.constraints === null ? view : Object.assign(view, definition.constraints)
   }
 
   /** Why a value does not fit; never repeats the value, which may be a secret. */
