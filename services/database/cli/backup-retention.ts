@@ -4,10 +4,20 @@ import type { DatabaseType } from '../../core/config.js'
 import { messageOf } from '../../core/errors.js'
 import { isAlive } from '../pglite-lock.js'
 import { CliError, EXIT } from './command.js'
+import { defaultBackupName } from './embedded-backup.js'
+
+/** Stands for the timestamp in defaultBackupName(), which builds the names: no name contains it. */
+const STAMP = '\u0000'
 
 /** The names `db backup` and `db up` give their backups: `<kind>-<UTC timestamp>.<ext>` (timestamp() in embedded-backup.ts). */
 export function backupNamePattern(type: DatabaseType): RegExp {
-  return new RegExp(`^${type}-\\d{4}-\\d\\d-\\d\\dT\\d\\d-\\d\\d-\\d\\dZ\\.${type === 'pglite' ? 'tar\\.gz' : 'groundwork\\.gz'}$`)
+  const [before, after] = defaultBackupName(type, STAMP).split(STAMP).map((part) => part.replace(/\./g, '\\.'))
+  return new RegExp(`^${before}\\d{4}-\\d\\d-\\d\\dT\\d\\d-\\d\\d-\\d\\dZ${after}$`)
+}
+
+/** How those names look, for messages: `pglite-<timestamp>.tar.gz`. */
+export function backupNameShape(type: DatabaseType): string {
+  return defaultBackupName(type, STAMP).replace(STAMP, '<timestamp>')
 }
 
 /** `--keep <n>`: a whole number from 1; a usage error otherwise. */

@@ -16,9 +16,9 @@ export function defaultBackupPath(config: Config, type: DatabaseType): string {
 }
 
 /** `<kind>-<timestamp>.<ext>`, as backupNamePattern() in backup-retention.ts recognises it. */
-export function defaultBackupName(type: DatabaseType): string {
+export function defaultBackupName(type: DatabaseType, stamp = timestamp()): string {
   // PGlite's backup is its data folder (tar.gz); PostgreSQL's is our logical format (gzipped COPY frames).
-  return `${type}-${timestamp()}.${type === 'pglite' ? 'tar.gz' : 'groundwork.gz'}`
+  return `${type}-${stamp}.${type === 'pglite' ? 'tar.gz' : 'groundwork.gz'}`
 }
 
 export interface WrittenBackup extends ArchiveCheck {

@@ -9,7 +9,7 @@ import { pgliteLockHolder } from '../../pglite-lock.js'
 import { drizzleQuery } from '../../table-stats.js'
 import { writeLogicalBackup } from '../../transfer/logical-backup.js'
 import { PARTS } from '../../transfer/parts.js'
-import { backupNamePattern, parseKeep, pruneBackups, removeAbandonedTemps } from '../backup-retention.js'
+import { backupNamePattern, backupNameShape, parseKeep, pruneBackups, removeAbandonedTemps } from '../backup-retention.js'
 import { CliError, EXIT, type Command } from '../command.js'
 import type { CliContext } from '../context.js'
 import { defaultBackupName, defaultBackupPath, describeBackup, fromPglite, writeVerifiedBackup, type WrittenBackup } from '../embedded-backup.js'
@@ -63,7 +63,7 @@ async function backupFile(context: CliContext, type: DatabaseType, given: string
   const path = context.resolvePath(given)
   if ((await stat(path).catch(() => null))?.isDirectory()) return join(path, defaultBackupName(type))
   if (keep !== null && !backupNamePattern(type).test(basename(path))) {
-    throw new CliError(`db backup: --keep counts the backups named ${defaultBackupName(type).replace(/-\d{4}-.*Z\./, '-<timestamp>.')} in a folder, and ${basename(path)} is not named that way: give its folder instead (${dirname(path)}), and the backup gets such a name there.`, EXIT.usage)
+    throw new CliError(`db backup: --keep counts the backups named ${backupNameShape(type)} in a folder, and ${basename(path)} is not named that way: give its folder instead (${dirname(path)}), and the backup gets such a name there.`, EXIT.usage)
   }
   return path
 }
