@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process'
-import { copyFile, mkdir, readdir, readFile, truncate, utimes, writeFile } from 'node:fs/promises'
+import { copyFile, mkdir, readdir, readFile, stat, truncate, utimes, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { exists, tempDir, TEST_ADMIN_TOKEN } from '../../../test/helpers/app.js'
@@ -100,6 +100,7 @@ describe('db status, verify, backup and restore on a stopped embedded database',
     expect(saved.code, saved.err).toBe(EXIT.ok)
     const written = /backup written to (\S+) \(/.exec(saved.out)![1]!
     expect(written).toMatch(new RegExp(`^${folder}/pglite-\\d{4}-\\d\\d-\\d\\dT\\d\\d-\\d\\d-\\d\\dZ\\.tar\\.gz$`))
+    expect((await stat(written)).mode & 0o777).toBe(0o600)
     expect(saved.out).toContain(`--keep 2: removed the 2 oldest from ${folder} (pglite-2026-02-01T00-00-00Z.tar.gz, pglite-2026-01-01T00-00-00Z.tar.gz); 2 backups of this kind kept`)
     expect((await readdir(folder)).sort()).toEqual([...untouched, 'pglite-2026-03-01T00-00-00Z.tar.gz', written.slice(folder.length + 1)].sort())
   })

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process'
-import { copyFile, readdir, writeFile } from 'node:fs/promises'
+import { copyFile, readdir, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { describe, expect, it } from 'vitest'
@@ -123,6 +123,17 @@ describePostgres('db backup and restore on PostgreSQL', () => {
     expect(kept.code, kept.err).toBe(EXIT.ok)
     expect(kept.out).toContain(`--keep 1: removed the oldest from ${folder} (postgresql-2026-01-01T00-00-00Z.groundwork.gz); 1 backup of this kind kept`)
     expect((await readdir(folder)).sort()).toEqual(['pglite-2026-01-01T00-00-00Z.tar.gz', expect.stringMatching(/^postgresql-\d{4}-.*Z\.groundwork\.gz$/)])
+
+    // No file given: into persistent_data/backups/, which the first backup makes (it failed with ENOENT);
+    // readable by this user only, as the data and the secrets it holds.
+    const defaulted = await dbCli(env, ['backup'])
+    expect(defaulted.code, defaulted.err).toBe(EXIT.ok)
+    const [name] = await readdir(`${dataDir}/backups`)
+    expect(name).toMatch(/^postgresql-\d{4}-.*Z\.groundwork\.gz$/)
+    expect((await stat(`${dataDir}/backups/${name}`)).mode & 0o777).toBe(0o600)
+    // A path that ends with a slash is a folder, made if missing, not a file named "nightly".
+    const slashed = await dbCli(env, ['backup', `${dataDir}/nightly/`])
+    expect(slashed.out).toContain(`wrote ${dataDir}/nightly/postgresql-`)
 
     const target = await databaseForTest()
     const targetEnv = { ...target.env, DB_TYPE: 'postgresql', PERSISTENT_DATA_DIR: await tempDir() }

@@ -42,7 +42,8 @@ export class BackupWriter {
   private readonly rows: number[]
 
   constructor(path: string, header: BackupHeader) {
-    this.done = pipeline(this.gzip, createWriteStream(path, { flags: 'wx' }))
+    // The data and the encrypted settings: for this user only, as the embedded archive (embedded-archive.ts).
+    this.done = pipeline(this.gzip, createWriteStream(path, { flags: 'wx', mode: 0o600 }))
     // A failed write surfaces through `done`; this keeps it from being unhandled meanwhile.
     this.done.catch(() => undefined)
     this.hashes = header.tables.map(() => createHash('sha256'))

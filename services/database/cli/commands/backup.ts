@@ -1,4 +1,4 @@
-import { stat } from 'node:fs/promises'
+import { mkdir, stat } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
 import type { DatabaseType } from '../../../core/config.js'
 import { loadPlugins } from '../../../plugins/loader.js'
@@ -57,11 +57,14 @@ export const backup: Command = {
   },
 }
 
-/** The file to write: the one given, or the default name in the folder given (or in persistent_data/backups/). */
+/**
+ * The file to write: the one given, or the default name in the folder given (or in
+ * persistent_data/backups/). A path ending with a slash is a folder, made if missing.
+ */
 async function backupFile(context: CliContext, type: DatabaseType, given: string | undefined, keep: number | null): Promise<string> {
   if (given === undefined) return defaultBackupPath(context.config, type)
   const path = context.resolvePath(given)
-  if ((await stat(path).catch(() => null))?.isDirectory()) return join(path, defaultBackupName(type))
+  if (/[\\/]$/.test(given) || (await stat(path).catch(() => null))?.isDirectory()) return join(path, defaultBackupName(type))
   if (keep !== null && !backupNamePattern(type).test(basename(path))) {
     throw new CliError(`db backup: --keep counts the backups named ${backupNameShape(type)} in a folder, and ${basename(path)} is not named that way: give its folder instead (${dirname(path)}), and the backup gets such a name there.`, EXIT.usage)
   }
@@ -91,10 +94,12 @@ async function printBackup(context: CliContext, written: WrittenBackup): Promise
 
 async function logicalBackup(context: CliContext, file: string): Promise<void> {
   if (await stat(file).catch(() => null)) throw new CliError(`${file} already exists: choose another file name, or move it away first.`)
+  // As the embedded backup does (writeVerifiedBackup): persistent_data/backups/ is made by the first backup.
+  await mkdir(dirname(file), { recursive: true })
   const connection = await context.openSelected()
   try {
     const written = await writeLogicalBackup(connection.db, file, { migrationsFolder: context.config.migrationsFolder, parts: [...PARTS, ...pluginParts(await loadPlugins(context.config))] })
-    context.print(`wrote ${file} (${(written.bytes / 1024 / 1024).toFixed(1)} MB): ${written.rows} rows in ${written.tables} tables, read back and checked`)
+    context.print(`wrote ${file} (${(written.bytes / 1024 / 1024).toFixed(1)} MB): ${written.rows} row${written.rows === 1 ? '' : 's'} in ${written.tables} tables, read back and checked`)
     const note = await backupKeyNote(context.config, await secretsHeld(drizzleQuery(connection.db)), context.log)
     if (note) context.print(note)
   } finally {
