@@ -10,7 +10,7 @@ import type { FastifyBaseLogger } from 'fastify'
 import type { Config, DatabaseType } from '../core/config.js'
 import { ServiceError, driverError, isServiceError, messageOf } from '../core/errors.js'
 import { describeConnectionError } from './connection-errors.js'
-import { fileSystemCode, isEmptyDataFolder, isPersistentDataProblem, mountedDataDisk, removeDataFolder, unwritable } from './persistent-data.js'
+import { fileSystemCode, isEmptyDataFolder, isPersistentDataProblem, mountedDataDisk, removeDataFolder, restrictDataFolder, unwritable } from './persistent-data.js'
 import { acquirePgliteLock } from './pglite-lock.js'
 import { createPgliteDataDir, pgliteStartParams } from './pglite-create.js'
 import type { PreparedSource } from './pglite-prepare.js'
@@ -129,6 +129,8 @@ async function openPglite(config: Config, log: FastifyBaseLogger, prepared: Prep
     // A volume mounted on the folder itself is the disk to name, not PERSISTENT_DATA_DIR's.
     throw pgliteOpenError(config, dataDir, createdFresh, error, await mountedDataDisk(dataDir))
   }
+  const restricted = await restrictDataFolder(dataDir)
+  if (restricted) log.warn({ dir: dataDir }, restricted)
   const disk = await mountedDataDisk(dataDir)
   const opened = client
   const maintenance = new EmbeddedMaintenance(opened, config.pglite.maintenanceIntervalS * 1000, log)

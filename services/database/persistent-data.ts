@@ -1,4 +1,4 @@
-import { readdir, rm, stat } from 'node:fs/promises'
+import { chmod, readdir, rm, stat } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { ServiceError, driverError, messageOf } from '../core/errors.js'
 import { databaseError } from './errors.js'
@@ -65,6 +65,21 @@ const LOST_AND_FOUND = 'lost+found'
  * Whether the data folder `dir` holds no database and nothing else: missing, empty, or a mount
  * point whose only entry is the file system's lost+found.
  */
+/**
+ * The embedded database's folder, for its owner only (0700, as PostgreSQL keeps its data folder):
+ * PGlite writes its files 0666 whatever the umask, so with the folder 0755 every user of the
+ * machine could read, and change, the data and the encrypted settings. Returns why it could not
+ * (a mount point owned by another user, say), for a warning; the database opens anyway.
+ */
+export async function restrictDataFolder(dir: string): Promise<string | null> {
+  try {
+    if (((await stat(dir)).mode & 0o777) !== 0o700) await chmod(dir, 0o700)
+    return null
+  } catch (error) {
+    return `Could not make ${dir} readable by its owner only (${fileSystemCode(error) ?? messageOf(error)}): other users of this machine may read and change the embedded database's files. Run: chmod 700 ${dir}`
+  }
+}
+
 export async function isEmptyDataFolder(dir: string): Promise<boolean> {
   let names: string[]
   try {

@@ -1,4 +1,4 @@
-import { readFile, stat } from 'node:fs/promises'
+import { chmod, readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { appForTest, postSetup, startedAppForTest } from '../../test/helpers/apps.js'
@@ -30,6 +30,8 @@ describe('setting up the embedded database through the API', () => {
     const selection = JSON.parse(await readFile(join(t.dataDir, 'db.selection.json'), 'utf8'))
     expect(selection).toEqual({ type: 'pglite', selectedAt: expect.any(String), version: '1.0' })
     expect((await stat(join(t.dataDir, 'pglite'))).isDirectory()).toBe(true)
+    // PGlite writes its files 0666: the folder keeps every other user out.
+    expect((await stat(join(t.dataDir, 'pglite'))).mode & 0o777).toBe(0o700)
 
     const status = (await t.app.inject({ method: 'GET', url: '/api/db/status' })).json()
     expect(status).toMatchObject({ configured: true, initialized: true, dialect: 'postgresql', type: 'pglite', source: 'file', phase: 'ready' })
@@ -40,7 +42,9 @@ describe('setting up the embedded database through the API', () => {
 
   it('answers 409 with the chosen type when asked to set up again, touching nothing', async () => {
     const t = await appForTest({}, { seedPglite: true })
+    await chmod(join(t.dataDir, 'pglite'), 0o755) // as every folder made before the server restricted it
     await t.ready()
+    expect((await stat(join(t.dataDir, 'pglite'))).mode & 0o777).toBe(0o700)
     const before = await readFile(join(t.dataDir, 'db.selection.json'), 'utf8')
     const res = await postSetup(t, 'postgresql')
     expect(res.statusCode).toBe(409)
