@@ -71,6 +71,7 @@ describe('db status, verify, backup and restore on a stopped embedded database',
     expect(restored.code, restored.err).toBe(EXIT.ok)
     expect(restored.out).toContain(`restored ${file}:`)
     expect(restored.out).toMatch(/kept as .*pglite\.before-restore-/)
+    expect((await stat(join(dir, 'pglite'))).mode & 0o777).toBe(0o700)
     expect(restored.out).toContain(`removed ${interrupted}, left by a restore that was interrupted`)
     expect(await exists(interrupted)).toBe(false)
     expect(await withFolder(dir, async (client) => (await client.query(`select count(*)::int as n from kv_entries`)).rows)).toEqual([{ n: 0 }])

@@ -46,7 +46,8 @@ export async function restoreEmbedded(config: Config, file: string): Promise<Res
     const leftovers = await removeInterruptedRestores(dataDir)
     let check: ArchiveCheck
     try {
-      await mkdir(fresh)
+      // Owner-only from the start, as the server keeps the folder in use (restrictDataFolder): the files unpack 0666.
+      await mkdir(fresh, { mode: 0o700 })
       await unpackArchive(file, fresh)
       check = await checkUnpacked(fresh)
       await refuseNewerBuild(check, config)

@@ -1,4 +1,4 @@
-import { readdir, readFile } from 'node:fs/promises'
+import { readdir, readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { expect, it, type TestContext } from 'vitest'
 import { describePostgres, exists, tempDir } from '../../../test/helpers/app.js'
@@ -28,6 +28,7 @@ describePostgres('db transfer --to pglite into the installation\'s own folder', 
     expect(await selectionIn(dataDir, 'db.selection.json.bak')).toBe('postgresql')
     expect(run.out).toContain('"mv" it back to return to PostgreSQL')
     expect((await digestPglite(join(dataDir, 'pglite'))).kv_entries!.rows).toBe(300)
+    expect((await stat(join(dataDir, 'pglite'))).mode & 0o777).toBe(0o700)
 
     // A second run finds the folder in use and changes nothing.
     const again = await dbCli(env, ['transfer', '--to', 'pglite'])

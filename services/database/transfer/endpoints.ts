@@ -4,7 +4,7 @@ import type { Config } from '../../core/config.js'
 import { removeIfInterrupted } from '../../core/interrupt-cleanup.js'
 import { describeConnectionError } from '../connection-errors.js'
 import { databaseError } from '../errors.js'
-import { isEmptyDataFolder, isMountPoint } from '../persistent-data.js'
+import { isEmptyDataFolder, isMountPoint, restrictDataFolder } from '../persistent-data.js'
 import { acquirePgliteLock, type PgliteLock } from '../pglite-lock.js'
 import { describeTarget, resolvePostgresSettings } from '../postgres-settings.js'
 import { SELECTION_FILE, SELECTION_VERSION, readSelection, selectionPath, writeSelection } from '../selection-file.js'
@@ -64,7 +64,7 @@ export async function openFreshPglite(dataDir: string): Promise<{ session: Sessi
   const forget = removeIfInterrupted(building)
   let session: Session
   try {
-    session = await withLock(lock, () => pgliteSession(building), () => rm(building, { recursive: true, force: true }))
+    session = await withLock(lock, () => ownerOnlySession(building), () => rm(building, { recursive: true, force: true }))
   } catch (error) {
     forget()
     throw error
@@ -86,6 +86,17 @@ export async function openFreshPglite(dataDir: string): Promise<{ session: Sessi
       await lock.release()
     },
   }
+}
+
+/** Owner-only before any data is copied in, as the server keeps the folder in use (PGlite writes its files 0666). */
+async function ownerOnlySession(dataDir: string): Promise<Session> {
+  const session = await pgliteSession(dataDir)
+  const restricted = await restrictDataFolder(dataDir)
+  if (restricted) {
+    await session.close()
+    throw transferError('transfer_refused', `${restricted}. Nothing was copied.`)
+  }
+  return session
 }
 
 async function withLock(lock: PgliteLock, open: () => Promise<Session>, cleanup?: () => Promise<unknown>): Promise<Session> {
