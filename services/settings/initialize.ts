@@ -1,7 +1,7 @@
 import type { Database } from '../database/connection.js'
 import type { KeyIdentity } from './cipher.js'
-import type { Registry } from './registry.js'
-import { GENERATION, claimMeta, insertMissingSettings, settingKeys, upsertGroups } from './repository.js'
+import { valueProblem, type Registry } from './registry.js'
+import { GENERATION, claimMeta, insertMissingSettings, storedValues, upsertGroups } from './repository.js'
 
 export const KEY_META = 'encryption_key'
 
@@ -12,6 +12,11 @@ export interface InitializeResult {
   recorded: KeyIdentity
   /** Stored keys no definition declares any more. */
   orphaned: string[]
+  /**
+   * Stored values (not encrypted) their definition refuses now: written before a constraint was
+   * declared or a type changed. Kept and returned as stored; the server warns.
+   */
+  misfits: { key: string; problem: string }[]
 }
 
 /**
@@ -27,7 +32,13 @@ export async function initializeSettings(db: Database, registry: Registry, ident
     const inserted = await insertMissingSettings(tx, records)
     const recorded = JSON.parse(await claimMeta(tx, KEY_META, JSON.stringify({ kid: identity.kid, fingerprint: identity.fingerprint }))) as KeyIdentity
     await claimMeta(tx, GENERATION, '0')
-    const orphaned = (await settingKeys(tx)).filter((key) => !registry.byKey.has(key))
-    return { inserted, recorded, orphaned }
+    const stored = await storedValues(tx)
+    const orphaned = stored.filter(({ key }) => !registry.byKey.has(key)).map(({ key }) => key)
+    const misfits = stored.flatMap(({ key, value, encrypted }) => {
+      const definition = registry.byKey.get(key)
+      const problem = definition && !encrypted && !definition.encrypted ? valueProblem(definition, value) : null
+      return problem ? [{ key, problem }] : []
+    })
+    return { inserted, recorded, orphaned, misfits }
   })
 }

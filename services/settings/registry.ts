@@ -86,8 +86,23 @@ export function matchesType(type: SettingType, value: unknown): value is Json {
   }
 }
 
+/** Why a value does not fit its setting (type, required, constraints); never repeats the value, which may be a secret. */
+export function valueProblem(setting: SettingDefinition, value: unknown): string | null {
+  if (value === undefined) return `a value is missing: expected ${article(setting.type)}`
+  if (value === null) return setting.required ? `this setting is required: expected ${article(setting.type)}, not null` : null
+  if (!matchesType(setting.type, value)) return `expected ${article(setting.type)}, got ${describeType(value)}`
+  if (setting.required && setting.type === 'string' && value === '') return 'this setting is required: expected a non-empty string'
+  return constraintProblem(setting, value)
+}
+
+function describeType(value: unknown): string {
+  if (Array.isArray(value)) return 'an array'
+  if (typeof value === 'object') return 'an object'
+  return `a ${typeof value}`
+}
+
 /** Why a value of the right type is still refused by the setting's min, max, integer or format; never repeats the value. */
-export function constraintProblem(setting: SettingDefinition, value: Json): string | null {
+function constraintProblem(setting: SettingDefinition, value: Json): string | null {
   if (setting.type === 'number' && typeof value === 'number') {
     const { min, max, integer } = setting
     if ((integer && !Number.isInteger(value)) || (min !== undefined && value < min) || (max !== undefined && value > max)) {

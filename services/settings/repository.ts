@@ -96,8 +96,9 @@ export async function claimMeta(ex: Executor, name: string, value: string): Prom
   return rowsOf<{ value: string }>(result)[0]!.value
 }
 
-export async function settingKeys(ex: Executor): Promise<string[]> {
-  return (await ex.select({ key: settings.key }).from(settings)).map((row) => row.key)
+/** Every stored key, with its value where it is not encrypted (null where it is). */
+export async function storedValues(ex: Executor): Promise<{ key: string; value: unknown; encrypted: boolean }[]> {
+  return ex.select({ key: settings.key, value: sql<unknown>`case when ${settings.encrypted} then null else ${settings.value} end`, encrypted: settings.encrypted }).from(settings)
 }
 
 /** Encrypted values (not cleared) written with a key other than `kid`: this server cannot read them. */

@@ -174,6 +174,27 @@ describe.each<Kind>(['pglite', 'postgresql'])('the settings service on %s', (kin
       expect(lines.some((l) => l.includes('"level":40') && l.includes('legacy.flag'))).toBe(true)
     })
 
+    it('warns at start about stored values their definition no longer accepts, and keeps them', async () => {
+      // As after an upgrade that declared smtp.port's range, or changed a type: written when it was allowed.
+      await started(database)
+      await database.db.execute(sql`update settings set value = '70000'::jsonb where key = 'smtp.port'`)
+      await database.db.execute(sql`update settings set value = '"yes"'::jsonb where key = 'smtp.secure'`)
+      try {
+        const { service, lines } = await started(database)
+        const warning = lines.map((line) => JSON.parse(line) as { level: number; msg: string; keys?: string[] }).find((line) => line.keys)
+        expect(warning?.level).toBe(40)
+        expect([...warning!.keys!].sort()).toEqual(['smtp.port', 'smtp.secure'])
+        expect(warning!.msg).toContain('smtp.port: expected a whole number from 1 to 65535')
+        expect(warning!.msg).toContain('smtp.secure: expected a boolean, got a string')
+        expect(await service.get('smtp.port')).toBe(70000)
+      } finally {
+        await database.db.execute(sql`update settings set value = '587'::jsonb where key = 'smtp.port'`)
+        await database.db.execute(sql`update settings set value = 'false'::jsonb where key = 'smtp.secure'`)
+      }
+      const { lines } = await started(database)
+      expect(lines.some((line) => line.includes('no longer accepts'))).toBe(false)
+    })
+
     it('initializes in the same number of statements for 10 and 1,000 definitions', async () => {
       const counts: number[] = []
       for (const count of [10, 1000, 1000]) {

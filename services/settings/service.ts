@@ -7,7 +7,7 @@ import type { definitionModules } from './definitions/index.js'
 import type { EncryptionKey } from './encryption-key.js'
 import { settingsError } from './errors.js'
 import { KEY_META, initializeSettings } from './initialize.js'
-import { article, constraintProblem, matchesType, type RegisteredSetting, type Registry } from './registry.js'
+import { valueProblem, type RegisteredSetting, type Registry } from './registry.js'
 import { bumpGeneration, claimMeta, countForeignEncrypted, currentGeneration, writeSetting, type SettingRow } from './repository.js'
 import type { SettingView, SettingsList } from './schemas.js'
 
@@ -60,6 +60,12 @@ export class SettingsService {
     if (result.inserted.length > 0) log.info({ count: result.inserted.length }, 'inserted missing settings with their defaults')
     if (result.orphaned.length > 0) {
       log.warn({ orphaned: result.orphaned }, `stored settings without a definition (kept, listed as orphaned in GET /api/settings): ${result.orphaned.join(', ')}`)
+    }
+    if (result.misfits.length > 0) {
+      log.warn(
+        { keys: result.misfits.map(({ key }) => key) },
+        `stored settings their definition no longer accepts (kept, and returned as stored): ${result.misfits.map(({ key, problem }) => `${key}: ${problem}`).join('; ')}. Set them again (PUT /api/settings/<key>), or reset them to their default (DELETE).`,
+      )
     }
     this.mismatch = result.recorded.fingerprint === encryption.fingerprint ? null : this.mismatchMessage(result.recorded.kid)
     this.mismatchSeenAt = undefined
@@ -138,7 +144,7 @@ export class SettingsService {
 
   async set(key: string, value: unknown): Promise<SettingView> {
     const definition = this.definition(key)
-    const problem = this.check(definition, value)
+    const problem = valueProblem(definition, value)
     if (problem) throw settingsError('invalid_setting_value', `${key}: ${problem}`, { details: { key, expected_type: definition.type } })
     const [view] = await this.write([[definition, value as Json]])
     return view!
@@ -150,7 +156,7 @@ export class SettingsService {
     const writes: [Definition, Json][] = []
     for (const [key, value] of Object.entries(values)) {
       const definition = this.registry.byKey.get(key)
-      const problem = definition ? this.check(definition, value) : 'no such setting'
+      const problem = definition ? valueProblem(definition, value) : 'no such setting'
       if (problem || !definition) errors.push({ key, message: problem ?? 'no such setting' })
       else writes.push([definition, value as Json])
     }
@@ -256,15 +262,6 @@ export class SettingsService {
     }
   }
 
-  /** Why a value does not fit; never repeats the value, which may be a secret. */
-  private check(definition: Definition, value: unknown): string | null {
-    if (value === undefined) return `a value is missing: expected ${article(definition.type)}`
-    if (value === null) return definition.required ? `this setting is required: expected ${article(definition.type)}, not null` : null
-    if (!matchesType(definition.type, value)) return `expected ${article(definition.type)}, got ${describeType(value)}`
-    if (definition.required && definition.type === 'string' && value === '') return 'this setting is required: expected a non-empty string'
-    return constraintProblem(definition, value)
-  }
-
   private definition(key: string): Definition {
     const definition = this.registry.byKey.get(key)
     if (!definition) throw settingsError('setting_not_found', `There is no setting "${key}". GET /api/settings lists every setting.`, { details: { key } })
@@ -297,10 +294,4 @@ export class SettingsService {
         `Set it again (PUT /api/settings/${settingKey}) or clear it (DELETE); if another instance wrote it, give every instance the same ENCRYPTION_SECRET.`,
     )
   }
-}
-
-function describeType(value: unknown): string {
-  if (Array.isArray(value)) return 'an array'
-  if (typeof value === 'object') return 'an object'
-  return `a ${typeof value}`
 }
