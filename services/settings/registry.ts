@@ -17,7 +17,7 @@ export type SettingConstraints = Pick<SettingDefinition, 'min' | 'max' | 'intege
 
 export class SettingsDefinitionError extends Error {
   constructor(readonly problems: string[]) {
-    super(`Invalid settings definitions (services/settings/definitions/):\n${problems.map((p) => `  - ${p}`).join('\n')}\nFix the definition module and start again.`)
+    super(`Invalid settings definitions:\n${problems.map((p) => `  - ${p}`).join('\n')}\nFix the module named (in services/settings/definitions/, or the plugin's settings in its index.ts) and start again.`)
     this.name = 'SettingsDefinitionError'
   }
 }
