@@ -58,13 +58,6 @@ export async function mountedDataDisk(dataDir: string): Promise<string | undefin
   return (await isMountPoint(dataDir).catch(() => false)) ? `${dataDir} (a volume mounted on the embedded database's own folder)` : undefined
 }
 
-/** What mkfs puts at the top of an ext2/3/4 file system, so in a volume mounted on the folder itself. */
-const LOST_AND_FOUND = 'lost+found'
-
-/**
- * Whether the data folder `dir` holds no database and nothing else: missing, empty, or a mount
- * point whose only entry is the file system's lost+found.
- */
 /**
  * The embedded database's folder, for its owner only (0700, as PostgreSQL keeps its data folder):
  * PGlite writes its files 0666 whatever the umask, so with the folder 0755 every user of the
@@ -80,6 +73,13 @@ export async function restrictDataFolder(dir: string): Promise<string | null> {
   }
 }
 
+/** What mkfs puts at the top of an ext2/3/4 file system, so in a volume mounted on the folder itself. */
+const LOST_AND_FOUND = 'lost+found'
+
+/**
+ * Whether the data folder `dir` holds no database and nothing else: missing, empty, or a mount
+ * point whose only entry is the file system's lost+found.
+ */
 export async function isEmptyDataFolder(dir: string): Promise<boolean> {
   let names: string[]
   try {

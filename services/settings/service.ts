@@ -223,7 +223,7 @@ export class SettingsService {
 
   /**
    * While the key does not match, a settings write anywhere may have changed that (`npm run db --
-   * settings-key reset` recording this key, a restore): before an encrypted setting is refused,
+   * settings-key reset` recording this key): before an encrypted setting is refused,
    * the recorded key is read again, once per settings generation. Nothing while the key matches.
    */
   private async recheckMismatch(): Promise<void> {
