@@ -5,7 +5,8 @@ import type { Config } from '../core/config.js'
 import { messageOf } from '../core/errors.js'
 import { readMigrations, type MigrationFile } from '../database/migrator.js'
 import { PluginLoadError } from './errors.js'
-import type { PluginDefinition } from './definition.js'
+import type { SettingsGroupDefinition } from '../settings/definition.js'
+import { pluginSettingsGroupId, type PluginDefinition } from './definition.js'
 import { validatePlugin, type PluginSource } from './validate.js'
 
 export interface LoadedPlugin {
@@ -13,6 +14,26 @@ export interface LoadedPlugin {
   where: string
   /** Empty for a plugin without tables. */
   migrations: MigrationFile[]
+}
+
+/**
+ * The plugins' settings groups, as the settings registry takes them (keyed by where each plugin
+ * was found, which its errors name): group `plugins.<id>`, keys `plugins.<id>.<name>`.
+ */
+export function pluginSettingsGroups(plugins: readonly LoadedPlugin[]): Record<string, SettingsGroupDefinition> {
+  const groups: Record<string, SettingsGroupDefinition> = {}
+  for (const { definition, where } of plugins) {
+    if (!definition.settings) continue
+    const group = pluginSettingsGroupId(definition.id)
+    groups[where] = {
+      id: group,
+      name: definition.settings.name,
+      description: definition.settings.description,
+      sort_order: 1000,
+      settings: definition.settings.settings.map(({ name, ...setting }) => ({ key: `${group}.${name}`, ...setting })),
+    }
+  }
+  return groups
 }
 
 /** The file a plugin folder's definition is read from, in this order (tsx and vitest load .ts). */

@@ -8,7 +8,7 @@ import { sql } from 'drizzle-orm'
 import { rowsOf } from '../database/results.js'
 import { pluginRoleName, pluginSchemaName, pluginSettingsGroupId, type PluginContext, type PluginSettings } from './definition.js'
 import { pluginError } from './errors.js'
-import type { LoadedPlugin } from './loader.js'
+import { pluginSettingsGroups, type LoadedPlugin } from './loader.js'
 import { migratePlugin } from './migrations.js'
 import { openPglitePluginDatabase, openPostgresPluginDatabase, type PluginConnection } from './plugin-database.js'
 import { dropPlugin, type DropResult } from './drop.js'
@@ -56,20 +56,7 @@ export class PluginHost {
 
   /** The plugins' settings groups, by where they come from (named in definition errors). */
   settingsGroups(): Record<string, SettingsGroupDefinition> {
-    const groups: Record<string, SettingsGroupDefinition> = {}
-    for (const { plugin } of this.entries.values()) {
-      const { id, settings } = plugin.definition
-      if (!settings) continue
-      const group = pluginSettingsGroupId(id)
-      groups[plugin.where] = {
-        id: group,
-        name: settings.name,
-        description: settings.description,
-        sort_order: 1000,
-        settings: settings.settings.map(({ name, ...setting }) => ({ key: `${group}.${name}`, ...setting })),
-      }
-    }
-    return groups
+    return pluginSettingsGroups([...this.entries.values()].map((entry) => entry.plugin))
   }
 
   context(id: string): PluginContext {

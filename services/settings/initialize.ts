@@ -1,6 +1,6 @@
 import type { Database } from '../database/connection.js'
 import type { KeyIdentity } from './cipher.js'
-import { valueProblem, type Registry } from './registry.js'
+import { misfits, type Registry } from './registry.js'
 import { GENERATION, claimMeta, insertMissingSettings, storedValues, upsertGroups } from './repository.js'
 
 export const KEY_META = 'encryption_key'
@@ -34,11 +34,6 @@ export async function initializeSettings(db: Database, registry: Registry, ident
     await claimMeta(tx, GENERATION, '0')
     const stored = await storedValues(tx)
     const orphaned = stored.filter(({ key }) => !registry.byKey.has(key)).map(({ key }) => key)
-    const misfits = stored.flatMap(({ key, value, encrypted }) => {
-      const definition = registry.byKey.get(key)
-      const problem = definition && !encrypted && !definition.encrypted ? valueProblem(definition, value) : null
-      return problem ? [{ key, problem }] : []
-    })
-    return { inserted, recorded, orphaned, misfits }
+    return { inserted, recorded, orphaned, misfits: misfits(registry, stored) }
   })
 }

@@ -86,6 +86,15 @@ export function matchesType(type: SettingType, value: unknown): value is Json {
   }
 }
 
+/** Stored values (not encrypted: those cannot be read here) their definition refuses now, each with why. */
+export function misfits(registry: Registry, stored: readonly { key: string; value: unknown; encrypted: boolean }[]): { key: string; problem: string }[] {
+  return stored.flatMap(({ key, value, encrypted }) => {
+    const definition = registry.byKey.get(key)
+    const problem = definition && !encrypted && !definition.encrypted ? valueProblem(definition, value) : null
+    return problem ? [{ key, problem }] : []
+  })
+}
+
 /** Why a value does not fit its setting (type, required, constraints); never repeats the value, which may be a secret. */
 export function valueProblem(setting: SettingDefinition, value: unknown): string | null {
   if (value === undefined) return `a value is missing: expected ${article(setting.type)}`

@@ -30,7 +30,7 @@ describe('db status, verify, backup and restore on a stopped embedded database',
     expect(readable.out).toMatch(/public\.kv_entries\s+0/)
   })
 
-  it('verify exits 0 on a consistent database, then 3 naming a changed migration, a foreign table and a wrong settings key', async () => {
+  it('verify exits 0 on a consistent database, then 3 naming a changed migration, a foreign table, a wrong settings key and stored values that no longer fit', async () => {
     const { env, dir } = await embeddedInstallation()
     const ok = await dbCli(env, ['verify'])
     expect(ok.code).toBe(EXIT.ok)
@@ -40,11 +40,19 @@ describe('db status, verify, backup and restore on a stopped embedded database',
       await client.exec(`
         update drizzle.__drizzle_migrations set hash = 'tampered' where created_at = (select min(created_at) from drizzle.__drizzle_migrations);
         create table stray (id int);
-        insert into settings_meta (name, value) values ('encryption_key', '{"kid":"0000000000000000","fingerprint":"not-this-key"}');`)
+        insert into settings_meta (name, value) values ('encryption_key', '{"kid":"0000000000000000","fingerprint":"not-this-key"}');
+        insert into settings (key, group_id, type, value, encrypted) values
+          ('smtp.port', 'smtp', 'number', '70000', false),
+          ('plugins.notes.retention_days', 'plugins.notes', 'number', '1.5', false),
+          ('smtp.host', 'smtp', 'string', '"mail.example.com"', false)
+          on conflict (key) do update set value = excluded.value;`)
     })
     const bad = await dbCli({ ...env, ENCRYPTION_SECRET: 'x'.repeat(40) }, ['verify'])
     expect(bad.code).toBe(EXIT.problems)
-    expect(bad.out).toContain('3 problem(s)')
+    expect(bad.out).toContain('5 problem(s)')
+    // Ours and the installed plugin's definitions; smtp.host fits and is not named.
+    expect(bad.out).toContain('setting smtp.port: its stored value no longer fits its definition (expected a whole number from 1 to 65535): set it again (PUT /api/settings/smtp.port) or reset it to its default (DELETE)')
+    expect(bad.out).toContain('setting plugins.notes.retention_days: its stored value no longer fits its definition (expected a whole number from 0 to 36500)')
     expect(bad.out).toContain(`migration ${REAL_TAGS[0]} was applied with a different hash`)
     expect(bad.out).toContain('table public.stray is not part of our schema')
     expect(bad.out).toMatch(/settings key: the key from ENCRYPTION_SECRET \(id \w+\) is not the one the database recorded \(id 0000000000000000\)/)

@@ -2,7 +2,10 @@ import { sql } from 'drizzle-orm'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Config } from '../../core/config.js'
 import { isServiceError, messageOf } from '../../core/errors.js'
-import { countForeignEncrypted } from '../../settings/repository.js'
+import { loadPlugins, pluginSettingsGroups } from '../../plugins/loader.js'
+import { definitionModules } from '../../settings/definitions/index.js'
+import { buildRegistry, misfits } from '../../settings/registry.js'
+import { countForeignEncrypted, storedValues } from '../../settings/repository.js'
 import { secretsHeld } from '../../settings/secrets-held.js'
 import { ourTableNames } from '../../setup-wizard/our-tables.js'
 import type { Database } from '../connection.js'
@@ -13,7 +16,15 @@ import { compareKey, strandedValues } from './key-notes.js'
 
 /** Everything `db verify` finds wrong with a database, one sentence each; empty when all is well. */
 export async function verifyDatabase(db: Database, config: Config, log: FastifyBaseLogger): Promise<string[]> {
-  return [...(await migrationProblems(db, config)), ...(await tableProblems(db)), ...(await keyProblems(db, config, log))]
+  return [...(await migrationProblems(db, config)), ...(await tableProblems(db)), ...(await keyProblems(db, config, log)), ...(await valueProblems(db, config))]
+}
+
+/** Stored values (not encrypted) their definition, ours or an installed plugin's, no longer accepts: the server warns about them at start. */
+async function valueProblems(db: Database, config: Config): Promise<string[]> {
+  const registry = buildRegistry({ ...definitionModules, ...pluginSettingsGroups(await loadPlugins(config)) })
+  return misfits(registry, await storedValues(db)).map(
+    ({ key, problem }) => `setting ${key}: its stored value no longer fits its definition (${problem}): set it again (PUT /api/settings/${key}) or reset it to its default (DELETE)`,
+  )
 }
 
 async function migrationProblems(db: Database, config: Config): Promise<string[]> {

@@ -5,7 +5,7 @@ import { verifyDatabase } from '../verify-checks.js'
 
 export const verify: Command = {
   name: 'verify',
-  summary: 'check migrations (same hashes, none pending or unknown), our tables, and the settings key',
+  summary: 'check migrations (same hashes, none pending or unknown), our tables, the settings key and the stored settings',
   details: `Exits ${EXIT.problems} with each problem printed, ${EXIT.ok} when all is well. With the embedded database, stop the server first.`,
   async run(context) {
     const type = await context.selectedType()
@@ -21,7 +21,7 @@ export const verify: Command = {
       await connection.close()
     }
     if (problems.length === 0) {
-      context.print(`the ${type} database at ${connection.description} is consistent: migrations, tables and the settings key all match this build`)
+      context.print(`the ${type} database at ${connection.description} is consistent: migrations, tables, the settings key and the stored settings all match this build`)
       return EXIT.ok
     }
     context.print(`${problems.length} problem(s) in the ${type} database at ${connection.description}:`)
