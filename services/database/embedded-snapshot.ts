@@ -95,6 +95,11 @@ export interface ArchiveCheck {
   secrets: SecretsHeld
 }
 
+/** The throwaway folder's name beside the archive, before mkdtemp's six characters. */
+export function checkFolderPrefix(archive: string): string {
+  return `${archive}.check-`
+}
+
 /**
  * Unpacks an archive into a throwaway folder beside `file` (removed after) and reads it there in a
  * PGlite of its own: the migrations journal and our tables' counts, which must equal `expected`
@@ -102,7 +107,7 @@ export interface ArchiveCheck {
  * room for the unpacked folder meanwhile. Throws saying what is wrong.
  */
 export async function checkArchive(file: string, expected?: TableCount[]): Promise<ArchiveCheck> {
-  const folder = await mkdtemp(`${file}.check-`)
+  const folder = await mkdtemp(checkFolderPrefix(file))
   const forget = removeIfInterrupted(folder)
   try {
     await unpackArchive(file, folder)

@@ -34,7 +34,7 @@ export interface WrittenBackup extends ArchiveCheck {
 export async function writeVerifiedBackup(file: string, produce: (temp: string) => Promise<TableCount[]>): Promise<WrittenBackup> {
   await mkdir(dirname(file), { recursive: true })
   if (await stat(file).catch(() => null)) throw new CliError(`${file} already exists: choose another file name, or move it away first.`)
-  const temp = `${file}.${process.pid}.tmp`
+  const temp = backupTempPath(file)
   const forget = removeIfInterrupted(temp)
   try {
     const counts = await produce(temp)
@@ -51,6 +51,11 @@ export async function writeVerifiedBackup(file: string, produce: (temp: string) 
     await rm(temp, { force: true })
     forget()
   }
+}
+
+/** Where a backup is written before its check: with the writer's pid, which removeAbandonedTemps() reads back. */
+export function backupTempPath(file: string, pid = process.pid): string {
+  return `${file}.${pid}.tmp`
 }
 
 /** The producer for a PGlite this process holds. */

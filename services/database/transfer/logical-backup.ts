@@ -22,6 +22,11 @@ export interface LogicalBackupOptions {
   chunkRows?: number
 }
 
+/** Where a logical backup is written before its check: hidden, with the writer's pid (read back by removeAbandonedTemps()). */
+export function logicalBackupTempPath(file: string, pid = process.pid, tag = randomBytes(4).toString('hex')): string {
+  return join(dirname(file), `.${basename(file)}.${pid}.${tag}.tmp`)
+}
+
 /**
  * Writes everything the parts own to `file`, read in one snapshot, as a temp file beside it that
  * is read back and checked in full before it is renamed into place: `file` is either absent or a
@@ -29,7 +34,7 @@ export interface LogicalBackupOptions {
  */
 export async function writeLogicalBackup(db: Database, file: string, options: LogicalBackupOptions = {}): Promise<{ tables: number; rows: number; bytes: number }> {
   const files = await migrationsOf(options)
-  const temp = join(dirname(file), `.${basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`)
+  const temp = logicalBackupTempPath(file)
   const forget = removeIfInterrupted(temp)
   try {
     const header = await withDatabaseSession(db, 'snapshot', async (session) => {
