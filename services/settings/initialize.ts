@@ -1,6 +1,7 @@
 import type { Database } from '../database/connection.js'
 import type { KeyIdentity } from './cipher.js'
-import { misfits, type Registry } from './registry.js'
+import type { Registry } from './registry.js'
+import { misfits } from './values.js'
 import { GENERATION, claimMeta, insertMissingSettings, storedValues, upsertGroups } from './repository.js'
 
 export const KEY_META = 'encryption_key'

@@ -1,4 +1,5 @@
-import { SETTING_FORMATS, SETTING_TYPES, type Json, type SettingDefinition, type SettingType, type SettingsGroupDefinition } from './definition.js'
+import { SETTING_FORMATS, SETTING_TYPES, type SettingDefinition, type SettingsGroupDefinition } from './definition.js'
+import { article, constraintProblem, matchesType } from './values.js'
 
 export interface RegisteredGroup extends Omit<SettingsGroupDefinition, 'settings'> {
   module: string
@@ -73,64 +74,6 @@ export function buildRegistry(modules: Record<string, SettingsGroupDefinition>):
   return { groups, byKey }
 }
 
-export function matchesType(type: SettingType, value: unknown): value is Json {
-  switch (type) {
-    case 'string':
-      return typeof value === 'string'
-    case 'number':
-      return typeof value === 'number' && Number.isFinite(value)
-    case 'boolean':
-      return typeof value === 'boolean'
-    case 'json':
-      return value !== undefined && isJson(value)
-  }
-}
-
-/** Stored values (not encrypted: those cannot be read here) their definition refuses now, each with why. */
-export function misfits(registry: Registry, stored: readonly { key: string; value: unknown; encrypted: boolean }[]): { key: string; problem: string }[] {
-  return stored.flatMap(({ key, value, encrypted }) => {
-    const definition = registry.byKey.get(key)
-    const problem = definition && !encrypted && !definition.encrypted ? valueProblem(definition, value) : null
-    return problem ? [{ key, problem }] : []
-  })
-}
-
-/** Why a value does not fit its setting (type, required, constraints); never repeats the value, which may be a secret. */
-export function valueProblem(setting: SettingDefinition, value: unknown): string | null {
-  if (value === undefined) return `a value is missing: expected ${article(setting.type)}`
-  if (value === null) return setting.required ? `this setting is required: expected ${article(setting.type)}, not null` : null
-  if (!matchesType(setting.type, value)) return `expected ${article(setting.type)}, got ${describeType(value)}`
-  if (setting.required && setting.type === 'string' && value === '') return 'this setting is required: expected a non-empty string'
-  return constraintProblem(setting, value)
-}
-
-function describeType(value: unknown): string {
-  if (Array.isArray(value)) return 'an array'
-  if (typeof value === 'object') return 'an object'
-  return `a ${typeof value}`
-}
-
-/** Why a value of the right type is still refused by the setting's min, max, integer or format; never repeats the value. */
-function constraintProblem(setting: SettingDefinition, value: Json): string | null {
-  if (setting.type === 'number' && typeof value === 'number') {
-    const { min, max, integer } = setting
-    if ((integer && !Number.isInteger(value)) || (min !== undefined && value < min) || (max !== undefined && value > max)) {
-      const range = min !== undefined && max !== undefined ? ` from ${min} to ${max}` : min !== undefined ? ` of at least ${min}` : max !== undefined ? ` of at most ${max}` : ''
-      return `expected ${integer ? 'a whole number' : 'a number'}${range}`
-    }
-  }
-  if (setting.type === 'string' && typeof value === 'string' && setting.format === 'url' && !(value === '' && !setting.required) && !isHttpUrl(value)) {
-    return `expected an absolute http:// or https:// address such as https://groundwork.example.com${setting.required ? '' : ', or "" for none'}`
-  }
-  return null
-}
-
-function isHttpUrl(value: string): boolean {
-  if (value !== value.trim() || !URL.canParse(value)) return false
-  const url = new URL(value)
-  return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== ''
-}
-
 function constraintsOf({ min, max, integer, format }: SettingDefinition): SettingConstraints | null {
   const declared = Object.entries({ min, max, integer, format }).filter(([, value]) => value !== undefined)
   return declared.length === 0 ? null : (Object.fromEntries(declared) as SettingConstraints)
@@ -148,16 +91,4 @@ function constraintDeclarationProblems(setting: SettingDefinition): string[] {
   if (format !== undefined && setting.type !== 'string') problems.push(`format applies to strings only, and this setting is ${article(setting.type)}`)
   else if (format !== undefined && !(SETTING_FORMATS as readonly string[]).includes(format)) problems.push(`format "${String(format)}" is not one of ${SETTING_FORMATS.join(', ')}`)
   return problems
-}
-
-export function article(type: SettingType): string {
-  return type === 'json' ? 'a JSON value' : `a ${type}`
-}
-
-function isJson(value: unknown): boolean {
-  if (value === null || typeof value === 'string' || typeof value === 'boolean') return true
-  if (typeof value === 'number') return Number.isFinite(value)
-  if (Array.isArray(value)) return value.every(isJson)
-  if (typeof value === 'object') return Object.getPrototypeOf(value) === Object.prototype && Object.values(value as object).every(isJson)
-  return false
 }
